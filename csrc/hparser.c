@@ -1,0 +1,679 @@
+/*
+ * hparser.c: see hparser.h for the theory of operation.
+ *
+ * Structure: hp_execute is a loop over states. Line-oriented units (the head, a
+ * chunk-size line, the trailer section) are scanned with memchr for LF and then
+ * validated line by line with byte-class tables; they are consumed only when whole,
+ * so the caller re-presents their bytes and nothing is copied here. Body bytes are
+ * handed to on_body in the largest pieces the input allows.
+ */
+#include "hparser.h"
+
+#include <string.h>
+
+/* Byte classes. */
+#define C_TCHAR 0x01u /* token character (RFC 9110 5.6.2) */
+#define C_VALUE 0x02u /* allowed in a field value: HTAB, SP, VCHAR, obs-text */
+#define C_HEX   0x04u
+
+static uint8_t byte_class[256];
+static int classes_ready;
+
+static void init_classes(void)
+{
+    int c;
+    const char *extra = "!#$%&'*+-.^_`|~";
+    for (c = 0; c < 256; c++) {
+        uint8_t k = 0;
+        if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+            (c != 0 && strchr(extra, c) != NULL))
+            k |= C_TCHAR;
+        if (c == '\t' || (c >= 0x20 && c != 0x7f))
+            k |= C_VALUE;
+        if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))
+            k |= C_HEX;
+        byte_class[c] = k;
+    }
+    classes_ready = 1;
+}
+
+#define IS(cls, c) (byte_class[(uint8_t)(c)] & (cls))
+
+static const char *const err_names[HP_E__COUNT] = {
+    "HP_OK", "HP_E_CALLBACK", "HP_E_STATUS_LINE", "HP_E_VERSION", "HP_E_STATUS_CODE",
+    "HP_E_LINE_ENDING", "HP_E_HEADER_NAME", "HP_E_WS_BEFORE_COLON", "HP_E_NO_COLON",
+    "HP_E_OBS_FOLD", "HP_E_HEADER_VALUE", "HP_E_CONTENT_LENGTH", "HP_E_CONFLICTING_CL",
+    "HP_E_TE_AND_CL", "HP_E_TRANSFER_ENCODING", "HP_E_CHUNK_SIZE", "HP_E_CHUNK_EXTENSION",
+    "HP_E_CHUNK_DATA_END", "HP_E_LINE_TOO_LONG", "HP_E_TOO_MANY_HEADERS",
+    "HP_E_HEAD_TOO_LARGE", "HP_E_CHUNK_LINE_TOO_LONG", "HP_E_TRAILERS_TOO_LARGE",
+    "HP_E_INCOMPLETE", "HP_E_DATA_AFTER_END", "HP_E_CALLER",
+};
+
+static const char *const err_descriptions[HP_E__COUNT] = {
+    "success",
+    "a callback aborted parsing",
+    "malformed status line",
+    "unsupported HTTP version (only HTTP/1.x)",
+    "status code is not three digits from 100 to 999",
+    "bare CR or LF: lines must end with CRLF",
+    "empty header name or invalid character in it",
+    "whitespace between header name and colon",
+    "header line without a colon",
+    "obsolete line folding in header",
+    "control character in header value",
+    "malformed Content-Length",
+    "conflicting Content-Length values",
+    "both Transfer-Encoding and Content-Length",
+    "invalid Transfer-Encoding (chunked not last, repeated, unknown syntax, or HTTP/1.0)",
+    "malformed chunk size",
+    "malformed chunk extension",
+    "chunk data not followed by CRLF",
+    "status or header line exceeds the line limit",
+    "too many header fields",
+    "response head exceeds the size limit",
+    "chunk-size line exceeds its limit",
+    "trailer section exceeds its limit",
+    "connection closed before the message was complete",
+    "data after the end of a message that ends the connection",
+    "parser misuse: unconsumed bytes were not presented again",
+};
+
+const char *hp_errno_name(int err)
+{
+    return (err >= 0 && err < HP_E__COUNT) ? err_names[err] : "HP_E_UNKNOWN";
+}
+
+const char *hp_errno_description(int err)
+{
+    return (err >= 0 && err < HP_E__COUNT) ? err_descriptions[err] : "unknown error";
+}
+
+static void reset_message(hp_parser *p)
+{
+    p->state = HP_S_HEAD;
+    p->http_major = p->http_minor = 0;
+    p->status_code = 0;
+    p->flags = 0;
+    p->num_headers = 0;
+    p->status_line_len = 0;
+    p->content_length = -1;
+    p->remaining = 0;
+    p->scan = 0;
+    p->line_scan = 0;
+    p->te_chunked = 0;
+    p->trailer_count = 0;
+}
+
+void hp_init(hp_parser *p)
+{
+    if (!classes_ready)
+        init_classes();
+    reset_message(p);
+    p->error = HP_OK;
+    p->error_offset = 0;
+}
+
+int hp_idle(const hp_parser *p)
+{
+    return p->state == HP_S_HEAD && p->scan == 0 && p->line_scan == 0;
+}
+
+static uint32_t limit(uint32_t v, uint32_t dflt)
+{
+    return v ? v : dflt;
+}
+
+/* Case-insensitive compare of s[0..n) with a lowercase literal of length n. */
+static int lower_eq(const char *s, size_t n, const char *lit, size_t litn)
+{
+    size_t i;
+    if (n != litn)
+        return 0;
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 'A' && c <= 'Z')
+            c = (unsigned char)(c + 32);
+        if (c != (unsigned char)lit[i])
+            return 0;
+    }
+    return 1;
+}
+
+#define LIT_EQ(s, n, lit) lower_eq((s), (n), (lit), sizeof(lit) - 1)
+
+static int is_ows(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/*
+ * Walk a comma-separated list value (RFC 9110 5.6.1), calling fn for each non-empty
+ * element with surrounding whitespace trimmed. Returns the first non-zero fn result.
+ */
+typedef int (*element_fn)(hp_parser *p, const char *e, size_t n);
+
+static int each_element(hp_parser *p, const char *v, size_t n, element_fn fn)
+{
+    size_t i = 0;
+    while (i <= n) {
+        size_t j = i, a, b;
+        int rc;
+        while (j < n && v[j] != ',')
+            j++;
+        a = i;
+        b = j;
+        while (a < b && is_ows(v[a]))
+            a++;
+        while (b > a && is_ows(v[b - 1]))
+            b--;
+        if (b > a && (rc = fn(p, v + a, b - a)) != 0)
+            return rc;
+        i = j + 1;
+    }
+    return 0;
+}
+
+static int connection_token(hp_parser *p, const char *e, size_t n)
+{
+    if (LIT_EQ(e, n, "close"))
+        p->flags |= HP_F_CONN_CLOSE;
+    else if (LIT_EQ(e, n, "keep-alive"))
+        p->flags |= HP_F_CONN_KEEP;
+    return 0;
+}
+
+static int te_coding(hp_parser *p, const char *e, size_t n)
+{
+    size_t tok = 0;
+    /* A coding is a token, optionally followed by parameters. */
+    while (tok < n && IS(C_TCHAR, e[tok]))
+        tok++;
+    if (tok == 0)
+        return HP_E_TRANSFER_ENCODING;
+    if (tok < n) {
+        size_t k = tok;
+        while (k < n && is_ows(e[k]))
+            k++;
+        if (k == n || e[k] != ';')
+            return HP_E_TRANSFER_ENCODING;
+    }
+    if (p->te_chunked) /* anything after chunked, including chunked again */
+        return HP_E_TRANSFER_ENCODING;
+    if (LIT_EQ(e, tok, "chunked"))
+        p->te_chunked = 1;
+    return 0;
+}
+
+static int content_length_value(hp_parser *p, const char *v, size_t n)
+{
+    int64_t value = 0;
+    size_t i;
+    if (n == 0 || n > 18) /* 18 digits cannot overflow int64 */
+        return HP_E_CONTENT_LENGTH;
+    for (i = 0; i < n; i++) {
+        if (v[i] < '0' || v[i] > '9')
+            return HP_E_CONTENT_LENGTH;
+        value = value * 10 + (v[i] - '0');
+    }
+    if ((p->flags & HP_F_HAS_LENGTH) && p->content_length != value)
+        return HP_E_CONFLICTING_CL;
+    p->flags |= HP_F_HAS_LENGTH;
+    p->content_length = value;
+    return 0;
+}
+
+static int parse_status_line(hp_parser *p, const char *l, size_t n)
+{
+    size_t i;
+    int code;
+    if (n < 12 || memcmp(l, "HTTP/", 5) != 0 || l[6] != '.' || l[8] != ' ')
+        return n >= 5 && memcmp(l, "HTTP/", 5) == 0 && n >= 8 ? HP_E_VERSION
+                                                              : HP_E_STATUS_LINE;
+    if (l[5] < '0' || l[5] > '9' || l[7] < '0' || l[7] > '9')
+        return HP_E_VERSION;
+    if (l[5] != '1')
+        return HP_E_VERSION;
+    p->http_major = 1;
+    p->http_minor = (uint8_t)(l[7] - '0');
+    for (i = 9; i < 12; i++)
+        if (l[i] < '0' || l[i] > '9')
+            return HP_E_STATUS_CODE;
+    code = (l[9] - '0') * 100 + (l[10] - '0') * 10 + (l[11] - '0');
+    if (code < 100)
+        return HP_E_STATUS_CODE;
+    if (n > 12) {
+        if (l[12] != ' ')
+            return HP_E_STATUS_CODE; /* a fourth digit, or garbage after the code */
+        for (i = 13; i < n; i++)
+            if (!IS(C_VALUE, l[i]))
+                return l[i] == '\r' ? HP_E_LINE_ENDING : HP_E_STATUS_LINE;
+    }
+    p->status_code = (uint16_t)code;
+    p->status_line_len = (uint32_t)n;
+    return 0;
+}
+
+/*
+ * Validate one header field line l[0..n) (no CRLF). off is its offset in the head
+ * block, for the optional offsets array. framing says whether the field may affect
+ * message framing (false in trailers).
+ */
+static int parse_field_line(hp_parser *p, const char *l, size_t n, size_t off, int framing)
+{
+    size_t i = 0, name_len, vs, ve;
+    const char *v;
+    int rc = 0;
+
+    if (is_ows(l[0]))
+        return HP_E_OBS_FOLD;
+    while (i < n && IS(C_TCHAR, l[i]))
+        i++;
+    if (i == n)
+        return HP_E_NO_COLON;
+    if (l[i] != ':') {
+        if (is_ows(l[i]))
+            return memchr(l + i, ':', n - i) ? HP_E_WS_BEFORE_COLON : HP_E_NO_COLON;
+        return l[i] == '\r' ? HP_E_LINE_ENDING : HP_E_HEADER_NAME;
+    }
+    if (i == 0)
+        return HP_E_HEADER_NAME;
+    name_len = i;
+    vs = i + 1;
+    while (vs < n && is_ows(l[vs]))
+        vs++;
+    for (i = vs; i < n; i++)
+        if (!IS(C_VALUE, l[i]))
+            return l[i] == '\r' ? HP_E_LINE_ENDING : HP_E_HEADER_VALUE;
+    ve = n;
+    while (ve > vs && is_ows(l[ve - 1]))
+        ve--;
+    v = l + vs;
+
+    if (framing) {
+        /* Only three names matter for framing; dispatch on length first. */
+        switch (name_len) {
+        case 14:
+            if (LIT_EQ(l, name_len, "content-length"))
+                rc = content_length_value(p, v, ve - vs);
+            break;
+        case 17:
+            if (LIT_EQ(l, name_len, "transfer-encoding")) {
+                p->flags |= HP_F_TE;
+                if (ve == vs)
+                    rc = HP_E_TRANSFER_ENCODING;
+                else
+                    rc = each_element(p, v, ve - vs, te_coding);
+            }
+            break;
+        case 10:
+            if (LIT_EQ(l, name_len, "connection"))
+                rc = each_element(p, v, ve - vs, connection_token);
+            break;
+        default:
+            break;
+        }
+        if (rc)
+            return rc;
+        if (p->num_headers < p->headers_cap && p->headers) {
+            hp_header *h = &p->headers[p->num_headers];
+            h->name_off = (uint32_t)off;
+            h->name_len = (uint32_t)name_len;
+            h->value_off = (uint32_t)(off + vs);
+            h->value_len = (uint32_t)(ve - vs);
+        }
+    }
+    return 0;
+}
+
+/*
+ * Scan the head (trailer == 0) or trailer section (trailer == 1) that starts at
+ * data[0] and has len bytes available. Returns the section length when complete,
+ * 0 when more bytes are needed, or -errno.
+ */
+static long scan_section(hp_parser *p, const char *data, size_t len, int trailer)
+{
+    size_t max_line = limit(p->max_line, HP_DEFAULT_MAX_LINE);
+    size_t max_total = trailer ? limit(p->max_trailers, HP_DEFAULT_MAX_TRAILERS)
+                               : limit(p->max_head, HP_DEFAULT_MAX_HEAD);
+    uint32_t max_headers = limit(p->max_headers, HP_DEFAULT_MAX_HEADERS);
+    int too_large = trailer ? HP_E_TRAILERS_TOO_LARGE : HP_E_HEAD_TOO_LARGE;
+    size_t pos = p->scan;
+
+    if (pos > len || pos + p->line_scan > len)
+        return -HP_E_CALLER;
+    for (;;) {
+        const char *nl;
+        size_t from = pos + p->line_scan, line_len;
+        int rc;
+
+        nl = from < len ? memchr(data + from, '\n', len - from) : NULL;
+        if (nl == NULL) {
+            /* Incomplete line: bound what we are asked to keep. */
+            if (len >= max_total)
+                return -too_large;
+            if (len - pos >= max_line)
+                return -HP_E_LINE_TOO_LONG;
+            p->scan = (uint32_t)pos;
+            p->line_scan = (uint32_t)(len - pos);
+            return 0;
+        }
+        p->line_scan = 0;
+        line_len = (size_t)(nl - (data + pos)) + 1; /* with CRLF */
+        if (pos + line_len > max_total)
+            return -too_large;
+        if (line_len > max_line)
+            return -HP_E_LINE_TOO_LONG;
+        if (line_len < 2 || nl[-1] != '\r')
+            return -HP_E_LINE_ENDING;
+        line_len -= 2;
+        if (line_len == 0) {
+            if (!trailer && pos == 0)
+                return -HP_E_STATUS_LINE; /* empty line where the status line belongs */
+            return (long)(pos + 2);
+        }
+        if (!trailer && pos == 0) {
+            rc = parse_status_line(p, data, line_len);
+        } else {
+            uint32_t *count = trailer ? &p->trailer_count : &p->num_headers;
+            if (*count >= max_headers)
+                return -HP_E_TOO_MANY_HEADERS;
+            rc = parse_field_line(p, data + pos, line_len, pos, !trailer);
+            (*count)++;
+        }
+        if (rc)
+            return -rc;
+        pos += line_len + 2;
+    }
+}
+
+static size_t fail(hp_parser *p, int err, size_t offset)
+{
+    p->error = (uint8_t)err;
+    p->error_offset = (uint32_t)offset;
+    p->state = HP_S_ERROR;
+    return offset;
+}
+
+/* The message ended: tell the caller and get ready for the next one. */
+static int message_done(hp_parser *p, const hp_settings *s, int end_of_connection)
+{
+    int rc = s->on_message_complete ? s->on_message_complete(p) : 0;
+    uint16_t flags = p->flags;
+    if (end_of_connection) {
+        p->state = HP_S_END;
+    } else {
+        reset_message(p);
+        p->flags = flags; /* keep the finished message's flags readable */
+    }
+    return rc;
+}
+
+/* Decide the framing of the body once the head is complete. Returns 0 or errno. */
+static int head_complete(hp_parser *p, const hp_settings *s, const char *head, size_t len,
+                         int *ended)
+{
+    int rv = HP_BODY_NORMAL;
+    uint16_t f = p->flags;
+
+    *ended = 0;
+    if (f & HP_F_TE) {
+        if (p->http_minor == 0)
+            return HP_E_TRANSFER_ENCODING; /* RFC 9112 6.1: faulty framing in 1.0 */
+        if (f & HP_F_HAS_LENGTH)
+            return HP_E_TE_AND_CL;
+    }
+    if (p->te_chunked)
+        f |= HP_F_CHUNKED;
+    if (p->http_minor >= 1 ? !(f & HP_F_CONN_CLOSE)
+                           : ((f & HP_F_CONN_KEEP) && !(f & HP_F_CONN_CLOSE)))
+        f |= HP_F_KEEP_ALIVE;
+    p->flags = f;
+    p->scan = 0;
+    p->line_scan = 0;
+
+    if (s->on_headers_complete) {
+        rv = s->on_headers_complete(p, head, len);
+        if (rv < 0)
+            return HP_E_CALLBACK;
+    }
+    if (p->status_code == 101 || rv == HP_BODY_TUNNEL) {
+        p->flags |= HP_F_UPGRADE;
+        p->flags &= (uint16_t)~HP_F_KEEP_ALIVE;
+        *ended = 1;
+        return message_done(p, s, 1) ? HP_E_CALLBACK : 0;
+    }
+    if (p->status_code < 200 || p->status_code == 204 || p->status_code == 304 ||
+        rv == HP_BODY_NONE) {
+        *ended = 1;
+        return message_done(p, s, 0) ? HP_E_CALLBACK : 0;
+    }
+    if (f & HP_F_CHUNKED) {
+        p->state = HP_S_CHUNK_SIZE;
+    } else if (f & HP_F_TE) {
+        /* A coding other than chunked last: the body runs to the close. */
+        p->flags &= (uint16_t)~HP_F_KEEP_ALIVE;
+        p->state = HP_S_BODY_EOF;
+    } else if (f & HP_F_HAS_LENGTH) {
+        if (p->content_length == 0) {
+            *ended = 1;
+            return message_done(p, s, 0) ? HP_E_CALLBACK : 0;
+        }
+        p->remaining = (uint64_t)p->content_length;
+        p->state = HP_S_BODY_LENGTH;
+    } else {
+        p->flags &= (uint16_t)~HP_F_KEEP_ALIVE;
+        p->state = HP_S_BODY_EOF;
+    }
+    return 0;
+}
+
+/* chunk-ext = *( BWS ";" BWS ext-name [ BWS "=" BWS ext-val ] ), RFC 9112 7.1.1 */
+static int parse_chunk_ext(const char *l, size_t i, size_t n)
+{
+    for (;;) {
+        while (i < n && is_ows(l[i]))
+            i++;
+        if (i == n)
+            return 0;
+        if (l[i++] != ';')
+            return HP_E_CHUNK_EXTENSION;
+        while (i < n && is_ows(l[i]))
+            i++;
+        if (i == n || !IS(C_TCHAR, l[i]))
+            return HP_E_CHUNK_EXTENSION;
+        while (i < n && IS(C_TCHAR, l[i]))
+            i++;
+        while (i < n && is_ows(l[i]))
+            i++;
+        if (i < n && l[i] == '=') {
+            i++;
+            while (i < n && is_ows(l[i]))
+                i++;
+            if (i < n && l[i] == '"') {
+                i++;
+                for (;;) {
+                    if (i >= n)
+                        return HP_E_CHUNK_EXTENSION;
+                    if (l[i] == '"') {
+                        i++;
+                        break;
+                    }
+                    if (l[i] == '\\') {
+                        if (++i >= n || !IS(C_VALUE, l[i]))
+                            return HP_E_CHUNK_EXTENSION;
+                    } else if (!IS(C_VALUE, l[i])) {
+                        return HP_E_CHUNK_EXTENSION;
+                    }
+                    i++;
+                }
+            } else {
+                if (i == n || !IS(C_TCHAR, l[i]))
+                    return HP_E_CHUNK_EXTENSION;
+                while (i < n && IS(C_TCHAR, l[i]))
+                    i++;
+            }
+        }
+    }
+}
+
+/*
+ * Parse a chunk-size line at data[0..len). Returns its length with CRLF, 0 if more
+ * bytes are needed, or -errno. The size goes to p->remaining.
+ */
+static long scan_chunk_size(hp_parser *p, const char *data, size_t len)
+{
+    size_t max = limit(p->max_chunk_line, HP_DEFAULT_MAX_CHUNK_LINE);
+    size_t from = p->line_scan, n, i;
+    const char *nl;
+    uint64_t size = 0;
+    int rc;
+
+    if (from > len)
+        return -HP_E_CALLER;
+    nl = from < len ? memchr(data + from, '\n', len - from) : NULL;
+    if (nl == NULL) {
+        if (len >= max)
+            return -HP_E_CHUNK_LINE_TOO_LONG;
+        p->line_scan = (uint32_t)len;
+        return 0;
+    }
+    p->line_scan = 0;
+    n = (size_t)(nl - data) + 1;
+    if (n > max)
+        return -HP_E_CHUNK_LINE_TOO_LONG;
+    if (n < 2 || nl[-1] != '\r')
+        return -HP_E_LINE_ENDING;
+    n -= 2;
+    for (i = 0; i < n && IS(C_HEX, data[i]); i++) {
+        uint8_t c = (uint8_t)data[i];
+        if (size > (UINT64_C(1) << 59)) /* more would overflow any sane length */
+            return -HP_E_CHUNK_SIZE;
+        size = size * 16 + (uint64_t)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+    }
+    if (i == 0)
+        return -HP_E_CHUNK_SIZE;
+    if (i < n && !is_ows(data[i]) && data[i] != ';')
+        return data[i] == '\r' ? -HP_E_LINE_ENDING : -HP_E_CHUNK_SIZE;
+    rc = parse_chunk_ext(data, i, n);
+    if (rc)
+        return -rc;
+    p->remaining = size;
+    return (long)(n + 2);
+}
+
+size_t hp_execute(hp_parser *p, const hp_settings *s, const char *data, size_t len)
+{
+    size_t pos = 0;
+    long r;
+    int ended;
+
+    if (p->state == HP_S_ERROR)
+        return 0;
+    while (pos < len) {
+        switch (p->state) {
+        case HP_S_HEAD:
+            r = scan_section(p, data + pos, len - pos, 0);
+            if (r < 0)
+                return fail(p, (int)-r, pos);
+            if (r == 0)
+                return pos;
+            {
+                size_t head_len = (size_t)r;
+                int rc = head_complete(p, s, data + pos, head_len, &ended);
+                if (rc)
+                    return fail(p, rc, pos);
+                pos += head_len;
+            }
+            if (ended)
+                return pos;
+            break;
+
+        case HP_S_BODY_LENGTH:
+        case HP_S_CHUNK_DATA: {
+            size_t n = len - pos;
+            if ((uint64_t)n > p->remaining)
+                n = (size_t)p->remaining;
+            if (s->on_body && s->on_body(p, data + pos, n))
+                return fail(p, HP_E_CALLBACK, pos);
+            pos += n;
+            p->remaining -= n;
+            if (p->remaining == 0) {
+                if (p->state == HP_S_CHUNK_DATA) {
+                    p->state = HP_S_CHUNK_CR;
+                } else {
+                    if (message_done(p, s, 0))
+                        return fail(p, HP_E_CALLBACK, pos);
+                    return pos;
+                }
+            }
+            break;
+        }
+
+        case HP_S_BODY_EOF:
+            if (s->on_body && s->on_body(p, data + pos, len - pos))
+                return fail(p, HP_E_CALLBACK, pos);
+            return len;
+
+        case HP_S_CHUNK_SIZE:
+            r = scan_chunk_size(p, data + pos, len - pos);
+            if (r < 0)
+                return fail(p, (int)-r, pos);
+            if (r == 0)
+                return pos;
+            pos += (size_t)r;
+            p->state = p->remaining ? HP_S_CHUNK_DATA : HP_S_TRAILERS;
+            break;
+
+        case HP_S_CHUNK_CR:
+            if (data[pos] != '\r')
+                return fail(p, HP_E_CHUNK_DATA_END, pos);
+            pos++;
+            p->state = HP_S_CHUNK_LF;
+            break;
+
+        case HP_S_CHUNK_LF:
+            if (data[pos] != '\n')
+                return fail(p, HP_E_CHUNK_DATA_END, pos);
+            pos++;
+            p->state = HP_S_CHUNK_SIZE;
+            break;
+
+        case HP_S_TRAILERS: {
+            r = scan_section(p, data + pos, len - pos, 1);
+            if (r < 0)
+                return fail(p, (int)-r, pos);
+            if (r == 0)
+                return pos;
+            if (r > 2 && s->on_trailers && s->on_trailers(p, data + pos, (size_t)r))
+                return fail(p, HP_E_CALLBACK, pos);
+            pos += (size_t)r;
+            p->scan = 0;
+            if (message_done(p, s, 0))
+                return fail(p, HP_E_CALLBACK, pos);
+            return pos;
+        }
+
+        case HP_S_END:
+            return fail(p, HP_E_DATA_AFTER_END, pos);
+
+        default:
+            return fail(p, HP_E_CALLER, pos);
+        }
+    }
+    return pos;
+}
+
+int hp_finish(hp_parser *p, const hp_settings *s)
+{
+    if (p->state == HP_S_ERROR)
+        return p->error;
+    if (p->state == HP_S_BODY_EOF) {
+        if (message_done(p, s, 1))
+            fail(p, HP_E_CALLBACK, 0);
+        return p->error;
+    }
+    if (hp_idle(p) || p->state == HP_S_END)
+        return HP_OK;
+    fail(p, HP_E_INCOMPLETE, 0);
+    return p->error;
+}

@@ -1,0 +1,177 @@
+/*
+ * hparser: a strict, incremental, allocation-free HTTP/1.1 *response* parser.
+ *
+ * Theory of operation
+ * -------------------
+ * The caller owns every byte. hp_execute(p, s, data, len) parses as far as it can and
+ * returns how many bytes it consumed. Bytes it did not consume belong to a syntactic
+ * unit that is not complete yet (the response head, a chunk-size line, the trailer
+ * section, or the CRLF after chunk data): the caller keeps them and presents them
+ * again, at the start of the next call, followed by the new bytes. The parser
+ * remembers how far it has already scanned, so a head trickled in byte by byte costs
+ * linear, not quadratic, time.
+ *
+ * Because the whole head is present in one contiguous block when it completes, headers
+ * are delivered in one callback (on_headers_complete) instead of one per fragment:
+ * with cffi each crossing into Python costs far more than scanning the bytes.
+ *
+ * hp_execute stops after each complete message (the return value then points just
+ * past it) so that a client can decide what to do with any bytes that follow.
+ * Call hp_finish() when the peer closed the connection: it completes a
+ * close-delimited body, or reports HP_E_INCOMPLETE if a message was cut short.
+ *
+ * Strictness: CRLF line endings only, no obs-fold, no whitespace before the colon,
+ * token header names, no control bytes in values, one unambiguous framing
+ * (Content-Length and Transfer-Encoding together are an error), exact
+ * Content-Length and chunk-size syntax. Each refusal has a code and a description.
+ *
+ * Limits are fields of the parser the caller sets after hp_init (0 means "use the
+ * default"). Each is checked before the bytes it guards are accepted.
+ */
+#ifndef HPARSER_H
+#define HPARSER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Error codes. hp_errno_name() and hp_errno_description() describe them. */
+enum hp_errno {
+    HP_OK = 0,
+    HP_E_CALLBACK,          /* a callback asked to stop with an error */
+    HP_E_STATUS_LINE,       /* malformed status line */
+    HP_E_VERSION,           /* not HTTP/1.x */
+    HP_E_STATUS_CODE,       /* status code not three digits in 100..999 */
+    HP_E_LINE_ENDING,       /* bare CR or bare LF */
+    HP_E_HEADER_NAME,       /* empty header name or a non-token byte in it */
+    HP_E_WS_BEFORE_COLON,   /* whitespace between header name and colon */
+    HP_E_NO_COLON,          /* header line without a colon */
+    HP_E_OBS_FOLD,          /* line folding (obs-fold) */
+    HP_E_HEADER_VALUE,      /* control byte in a header value */
+    HP_E_CONTENT_LENGTH,    /* malformed Content-Length */
+    HP_E_CONFLICTING_CL,    /* several different Content-Length values */
+    HP_E_TE_AND_CL,         /* Transfer-Encoding and Content-Length together */
+    HP_E_TRANSFER_ENCODING, /* chunked not last, repeated, or TE in HTTP/1.0 */
+    HP_E_CHUNK_SIZE,        /* malformed or overflowing chunk size */
+    HP_E_CHUNK_EXTENSION,   /* malformed chunk extension */
+    HP_E_CHUNK_DATA_END,    /* chunk data not followed by CRLF */
+    HP_E_LINE_TOO_LONG,     /* status or header line over max_line */
+    HP_E_TOO_MANY_HEADERS,  /* more than max_headers header fields */
+    HP_E_HEAD_TOO_LARGE,    /* head over max_head bytes */
+    HP_E_CHUNK_LINE_TOO_LONG, /* chunk-size line over max_chunk_line */
+    HP_E_TRAILERS_TOO_LARGE,  /* trailer section over max_trailers bytes */
+    HP_E_INCOMPLETE,        /* connection closed before the message was complete */
+    HP_E_DATA_AFTER_END,    /* bytes after a message that ends the connection */
+    HP_E_CALLER,            /* the caller broke the contract (data not re-presented) */
+    HP_E__COUNT
+};
+
+/* What the parser is doing; exposed so a caller can tell "between messages" apart. */
+enum hp_state {
+    HP_S_HEAD = 0,      /* waiting for / inside a response head */
+    HP_S_BODY_LENGTH,   /* Content-Length body, `remaining` bytes to go */
+    HP_S_BODY_EOF,      /* body delimited by connection close */
+    HP_S_CHUNK_SIZE,    /* waiting for a chunk-size line */
+    HP_S_CHUNK_DATA,    /* inside chunk data, `remaining` bytes to go */
+    HP_S_CHUNK_CR,      /* expecting CR after chunk data */
+    HP_S_CHUNK_LF,      /* expecting LF after chunk data */
+    HP_S_TRAILERS,      /* inside the trailer section */
+    HP_S_END,           /* the connection carries nothing more (after EOF body or upgrade) */
+    HP_S_ERROR
+};
+
+/* Flags describing the current message (valid from on_headers_complete on). */
+#define HP_F_CHUNKED      0x01u /* body uses chunked transfer coding */
+#define HP_F_KEEP_ALIVE   0x02u /* connection may be reused after this message */
+#define HP_F_HAS_LENGTH   0x04u /* a Content-Length header was present */
+#define HP_F_CONN_CLOSE   0x08u /* Connection: close was present */
+#define HP_F_CONN_KEEP    0x10u /* Connection: keep-alive was present */
+#define HP_F_TE           0x20u /* Transfer-Encoding was present */
+#define HP_F_UPGRADE      0x40u /* 101 or a tunnel: parser stops after the head */
+
+/* Return values of on_headers_complete. */
+#define HP_BODY_NORMAL 0 /* frame the body from the headers */
+#define HP_BODY_NONE   1 /* no body (response to HEAD) */
+#define HP_BODY_TUNNEL 2 /* no body and stop: the connection is now a tunnel (CONNECT 2xx) */
+/* Any callback may return HP_CB_ERROR to abort with HP_E_CALLBACK. */
+#define HP_CB_ERROR   -1
+
+typedef struct hp_parser hp_parser;
+
+/* One header field, as offsets into the head block given to on_headers_complete. */
+typedef struct {
+    uint32_t name_off, name_len, value_off, value_len;
+} hp_header;
+
+typedef struct {
+    /* Whole head (status line up to and including the empty line). Headers are in
+     * p->headers if the caller provided storage. Returns HP_BODY_*, or HP_CB_ERROR. */
+    int (*on_headers_complete)(hp_parser *p, const char *head, size_t len);
+    /* A piece of body, after transfer decoding. 0 or HP_CB_ERROR. */
+    int (*on_body)(hp_parser *p, const char *at, size_t len);
+    /* The trailer section (field lines and the final CRLF), if any. */
+    int (*on_trailers)(hp_parser *p, const char *at, size_t len);
+    /* The message is complete (also for 1xx interim responses). */
+    int (*on_message_complete)(hp_parser *p);
+} hp_settings;
+
+struct hp_parser {
+    /* Public, read-only for the caller (valid from on_headers_complete on). */
+    uint8_t state;          /* enum hp_state */
+    uint8_t error;          /* enum hp_errno */
+    uint8_t http_major, http_minor;
+    uint16_t status_code;
+    uint16_t flags;         /* HP_F_* */
+    uint32_t num_headers;
+    uint32_t status_line_len; /* length of the status line without CRLF */
+    uint32_t error_offset;  /* offset in the last hp_execute data where the error was found */
+    int64_t content_length; /* -1 when absent */
+    uint64_t remaining;     /* body or chunk bytes still expected */
+
+    /* Limits, set by the caller after hp_init; 0 selects the default. */
+    uint32_t max_line;       /* status or header line, CRLF included */
+    uint32_t max_headers;    /* header field count */
+    uint32_t max_head;       /* whole head, CRLFs included */
+    uint32_t max_chunk_line; /* chunk-size line with extensions, CRLF included */
+    uint32_t max_trailers;   /* trailer section, CRLFs included */
+
+    /* Optional caller-owned storage for header offsets: if headers_cap > 0, at most
+     * headers_cap entries are written (max_headers still bounds the count). */
+    hp_header *headers;
+    uint32_t headers_cap;
+
+    void *data;              /* for the caller */
+
+    /* Private. */
+    uint32_t scan;           /* bytes of the pending unit already validated */
+    uint32_t line_scan;      /* bytes of the current line searched for its end */
+    uint32_t trailer_count;  /* trailer fields seen */
+    uint8_t te_chunked;      /* a TE coding "chunked" was seen (it must stay last) */
+};
+
+#define HP_DEFAULT_MAX_LINE       8192u
+#define HP_DEFAULT_MAX_HEADERS    100u
+#define HP_DEFAULT_MAX_HEAD       65536u
+#define HP_DEFAULT_MAX_CHUNK_LINE 4096u
+#define HP_DEFAULT_MAX_TRAILERS   16384u
+
+/* Reset the parser for a new connection. Keeps limits, headers storage and data. */
+void hp_init(hp_parser *p);
+/* Parse; see the theory of operation above. Returns bytes consumed. */
+size_t hp_execute(hp_parser *p, const hp_settings *s, const char *data, size_t len);
+/* The peer closed. Completes a close-delimited body; otherwise HP_E_INCOMPLETE if a
+ * message was started. Returns the error code (HP_OK if nothing was lost). */
+int hp_finish(hp_parser *p, const hp_settings *s);
+/* 1 when between messages: nothing of a next message has been consumed. */
+int hp_idle(const hp_parser *p);
+
+const char *hp_errno_name(int err);
+const char *hp_errno_description(int err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* HPARSER_H */

@@ -1,0 +1,300 @@
+"""The Python face of the C response parser (``csrc/hparser.c``, built by cffi).
+
+Theory of operation: a :class:`HTTPResponseParser` lives as long as its connection.
+The connection feeds it bytes from its receive buffer; the C parser calls back into
+Python at most three times for a typical response:
+
+* ``on_headers_complete`` with the whole head in one block, which we split here with
+  ``bytes`` methods (the C side has already validated every byte, so a plain split is
+  exact);
+* ``on_body`` for each piece of body (after removing chunked framing);
+* ``on_message_complete``.
+
+Bytes the C parser does not consume (an incomplete head or chunk-size line) must be
+presented again, followed by new bytes: :meth:`HTTPResponseParser.feed` returns how
+many bytes it consumed and the caller keeps the rest.
+
+Errors become :class:`HTTPParseError` (or its subclasses for limits and truncation),
+which this module also exports under its 2.x name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, List, Optional, Tuple
+
+from ._cparser import ffi, lib
+from .exceptions import (
+    HTTPParseError,
+    IncompleteResponse,
+    LimitExceeded,
+    UnexpectedResponse,
+)
+
+__all__ = [
+    "HTTPParseError",
+    "HTTPResponseParser",
+    "ParserLimits",
+    "DEFAULT_LIMITS",
+]
+
+F_CHUNKED = lib.HP_F_CHUNKED
+F_KEEP_ALIVE = lib.HP_F_KEEP_ALIVE
+F_UPGRADE = lib.HP_F_UPGRADE
+
+_LIMIT_ERRORS = frozenset(
+    {
+        lib.HP_E_LINE_TOO_LONG,
+        lib.HP_E_TOO_MANY_HEADERS,
+        lib.HP_E_HEAD_TOO_LARGE,
+        lib.HP_E_CHUNK_LINE_TOO_LONG,
+        lib.HP_E_TRAILERS_TOO_LARGE,
+    }
+)
+
+
+@dataclass(frozen=True)
+class ParserLimits:
+    """Bounds on what a server may make us hold. Each is checked before the bytes it
+    guards are kept, so a hostile server costs at most this much memory.
+
+    The defaults follow common server limits (8 KiB lines as nginx and Apache use,
+    100 headers as ``http.client`` allows).
+    """
+
+    max_line: int = 8192
+    """Status line or one header line, CRLF included."""
+    max_headers: int = 100
+    """Header fields in the head; also bounds trailer fields."""
+    max_head: int = 65536
+    """The whole response head."""
+    max_chunk_line: int = 4096
+    """One chunk-size line, extensions included."""
+    max_trailers: int = 16384
+    """The trailer section of a chunked body."""
+    max_interim: int = 32
+    """1xx interim responses before the final one (stops an endless 1xx stream)."""
+
+
+DEFAULT_LIMITS = ParserLimits()
+
+
+def _error_for(code: int, offset: int) -> HTTPParseError:
+    name = ffi.string(lib.hp_errno_name(code)).decode()
+    reason = ffi.string(lib.hp_errno_description(code)).decode()
+    if code in _LIMIT_ERRORS:
+        return LimitExceeded(reason, name, offset)
+    if code == lib.HP_E_INCOMPLETE:
+        return IncompleteResponse(reason, name, offset)
+    return HTTPParseError(reason, name, offset)
+
+
+class HTTPResponseParser:
+    """Incremental parser for the responses on one connection.
+
+    Call :meth:`start` before each response, :meth:`feed` with received bytes, and
+    :meth:`finish` when the peer closed. Parsed parts appear as attributes:
+    ``status_code``, ``reason``, ``version``, ``header_pairs``, ``body_chunks``,
+    ``headers_complete``, ``message_complete``, ``keep_alive``.
+    """
+
+    __slots__ = (
+        "_p",
+        "_handle",
+        "_error",
+        "limits",
+        "no_body",
+        "status_code",
+        "reason",
+        "version",
+        "header_pairs",
+        "trailer_pairs",
+        "body_chunks",
+        "body_sink",
+        "headers_complete",
+        "message_complete",
+        "keep_alive",
+        "chunked",
+        "content_length",
+        "interim",
+        "upgraded",
+        "tunnel",
+        "__weakref__",
+    )
+
+    def __init__(self, limits: ParserLimits = DEFAULT_LIMITS) -> None:
+        self._p = p = ffi.new("hp_parser *")
+        lib.hp_init(p)
+        p.max_line = limits.max_line
+        p.max_headers = limits.max_headers
+        p.max_head = limits.max_head
+        p.max_chunk_line = limits.max_chunk_line
+        p.max_trailers = limits.max_trailers
+        self._handle = ffi.new_handle(self)
+        p.data = self._handle
+        self.limits = limits
+        self._error: Optional[BaseException] = None
+        self.body_sink: Optional[Callable[[bytes], Any]] = None
+        self.start()
+
+    def start(self, no_body: bool = False, tunnel: bool = False) -> None:
+        """Expect a new response: ``no_body`` for the response to HEAD, ``tunnel`` for
+        the response to CONNECT (a 2xx ends the HTTP part of the connection)."""
+        self.no_body = no_body
+        self.tunnel = tunnel
+        self.status_code = 0
+        self.reason = ""
+        self.version = "HTTP/1.1"
+        self.header_pairs: List[Tuple[str, str]] = []
+        self.trailer_pairs: List[Tuple[str, str]] = []
+        self.body_chunks: List[bytes] = []
+        self.headers_complete = False
+        self.message_complete = False
+        self.keep_alive = False
+        self.chunked = False
+        self.content_length: Optional[int] = None
+        self.interim: List[int] = []
+        self.upgraded = False
+
+    def feed(self, data: Any, length: Optional[int] = None) -> int:
+        """Parse ``data`` (a cdata ``char *`` with ``length``, or any buffer).
+
+        Returns the number of bytes consumed; the caller must present the rest again.
+        Raises :class:`HTTPParseError` (or a subclass) if the bytes are not valid.
+        """
+        if length is None:
+            length = len(data)
+            data = ffi.from_buffer(data)
+        consumed = lib.hp_execute(self._p, _SETTINGS, data, length)
+        if self._p.error:
+            self._raise(consumed)
+        return consumed
+
+    def finish(self) -> None:
+        """The peer closed the connection: complete a close-delimited body, or raise
+        :class:`IncompleteResponse` if the response was cut short."""
+        if lib.hp_finish(self._p, _SETTINGS) != 0:
+            self._raise(0)
+        if not self.message_complete:
+            raise IncompleteResponse(
+                "connection closed before the response started", "HP_E_INCOMPLETE", 0
+            )
+
+    @property
+    def idle(self) -> bool:
+        """True between messages, when nothing of a next response has been seen."""
+        return bool(lib.hp_idle(self._p))
+
+    @property
+    def remaining(self) -> int:
+        """Body bytes still expected in a Content-Length body (0 otherwise)."""
+        p = self._p
+        return int(p.remaining) if p.state == lib.HP_S_BODY_LENGTH else 0
+
+    @property
+    def failed(self) -> bool:
+        return self._p.state == lib.HP_S_ERROR
+
+    def _raise(self, offset: int) -> None:
+        err = self._error
+        if err is not None:
+            self._error = None
+            raise err
+        raise _error_for(self._p.error, offset)
+
+    # -- callbacks (called from C through the extern "Python" trampolines) ---------
+
+    def _on_head(self, head: bytes) -> int:
+        p = self._p
+        lines = head.decode("latin-1").split("\r\n")
+        status = p.status_code
+        if status < 200:
+            if status == 101:
+                self.upgraded = True
+                raise UnexpectedResponse("unsolicited 101 Switching Protocols")
+            self.interim.append(status)
+            if len(self.interim) > self.limits.max_interim:
+                raise LimitExceeded(
+                    f"more than {self.limits.max_interim} interim (1xx) responses",
+                    "GH_E_TOO_MANY_INTERIM",
+                )
+            return 0
+        line = lines[0]
+        self.version = line[:8]
+        self.status_code = status
+        self.reason = line[13:]
+        pairs = self.header_pairs
+        for line in lines[1:-2]:
+            name, _, value = line.partition(":")
+            pairs.append((name, value.strip(" \t")))
+        flags = p.flags
+        self.chunked = bool(flags & F_CHUNKED)
+        cl = p.content_length
+        self.content_length = None if cl < 0 else int(cl)
+        self.keep_alive = bool(flags & F_KEEP_ALIVE)
+        self.headers_complete = True
+        if self.tunnel and status < 300:
+            self.upgraded = True
+            return lib.HP_BODY_TUNNEL
+        return lib.HP_BODY_NONE if self.no_body else lib.HP_BODY_NORMAL
+
+    def _on_trailers(self, block: bytes) -> None:
+        pairs = self.trailer_pairs
+        for line in block.decode("latin-1").split("\r\n")[:-2]:
+            name, _, value = line.partition(":")
+            pairs.append((name, value.strip(" \t")))
+
+    def _on_message_complete(self) -> None:
+        if self.headers_complete:
+            self.message_complete = True
+            self.keep_alive = bool(self._p.flags & F_KEEP_ALIVE)
+
+
+@ffi.def_extern()
+def _gh_on_headers_complete(p: Any, head: Any, length: int) -> int:
+    self: HTTPResponseParser = ffi.from_handle(p.data)
+    try:
+        return self._on_head(ffi.unpack(head, length))
+    except BaseException as exc:  # noqa: BLE001 - re-raised from feed()
+        self._error = exc
+        return lib.HP_CB_ERROR
+
+
+@ffi.def_extern()
+def _gh_on_body(p: Any, at: Any, length: int) -> int:
+    self: HTTPResponseParser = ffi.from_handle(p.data)
+    sink = self.body_sink
+    try:
+        if sink is None:
+            self.body_chunks.append(ffi.unpack(at, length))
+        else:
+            sink(ffi.unpack(at, length))
+    except BaseException as exc:  # noqa: BLE001 - re-raised from feed()
+        self._error = exc
+        return lib.HP_CB_ERROR
+    return 0
+
+
+@ffi.def_extern()
+def _gh_on_trailers(p: Any, at: Any, length: int) -> int:
+    self: HTTPResponseParser = ffi.from_handle(p.data)
+    try:
+        self._on_trailers(ffi.unpack(at, length))
+    except BaseException as exc:  # noqa: BLE001 - re-raised from feed()
+        self._error = exc
+        return lib.HP_CB_ERROR
+    return 0
+
+
+@ffi.def_extern()
+def _gh_on_message_complete(p: Any) -> int:
+    self: HTTPResponseParser = ffi.from_handle(p.data)
+    self._on_message_complete()
+    return 0
+
+
+_SETTINGS = ffi.new("hp_settings *")
+_SETTINGS.on_headers_complete = lib._gh_on_headers_complete
+_SETTINGS.on_body = lib._gh_on_body
+_SETTINGS.on_trailers = lib._gh_on_trailers
+_SETTINGS.on_message_complete = lib._gh_on_message_complete
