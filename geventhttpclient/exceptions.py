@@ -12,7 +12,7 @@ against sockets, ``http.client`` or geventhttpclient 2.x keeps working::
     │     ├── ConnectError                      could not connect (refused, unreachable, DNS)
     │     │     └── DNSError(socket.gaierror)   name resolution failed
     │     ├── TLSError(ssl.SSLError)            handshake or certificate verification failed
-    │     ├── ConnectionClosed                  peer closed before the response completed
+    │     ├── ConnectionClosed(HTTPParseError)  peer closed/reset before any response byte
     │     │     (also HTTPConnectionClosed, the 2.x name, from response.py)
     │     └── TimeoutError(builtin TimeoutError, socket.timeout)
     │           ├── ConnectTimeout              connection_timeout elapsed
@@ -24,7 +24,8 @@ against sockets, ``http.client`` or geventhttpclient 2.x keeps working::
     │     │     └── IncompleteResponse          the connection ended mid-message: a body cut
     │     │                                     short is never returned as complete
     │     └── UnexpectedResponse                e.g. an unsolicited 101, too many 1xx
-    └── PoolTimeout(TimeoutError)               no connection became free in time
+    ├── PoolTimeout(TimeoutError)               no connection became free in time
+    └── PoolClosed(RuntimeError)                the client was closed
 
 A caller's own :class:`gevent.Timeout` and :class:`greenlet.GreenletExit` are never
 caught, wrapped or retried by the library; they pass through unchanged.
@@ -61,6 +62,8 @@ __all__ = [
     "IncompleteResponse",
     "UnexpectedResponse",
     "PoolTimeout",
+    "PoolClosed",
+    "HTTPConnectionClosed",
     "HTTPProtocolViolationError",
 ]
 
@@ -101,10 +104,6 @@ class DNSError(ConnectError, socket.gaierror):
 
 class TLSError(NetworkError, ssl.SSLError):
     """The TLS handshake failed, including certificate or host name verification."""
-
-
-class ConnectionClosed(NetworkError):
-    """The peer closed the connection before the response was complete."""
 
 
 # socket.timeout is an alias of TimeoutError from 3.10 on; on 3.9 it is its own class,
@@ -150,6 +149,23 @@ class HTTPParseError(ProtocolError):
         self.offset = offset
 
 
+class ConnectionClosed(NetworkError, HTTPParseError):
+    """The peer closed or reset the connection before any byte of the response.
+
+    Also an ``HTTPParseError``, as 2.x's ``HTTPConnectionClosed`` was: Locust and 2.x
+    code catch that. Idempotent requests are retried once on this error; others never.
+    """
+
+    def __init__(self, *args: object) -> None:
+        OSError.__init__(self, *args)
+        self.reason = str(args[-1]) if args else "connection closed"
+        self.code = "GH_E_CONNECTION_CLOSED"
+        self.offset = 0
+
+    def __str__(self) -> str:
+        return OSError.__str__(self)
+
+
 class LimitExceeded(HTTPParseError):
     """A configured bound (header line, header count, head size, chunk line,
     trailer size, decompressed size, interim responses) was exceeded."""
@@ -167,5 +183,10 @@ class PoolTimeout(HTTPError, _BuiltinTimeoutError):
     """No pooled connection became free within the pool's wait timeout."""
 
 
-# 2.x name: raised for responses that violate the protocol.
+class PoolClosed(HTTPError, RuntimeError):
+    """The client (its pool) was closed; 2.x raised a bare RuntimeError here."""
+
+
+# 2.x names.
+HTTPConnectionClosed = ConnectionClosed
 HTTPProtocolViolationError = ProtocolError

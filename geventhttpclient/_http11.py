@@ -1,0 +1,306 @@
+"""Request heads and bodies for HTTP/1.1, as bytes. No sockets here.
+
+Everything a caller hands us is validated before a byte is sent: a method and header
+names are tokens (RFC 9110 5.6.2), values carry no CR, LF, NUL or other control bytes
+(RFC 9110 5.5), the target has no whitespace or control bytes (RFC 9112 3.2). Those
+are the bytes that turn one request into two on the wire (header injection, request
+smuggling), so we refuse them with :class:`HeaderInjectionError`.
+
+The client's own default headers are validated and encoded once, when the client is
+made (:class:`HeadTemplate`); a request without headers of its own then costs one
+bytes join.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from typing import Any, Iterable, Iterator, List, Mapping, Optional, Tuple, Union
+
+from .exceptions import HeaderInjectionError, RequestError
+
+__all__ = [
+    "HeadTemplate",
+    "RequestBody",
+    "prepare_body",
+    "host_header",
+    "IDEMPOTENT_METHODS",
+    "validate_version",
+]
+
+_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
+_VALUE = re.compile(rb"[\t\x20-\x7e\x80-\xff]*\Z")
+_TARGET = re.compile(rb"[\x21-\x7e\x80-\xff]+\Z")
+_VERSION = re.compile(r"HTTP/1\.[01]\Z")
+
+# RFC 9110 9.2.2: these may be repeated without changing the outcome.
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
+# RFC 9110 9.3: methods for which enclosed content has a defined meaning.
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+HeadersLike = Union[Mapping[str, Any], Iterable[Tuple[str, Any]], None]
+BodyLike = Union[bytes, bytearray, memoryview, str, io.IOBase, Iterable[bytes], None]
+
+
+def _as_bytes(what: str, value: Any) -> bytes:
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, (bytearray, memoryview)):
+        return bytes(value)
+    if not isinstance(value, str):
+        value = str(value)
+    try:
+        return value.encode("latin-1")
+    except UnicodeEncodeError:
+        raise RequestError(f"{what} {value!r} is not latin-1: encode it first") from None
+
+
+def check_method(method: str) -> bytes:
+    """The method as bytes, or :class:`HeaderInjectionError` if it is not a token."""
+    raw = _as_bytes("method", method)
+    if not _TOKEN.match(raw):
+        raise HeaderInjectionError(f"invalid HTTP method {method!r}")
+    return raw
+
+
+def check_target(target: str) -> bytes:
+    """The request target as bytes; whitespace and control bytes are refused."""
+    raw = _as_bytes("request target", target)
+    if not _TARGET.match(raw):
+        raise HeaderInjectionError(f"invalid request target {target!r}")
+    return raw
+
+
+def check_field(name: Any, value: Any) -> Tuple[bytes, bytes]:
+    """One header field as bytes, validated."""
+    n = _as_bytes("header name", name)
+    v = _as_bytes("header value", value)
+    if not _TOKEN.match(n):
+        raise HeaderInjectionError(f"invalid header name {name!r}")
+    if not _VALUE.match(v):
+        raise HeaderInjectionError(f"invalid value for header {name!r}: {value!r}")
+    return n, v.strip(b" \t")
+
+
+def validate_version(version: str) -> bytes:
+    """``HTTP/1.1`` or ``HTTP/1.0``; anything else is a :class:`RequestError`."""
+    if not isinstance(version, str) or not _VERSION.match(version):
+        raise RequestError(f"unsupported HTTP version {version!r}: use 'HTTP/1.1' or 'HTTP/1.0'")
+    return version.encode("ascii")
+
+
+def host_header(host: str, port: int, default_port: int) -> str:
+    """The Host value: brackets around IPv6 literals, the port unless it is the default."""
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return host if port == default_port else f"{host}:{port}"
+
+
+def iter_fields(headers: HeadersLike) -> Iterator[Tuple[Any, Any]]:
+    """Pairs from a mapping, a 2.x ``Headers`` (multi-valued) or a list of pairs."""
+    if headers is None:
+        return iter(())
+    items = getattr(headers, "items", None)
+    if items is not None:
+        return iter(items())
+    return iter(headers)  # type: ignore[arg-type]
+
+
+class HeadTemplate:
+    """The request head parts that stay the same for every request of a client.
+
+    ``fields`` are the default headers, validated and encoded once; a request's own
+    headers replace defaults of the same name (case-insensitively).
+    """
+
+    __slots__ = ("version", "fields", "names", "block")
+
+    def __init__(self, version: str, defaults: HeadersLike) -> None:
+        self.version = b" " + validate_version(version) + b"\r\n"
+        self.fields: List[Tuple[bytes, bytes]] = []
+        for name, value in iter_fields(defaults):
+            self.fields.append(check_field(name, value))
+        self.names = frozenset(n.lower() for n, _ in self.fields)
+        self.block = b"".join(n + b": " + v + b"\r\n" for n, v in self.fields)
+
+    def build(
+        self,
+        method: bytes,
+        target: bytes,
+        own: List[Tuple[bytes, bytes]],
+        extra: bytes = b"",
+    ) -> bytes:
+        """The head for one request.
+
+        ``own`` are the request's fields, already validated by :func:`check_field`;
+        they replace defaults of the same name. ``extra`` (framing headers computed
+        from the body) comes last.
+        """
+        if not own:
+            return b"".join((method, b" ", target, self.version, self.block, extra, b"\r\n"))
+        own_names = {n.lower() for n, _ in own}
+        parts = [method, b" ", target, self.version]
+        if own_names & self.names:
+            fields = [f for f in self.fields if f[0].lower() not in own_names] + own
+        else:
+            fields = self.fields + own
+        for n, v in fields:
+            parts.append(n + b": " + v + b"\r\n")
+        parts.append(extra)
+        parts.append(b"\r\n")
+        return b"".join(parts)
+
+
+class RequestBody:
+    """A prepared body: what to send after the head and how it is framed.
+
+    ``kind`` is ``"none"``, ``"bytes"``, ``"file"`` (sized, sent with sendfile when the
+    socket allows) or ``"chunked"`` (an iterator of raw blocks, framed on the way out).
+    ``replayable`` says whether the same body can be sent again on a retry.
+    """
+
+    __slots__ = ("kind", "data", "length", "file", "start", "chunks", "replayable")
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.data = b""
+        self.length: Optional[int] = None
+        self.file: Any = None
+        self.start = 0
+        self.chunks: Optional[Iterable[Any]] = None
+        self.replayable = True
+
+    def rewind(self) -> bool:
+        """Make the body ready to be sent again; False if it cannot be."""
+        if self.kind == "file":
+            try:
+                self.file.seek(self.start)
+                return True
+            except (AttributeError, OSError, ValueError):
+                return False
+        return self.replayable
+
+
+NO_BODY = RequestBody("none")
+
+
+def _file_size(body: Any) -> Optional[Tuple[int, int]]:
+    """(start, length) for a regular file with a usable position, else None."""
+    try:
+        fd = body.fileno()
+        st = os.fstat(fd)
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return None
+    import stat
+
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    try:
+        start = body.tell()
+    except (AttributeError, OSError, ValueError):
+        return None
+    return start, max(0, st.st_size - start)
+
+
+def prepare_body(
+    method: str, body: BodyLike, headers_names: "set[bytes]", headers: HeadersLike
+) -> Tuple[RequestBody, bytes]:
+    """Decide the framing of ``body``; return it and the framing header bytes to add.
+
+    A caller-set ``Content-Length`` must match a body of known length, and a
+    caller-set ``Transfer-Encoding`` must end in ``chunked``: anything else would put
+    a body on the wire that the server reads differently from how we send it.
+
+    Raises :class:`RequestError` for contradicting framing headers.
+    """
+    user_cl: Optional[bytes] = None
+    user_te: Optional[bytes] = None
+    if b"content-length" in headers_names or b"transfer-encoding" in headers_names:
+        for n, v in iter_fields(headers):
+            ln = _as_bytes("header name", n).lower()
+            if ln == b"content-length":
+                user_cl = _as_bytes("header value", v).strip()
+            elif ln == b"transfer-encoding":
+                user_te = _as_bytes("header value", v).strip().lower()
+    if user_cl is not None and user_te is not None:
+        raise RequestError("both Content-Length and Transfer-Encoding set: pick one")
+    if user_te is not None and not user_te.endswith(b"chunked"):
+        raise RequestError(
+            f"Transfer-Encoding {user_te!r} does not end in chunked: the body cannot be framed"
+        )
+
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    rb: RequestBody
+    if body is None or (isinstance(body, (bytes, bytearray, memoryview)) and len(body) == 0):
+        if user_te is not None:
+            rb = RequestBody("chunked")
+            rb.chunks = ()
+        else:
+            rb = NO_BODY
+            if user_cl is not None and user_cl != b"0":
+                raise RequestError(f"Content-Length {user_cl!r} set but the body is empty")
+            if user_cl is None and method in _BODY_METHODS:
+                return rb, b"Content-Length: 0\r\n"
+            return rb, b""
+    elif isinstance(body, (bytes, bytearray, memoryview)):
+        if user_te is not None:
+            rb = RequestBody("chunked")
+            rb.chunks = (bytes(body),)
+        else:
+            rb = RequestBody("bytes")
+            rb.data = bytes(body) if not isinstance(body, bytes) else body
+            rb.length = len(rb.data)
+    else:
+        sized = None if user_te is not None else _file_size(body)
+        if sized is not None:
+            rb = RequestBody("file")
+            rb.file = body
+            rb.start, rb.length = sized
+        elif hasattr(body, "read"):
+            rb = RequestBody("chunked")
+            rb.chunks = _read_blocks(body)
+            rb.file = body
+            try:
+                rb.start = body.tell()  # type: ignore[union-attr]
+            except (AttributeError, OSError, ValueError):
+                rb.replayable = False
+        else:
+            rb = RequestBody("chunked")
+            rb.chunks = body  # type: ignore[assignment]
+            rb.replayable = isinstance(body, (list, tuple))
+
+    if rb.kind == "chunked":
+        if user_cl is not None:
+            raise RequestError("Content-Length set for a body of unknown length")
+        return rb, (b"" if user_te is not None else b"Transfer-Encoding: chunked\r\n")
+    assert rb.length is not None
+    if user_cl is not None:
+        if user_cl != str(rb.length).encode():
+            raise RequestError(
+                f"Content-Length {user_cl.decode('latin-1')!r} contradicts the body's "
+                f"{rb.length} bytes"
+            )
+        return rb, b""
+    return rb, b"Content-Length: %d\r\n" % rb.length
+
+
+def _read_blocks(f: Any, size: int = 65536) -> Iterator[bytes]:
+    while True:
+        block = f.read(size)
+        if not block:
+            return
+        yield block.encode("utf-8") if isinstance(block, str) else block
+
+
+def chunk_frames(chunks: Iterable[Any]) -> Iterator[bytes]:
+    """Frame blocks with chunked transfer coding (RFC 9112 7.1), ending with the last chunk."""
+    for block in chunks:
+        if isinstance(block, str):
+            block = block.encode("utf-8")
+        elif not isinstance(block, (bytes, bytearray, memoryview)):
+            raise RequestError(f"body blocks must be bytes or str, not {type(block).__name__}")
+        if len(block):
+            yield b"%x\r\n" % len(block) + bytes(block) + b"\r\n"
+    yield b"0\r\n\r\n"

@@ -1,0 +1,237 @@
+"""The only module that touches the network: resolve, connect, TLS, error translation.
+
+Low-level errors are translated here, once, into the tree of ``exceptions.py``
+(``raise ... from exc`` keeps the original). A caller's own ``gevent.Timeout`` and
+``GreenletExit`` are BaseExceptions we never catch.
+
+Connecting follows Happy Eyeballs (RFC 8305) in its simple form: addresses are
+interleaved by family (IPv6 first), the next attempt starts when the previous one
+has not succeeded within ``ATTEMPT_DELAY``, the first success wins and the others are
+closed.
+"""
+
+from __future__ import annotations
+
+import errno
+import socket as _stdsocket
+import ssl as _stdssl
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import gevent
+import gevent.queue
+import gevent.socket
+import gevent.ssl
+
+from .exceptions import (
+    ConnectError,
+    ConnectionClosed,
+    ConnectTimeout,
+    DNSError,
+    NetworkError,
+    ReadTimeout,
+    TLSError,
+)
+
+__all__ = ["connect", "make_ssl_context", "translate", "ATTEMPT_DELAY"]
+
+ATTEMPT_DELAY = 0.25
+"""RFC 8305 section 5 recommends 250 ms between connection attempts."""
+
+_default_contexts: Dict[Tuple[Any, ...], _stdssl.SSLContext] = {}
+
+
+def _ca_file() -> str:
+    import certifi
+
+    return certifi.where()
+
+
+def make_ssl_context(
+    ssl_options: Optional[Dict[str, Any]] = None,
+    ssl_context_factory: Optional[Callable[..., _stdssl.SSLContext]] = None,
+    insecure: bool = False,
+) -> _stdssl.SSLContext:
+    """An SSL context verifying against certifi's Mozilla bundle unless told otherwise.
+
+    ``ssl_options`` keys, as in 2.x: ``ca_certs``, ``certfile``, ``keyfile``,
+    ``ciphers``, ``options``, ``verify_flags``; ``insecure=True`` turns off both
+    certificate and host name verification. Loading a CA bundle takes milliseconds,
+    so the context is made once per client (and the plain default one once per
+    process).
+    """
+    opts = dict(ssl_options or {})
+    opts.pop("server_hostname", None)
+    cafile = opts.pop("ca_certs", None) or _ca_file()
+    plain = ssl_context_factory is None and not opts
+    key = (cafile, insecure)
+    if plain and key in _default_contexts:
+        return _default_contexts[key]
+    factory = ssl_context_factory or gevent.ssl.create_default_context
+    try:
+        ctx = factory(cafile=cafile)
+    except TypeError:
+        ctx = factory()
+        ctx.load_verify_locations(cafile=cafile)
+    if insecure:
+        ctx.check_hostname = False
+        ctx.verify_mode = _stdssl.CERT_NONE
+    else:
+        ctx.verify_mode = _stdssl.CERT_REQUIRED
+        ctx.check_hostname = True
+    certfile = opts.pop("certfile", None)
+    keyfile = opts.pop("keyfile", None)
+    if certfile:
+        ctx.load_cert_chain(certfile=certfile, keyfile=keyfile)
+    if "ciphers" in opts:
+        ctx.set_ciphers(opts.pop("ciphers"))
+    for name in ("options", "verify_flags"):
+        if name in opts:
+            setattr(ctx, name, opts.pop(name))
+    try:
+        ctx.set_alpn_protocols(["http/1.1"])
+    except NotImplementedError:  # pragma: no cover - OpenSSL without ALPN
+        pass
+    if plain:
+        _default_contexts[key] = ctx
+    return ctx
+
+
+def translate(exc: BaseException, what: str, connecting: bool = False) -> BaseException:
+    """The library exception for a low-level error (not raised, so ``from`` can chain)."""
+    if isinstance(exc, NetworkError):
+        return exc
+    if isinstance(exc, _stdsocket.gaierror):
+        return DNSError(exc.errno, f"{what}: cannot resolve: {exc.strerror}")
+    if isinstance(exc, _stdssl.SSLError):
+        err = TLSError(exc.errno or 0, f"{what}: TLS: {exc}")
+        err.reason = getattr(exc, "reason", None)  # type: ignore[attr-defined]
+        err.library = getattr(exc, "library", None)  # type: ignore[attr-defined]
+        return err
+    if isinstance(exc, _stdsocket.timeout):
+        if connecting:
+            return ConnectTimeout(errno.ETIMEDOUT, f"{what}: connect timed out")
+        return ReadTimeout(errno.ETIMEDOUT, f"{what}: timed out")
+    if isinstance(exc, OSError):
+        if connecting:
+            return ConnectError(exc.errno, f"{what}: {exc.strerror or exc}")
+        if exc.errno in (errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED, errno.ENOTCONN):
+            return ConnectionClosed(exc.errno, f"{what}: {exc.strerror or exc}")
+        return NetworkError(exc.errno, f"{what}: {exc.strerror or exc}")
+    return exc
+
+
+def _resolve(host: str, port: int, disable_ipv6: bool) -> List[Tuple[Any, ...]]:
+    family = _stdsocket.AF_INET if disable_ipv6 else _stdsocket.AF_UNSPEC
+    infos = gevent.socket.getaddrinfo(host, port, family, _stdsocket.SOCK_STREAM)
+    # RFC 8305 section 4: interleave families, starting with the first one returned.
+    v6 = [i for i in infos if i[0] == _stdsocket.AF_INET6]
+    v4 = [i for i in infos if i[0] != _stdsocket.AF_INET6]
+    first, second = (v6, v4) if infos and infos[0][0] == _stdsocket.AF_INET6 else (v4, v6)
+    ordered: List[Tuple[Any, ...]] = []
+    for i in range(max(len(first), len(second))):
+        ordered.extend(lst[i] for lst in (first, second) if i < len(lst))
+    return ordered
+
+
+def _attempt(info: Tuple[Any, ...], timeout: Optional[float]) -> gevent.socket.socket:
+    family, socktype, proto, _, addr = info
+    sock = gevent.socket.socket(family, socktype, proto)
+    try:
+        sock.settimeout(timeout)
+        sock.connect(addr)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def _race(infos: List[Tuple[Any, ...]], timeout: Optional[float]) -> gevent.socket.socket:
+    """Staggered parallel attempts; the first connected socket wins, a failure starts
+    the next attempt at once (RFC 8305 section 5)."""
+    results: gevent.queue.Queue = gevent.queue.Queue()
+    attempts: List[gevent.Greenlet] = []
+    errors: List[BaseException] = []
+
+    def run(info: Tuple[Any, ...]) -> None:
+        try:
+            results.put(_attempt(info, timeout))
+        except Exception as exc:
+            results.put(exc)
+
+    pending = 0
+    winner: Optional[gevent.socket.socket] = None
+    try:
+        for info in infos:
+            attempts.append(gevent.spawn(run, info))
+            pending += 1
+            try:
+                got = results.get(timeout=ATTEMPT_DELAY)
+            except gevent.queue.Empty:
+                continue
+            pending -= 1
+            if isinstance(got, BaseException):
+                errors.append(got)
+                continue
+            winner = got
+            break
+        while winner is None and pending:
+            got = results.get()
+            pending -= 1
+            if isinstance(got, BaseException):
+                errors.append(got)
+            else:
+                winner = got
+    finally:
+        for g in attempts:
+            g.kill(block=False)
+        while not results.empty():  # a late success: close it
+            late = results.get_nowait()
+            if not isinstance(late, BaseException) and late is not winner:
+                late.close()
+    if winner is not None:
+        return winner
+    raise errors[0]
+
+
+def connect(
+    host: str,
+    port: int,
+    *,
+    connection_timeout: Optional[float],
+    network_timeout: Optional[float],
+    disable_ipv6: bool = False,
+    ssl_context: Optional[_stdssl.SSLContext] = None,
+    server_hostname: Optional[str] = None,
+    tunnel: Optional[Callable[[gevent.socket.socket], None]] = None,
+) -> gevent.socket.socket:
+    """A connected (and, with ``ssl_context``, TLS-wrapped) gevent socket.
+
+    ``tunnel`` runs on the plain socket before TLS (an HTTP proxy's CONNECT).
+    Raises :class:`DNSError`, :class:`ConnectError`, :class:`ConnectTimeout`,
+    :class:`TLSError`.
+    """
+    what = f"{host}:{port}"
+    try:
+        infos = _resolve(host, port, disable_ipv6)
+        if not infos:
+            raise DNSError(errno.ENOENT, f"{what}: no address")
+        sock = _attempt(infos[0], connection_timeout) if len(infos) == 1 else _race(
+            infos, connection_timeout
+        )
+    except Exception as exc:
+        raise translate(exc, what, connecting=True) from exc
+    try:
+        sock.setsockopt(_stdsocket.IPPROTO_TCP, _stdsocket.TCP_NODELAY, 1)
+        if tunnel is not None:
+            tunnel(sock)
+        if ssl_context is not None:
+            # The handshake is part of connecting: it runs under connection_timeout.
+            sock = ssl_context.wrap_socket(sock, server_hostname=server_hostname or host)
+        if network_timeout != connection_timeout:
+            sock.settimeout(network_timeout)
+    except BaseException as exc:
+        sock.close()
+        if isinstance(exc, Exception):
+            raise translate(exc, what, connecting=True) from exc
+        raise
+    return sock

@@ -1,0 +1,475 @@
+"""HTTPClient: requests to one origin over a pool of keep-alive connections.
+
+How a request travels: :meth:`HTTPClient.request` validates and encodes the head
+(``_http11``), takes a connection from the pool (``connectionpool``; a new one is
+made by ``_net.connect``), sends head and body, and hands the connection to a
+:class:`~geventhttpclient.response.HTTPSocketPoolResponse`, which reads the head
+before ``request`` returns and gives the connection back when the body is complete.
+
+Retries: an idempotent request (RFC 9110 9.2.2) is sent once more, on a fresh
+connection, if the server closed the connection before any byte of the response
+(the usual fate of a keep-alive connection the server timed out). Any other request
+is never re-sent: the server may have acted on it.
+"""
+
+from __future__ import annotations
+
+import base64
+import errno
+import os
+from typing import Any, Callable, Dict, Optional, Union
+
+import gevent
+import gevent.socket
+
+from . import _net
+from ._http11 import (
+    IDEMPOTENT_METHODS,
+    HeadTemplate,
+    RequestBody,
+    check_field,
+    check_method,
+    check_target,
+    chunk_frames,
+    host_header,
+    iter_fields,
+    prepare_body,
+)
+from ._parser import DEFAULT_LIMITS, HTTPResponseParser, ParserLimits
+from ._version import __version__
+from .connectionpool import Connection, ConnectionPool
+from .exceptions import (
+    ConnectError,
+    ConnectionClosed,
+    HeaderInjectionError,
+    InvalidURL,
+    RequestTimeout,
+    UnexpectedResponse,
+)
+from .header import Headers
+from .response import HTTPSocketPoolResponse
+from .url import URL
+
+__all__ = ["HTTPClient", "HTTPClientPool"]
+
+EXPECT_CONTINUE_TIMEOUT = 1.0
+"""How long to wait for ``100 Continue`` before sending the body anyway (RFC 9110 10.1.1)."""
+
+
+class HTTPClient:
+    """A client for one origin (scheme, host, port) with up to ``concurrency``
+    keep-alive connections shared by any number of greenlets.
+
+    The signature is that of geventhttpclient 2.x; ``timeout`` (total seconds for a
+    request up to its response head), ``pool_timeout`` (seconds to wait for a free
+    connection) and ``limits`` (:class:`ParserLimits`) are new keyword arguments.
+    """
+
+    HTTP_11 = "HTTP/1.1"
+    HTTP_10 = "HTTP/1.0"
+
+    BLOCK_SIZE = 64 * 1024
+    CONNECTION_TIMEOUT = 5.0
+    NETWORK_TIMEOUT = 5.0
+
+    DEFAULT_HEADERS = Headers({"User-Agent": "python/gevent-http-client-" + __version__})
+
+    @classmethod
+    def from_url(cls, url: Union[str, URL], **kw: Any) -> "HTTPClient":
+        """A client for the origin of ``url`` (TLS for ``https``)."""
+        if not isinstance(url, URL):
+            url = URL(url)
+        if url.scheme not in ("http", "https"):
+            raise InvalidURL(f"unsupported scheme {url.scheme!r} in {url}")
+        ssl = url.scheme == "https"
+        if not ssl:
+            kw.pop("ssl_options", None)
+        return cls(url.host, port=url.port, ssl=ssl, **kw)
+
+    def __init__(
+        self,
+        host: str,
+        port: Optional[int] = None,
+        headers: Any = None,
+        block_size: int = BLOCK_SIZE,
+        connection_timeout: Optional[float] = CONNECTION_TIMEOUT,
+        network_timeout: Optional[float] = NETWORK_TIMEOUT,
+        disable_ipv6: bool = False,
+        concurrency: int = 1,
+        ssl: bool = False,
+        ssl_options: Optional[Dict[str, Any]] = None,
+        ssl_context_factory: Optional[Callable[..., Any]] = None,
+        insecure: bool = False,
+        proxy_host: Optional[str] = None,
+        proxy_port: Optional[int] = None,
+        proxy_user: Optional[str] = None,
+        proxy_password: Optional[str] = None,
+        version: str = HTTP_11,
+        headers_type: type = Headers,
+        *,
+        timeout: Optional[float] = None,
+        pool_timeout: Optional[float] = None,
+        limits: ParserLimits = DEFAULT_LIMITS,
+    ) -> None:
+        if not host or any(c in host for c in "\r\n\0 /"):
+            raise HeaderInjectionError(f"invalid host {host!r}")
+        if host.startswith("[") and host.endswith("]"):
+            host = host[1:-1]
+        if ssl_options is not None:
+            ssl = True
+        self.host = host
+        self.ssl = ssl
+        self.port = int(port) if port else (443 if ssl else 80)
+        self.block_size = block_size
+        self.connection_timeout = connection_timeout
+        self.network_timeout = network_timeout
+        self.disable_ipv6 = disable_ipv6
+        self.concurrency = concurrency
+        self.version = version
+        self.headers_type = headers_type
+        self.insecure = insecure
+        self.timeout = timeout
+        self.pool_timeout = pool_timeout
+        self.limits = limits
+
+        self.use_proxy = proxy_host is not None
+        if self.use_proxy and not proxy_port:
+            raise ValueError("proxy_host needs proxy_port")
+        self._proxy_auth: Optional[str] = None
+        if proxy_user is not None or proxy_password is not None:
+            token = f"{proxy_user or ''}:{proxy_password or ''}".encode()
+            self._proxy_auth = "Basic " + base64.b64encode(token).decode("ascii")
+        self._conn_host = proxy_host if self.use_proxy else host
+        self._conn_port = int(proxy_port) if self.use_proxy else self.port  # type: ignore[arg-type]
+
+        self.ssl_options = dict(ssl_options or {})
+        self._server_hostname = self.ssl_options.get("server_hostname", host)
+        self._ssl_context = (
+            _net.make_ssl_context(self.ssl_options, ssl_context_factory, insecure) if ssl else None
+        )
+
+        self.default_headers = headers_type()
+        self.default_headers.update(self.DEFAULT_HEADERS)
+        if headers:
+            self.default_headers.update(headers)
+        defaults = headers_type()
+        names = {str(n).lower() for n, _ in iter_fields(self.default_headers)}
+        if version == self.HTTP_11 and "host" not in names:
+            defaults["Host"] = host_header(host, self.port, 443 if ssl else 80)
+        for name, value in iter_fields(self.default_headers):
+            defaults.add(name, value)
+        if self.use_proxy and not ssl and self._proxy_auth and "proxy-authorization" not in names:
+            defaults["Proxy-Authorization"] = self._proxy_auth
+        self._template = HeadTemplate(version, defaults)
+
+        scheme = "https" if ssl else "http"
+        netloc = host_header(host, self.port, 443 if ssl else 80)
+        self._base_url = f"{scheme}://{netloc}"
+        self._connection_pool = ConnectionPool(
+            self._new_connection, concurrency, name=f"{scheme}://{netloc}"
+        )
+
+    # -- connections ---------------------------------------------------------------
+
+    def _new_connection(self) -> Connection:
+        sock = _net.connect(
+            self._conn_host,  # type: ignore[arg-type]
+            self._conn_port,
+            connection_timeout=self.connection_timeout,
+            network_timeout=self.network_timeout,
+            disable_ipv6=self.disable_ipv6,
+            ssl_context=self._ssl_context,
+            server_hostname=self._server_hostname,
+            tunnel=self._tunnel if (self.use_proxy and self.ssl) else None,
+        )
+        return Connection(sock, self.limits, verified=not self.insecure)
+
+    def _tunnel(self, sock: Any) -> None:
+        """Ask the HTTP proxy for a CONNECT tunnel to our origin (RFC 9110 9.3.6)."""
+        authority = host_header(self.host, self.port, -1)
+        lines = [f"CONNECT {authority} HTTP/1.1", f"Host: {authority}"]
+        if self._proxy_auth:
+            lines.append(f"Proxy-Authorization: {self._proxy_auth}")
+        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+        parser = HTTPResponseParser(self.limits)
+        parser.start(tunnel=True)
+        data = b""
+        while not parser.headers_complete:
+            block = sock.recv(4096)
+            if not block:
+                raise ConnectError(errno.ECONNRESET, "proxy closed the connection during CONNECT")
+            data += block
+            data = data[parser.feed(data) :]
+        if not 200 <= parser.status_code < 300:
+            raise ConnectError(
+                errno.ECONNREFUSED,
+                f"proxy refused CONNECT to {authority}: {parser.status_code} {parser.reason}",
+            )
+        if data:
+            raise UnexpectedResponse("proxy sent bytes after its CONNECT response")
+
+    # -- requests --------------------------------------------------------------------
+
+    def _target(self, request_uri: str) -> bytes:
+        uri = request_uri
+        if uri.startswith(("http://", "https://")):
+            base = self._base_url
+            if not (uri == base or uri.startswith(base + "/") or uri.startswith(base + "?")):
+                raise InvalidURL(f"{uri!r} is not on this client's origin {base}")
+            uri = uri[len(base) :] or "/"
+        elif uri == "*":
+            return b"*"
+        elif not uri.startswith("/"):
+            uri = "/" + uri
+        elif uri.startswith("//"):
+            raise InvalidURL(f"invalid request target {request_uri!r}: not origin-form")
+        if self.use_proxy and not self.ssl:
+            uri = self._base_url + uri  # absolute-form for a plain HTTP proxy (RFC 9112 3.2.2)
+        return check_target(uri)
+
+    def request(
+        self,
+        method: str,
+        request_uri: str,
+        body: Any = b"",
+        headers: Any = None,
+        *,
+        timeout: Optional[float] = None,
+    ) -> HTTPSocketPoolResponse:
+        """Send a request and return the response once its head has arrived.
+
+        ``body``: bytes, str (UTF-8), bytearray, memoryview, a file (sent with its
+        size; ``sendfile`` on plain sockets) or an iterable of blocks (chunked).
+        ``timeout`` (or the client's) bounds the whole exchange up to the response
+        head; ``network_timeout`` bounds each wait for the server.
+
+        Raises :class:`RequestError` (nothing sent) for invalid input,
+        :class:`ConnectError`/:class:`TLSError`/:class:`NetworkError` subclasses,
+        :class:`HTTPParseError` subclasses for a malformed response, and
+        :class:`RequestTimeout`.
+        """
+        method = method.upper()
+        method_b = check_method(method)
+        target = self._target(request_uri)
+        own = [check_field(n, v) for n, v in iter_fields(headers)] if headers else []
+        own_names = {n.lower() for n, _ in own}
+        rbody, framing = prepare_body(method, body, own_names, own)
+        head = self._template.build(method_b, target, own, framing)
+        expect = b"expect" in own_names and any(
+            n.lower() == b"expect" and v.lower() == b"100-continue" for n, v in own
+        )
+        total = timeout if timeout is not None else self.timeout
+        if total is None:
+            return self._exchange(method, head, rbody, expect)
+        timer = gevent.Timeout.start_new(
+            total, RequestTimeout(errno.ETIMEDOUT, f"request timed out after {total}s")
+        )
+        try:
+            return self._exchange(method, head, rbody, expect)
+        finally:
+            timer.close()
+
+    def _exchange(
+        self, method: str, head: bytes, body: RequestBody, expect: bool
+    ) -> HTTPSocketPoolResponse:
+        pool = self._connection_pool
+        idempotent = method in IDEMPOTENT_METHODS
+        attempts = 2 if idempotent else 1
+        for attempt in range(attempts):
+            if attempt and not body.rewind():
+                break
+            conn = pool.acquire(self.pool_timeout, check=not idempotent)
+            response = HTTPSocketPoolResponse(
+                conn,
+                pool,
+                method,
+                self.headers_type,
+                self.block_size,
+                read_head=False,
+            )
+            response._sent_request = head
+            try:
+                if expect and body.kind != "none":
+                    conn.sock.sendall(head)
+                    if self._await_continue(response):
+                        response._reusable = False  # the body was never sent
+                        response._read_head()
+                        return response
+                    self._send_body(conn, b"", body)
+                else:
+                    self._send_body(conn, head, body)
+            except OSError as exc:
+                # The server may have answered early (413, 401) and closed while we
+                # were still sending: that answer is the result.
+                response._reusable = False
+                try:
+                    response._read_head()
+                    return response
+                except (OSError, ValueError):
+                    pass
+                if attempt + 1 < attempts:
+                    continue
+                raise _net.translate(exc, f"sending to {self._base_url}") from exc
+            except BaseException:
+                response._abandon()
+                raise
+            try:
+                response._read_head()
+            except ConnectionClosed:
+                if attempt + 1 < attempts:
+                    continue
+                raise
+            return response
+        raise ConnectionClosed(0, "connection closed before the response; body not replayable")
+
+    def _await_continue(self, response: HTTPSocketPoolResponse) -> bool:
+        """Wait for 100 Continue; True if a final response came instead."""
+        conn = response._conn
+        assert conn is not None
+        parser = conn.parser
+        with gevent.Timeout(EXPECT_CONTINUE_TIMEOUT, False):
+            while not parser.interim and not parser.headers_complete:
+                if conn.recv() == 0:
+                    return True  # let _read_head report the close
+                conn.parse()
+        return parser.headers_complete
+
+    def _send_body(self, conn: Connection, head: bytes, body: RequestBody) -> None:
+        sock = conn.sock
+        kind = body.kind
+        if kind == "none":
+            sock.sendall(head)
+        elif kind == "bytes":
+            data = body.data
+            if len(data) <= 65536:
+                sock.sendall(head + data if head else data)
+            else:
+                if head:
+                    sock.sendall(head)
+                sock.sendall(data)
+        elif kind == "file":
+            if head:
+                sock.sendall(head)
+            self._send_file(sock, body)
+        else:
+            first = True
+            for frame in chunk_frames(body.chunks or ()):
+                if first and head:
+                    frame = head + frame
+                    first = False
+                sock.sendall(frame)
+
+    def _send_file(self, sock: Any, body: RequestBody) -> None:
+        f = body.file
+        length = body.length or 0
+        if self._ssl_context is None and hasattr(os, "sendfile"):
+            fd = f.fileno()
+            offset = body.start
+            out = sock.fileno()
+            sent = 0
+            while sent < length:
+                try:
+                    n = os.sendfile(out, fd, offset + sent, length - sent)
+                except BlockingIOError:
+                    gevent.socket.wait_write(out, self.network_timeout)
+                    continue
+                if n == 0:
+                    break
+                sent += n
+            f.seek(offset + sent)
+            if sent < length:
+                raise ConnectionClosed(errno.EIO, "file shorter than its size while sending")
+            return
+        left = length
+        while left > 0:
+            block = f.read(min(left, self.block_size))
+            if not block:
+                raise ConnectionClosed(errno.EIO, "file shorter than its size while sending")
+            sock.sendall(block)
+            left -= len(block)
+
+    # -- shortcuts ---------------------------------------------------------------------
+
+    def get(self, request_uri: str, headers: Any = None, **kw: Any) -> HTTPSocketPoolResponse:
+        return self.request("GET", request_uri, headers=headers, **kw)
+
+    def head(self, request_uri: str, headers: Any = None, **kw: Any) -> HTTPSocketPoolResponse:
+        return self.request("HEAD", request_uri, headers=headers, **kw)
+
+    def options(self, request_uri: str, headers: Any = None, **kw: Any) -> HTTPSocketPoolResponse:
+        return self.request("OPTIONS", request_uri, headers=headers, **kw)
+
+    def post(
+        self, request_uri: str, body: Any = b"", headers: Any = None, **kw: Any
+    ) -> HTTPSocketPoolResponse:
+        return self.request("POST", request_uri, body=body, headers=headers, **kw)
+
+    def put(
+        self, request_uri: str, body: Any = b"", headers: Any = None, **kw: Any
+    ) -> HTTPSocketPoolResponse:
+        return self.request("PUT", request_uri, body=body, headers=headers, **kw)
+
+    def delete(
+        self, request_uri: str, body: Any = b"", headers: Any = None, **kw: Any
+    ) -> HTTPSocketPoolResponse:
+        return self.request("DELETE", request_uri, body=body, headers=headers, **kw)
+
+    def patch(
+        self, request_uri: str, body: Any = b"", headers: Any = None, **kw: Any
+    ) -> HTTPSocketPoolResponse:
+        return self.request("PATCH", request_uri, body=body, headers=headers, **kw)
+
+    def trace(
+        self, request_uri: str, body: Any = b"", headers: Any = None, **kw: Any
+    ) -> HTTPSocketPoolResponse:
+        return self.request("TRACE", request_uri, body=body, headers=headers, **kw)
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def statistics(self) -> Any:
+        """A snapshot of the connection pool (:class:`PoolStatistics`)."""
+        return self._connection_pool.statistics()
+
+    def close(self) -> None:
+        """Close idle connections; busy ones close when their responses end."""
+        self._connection_pool.close()
+
+    def __enter__(self) -> "HTTPClient":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<HTTPClient {self._base_url} {self._connection_pool!r}>"
+
+
+class HTTPClientPool:
+    """One :class:`HTTPClient` per origin, made on first use with ``client_args``."""
+
+    def __init__(self, **kw: Any) -> None:
+        self.client_args = kw
+        self.clients: Dict[Any, HTTPClient] = {}
+
+    def get_client(self, url: Union[str, URL]) -> HTTPClient:
+        if not isinstance(url, URL):
+            url = URL(url)
+        key = (url.scheme, url.host, url.port)
+        client = self.clients.get(key)
+        if client is None:
+            client = self.clients[key] = HTTPClient.from_url(url, **self.client_args)
+        return client
+
+    def __getitem__(self, url: Union[str, URL]) -> HTTPClient:
+        return self.get_client(url)
+
+    def close(self) -> None:
+        clients, self.clients = self.clients, {}
+        for client in clients.values():
+            client.close()
+
+    def __enter__(self) -> "HTTPClientPool":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()

@@ -1,0 +1,357 @@
+"""Connections to one origin: how many, who waits, which idle one is reused.
+
+Theory of operation
+-------------------
+A pool owns up to ``size`` connections. :meth:`ConnectionPool.acquire` hands out an
+idle connection (most recently used first: its TCP window is warm and the server is
+least likely to have timed it out), or makes a new one while fewer than ``size``
+exist, or queues the caller. Waiting greenlets are served strictly in FIFO order:
+a released connection is handed directly to the first waiter, so a greenlet that
+releases and immediately re-acquires cannot jump the queue.
+
+A connection comes back through :meth:`release` only when its response is complete
+and the server allowed keep-alive; any other end goes through :meth:`discard`, which
+closes it and frees its slot. A greenlet killed while waiting gives back anything it
+was handed.
+
+Before an idle connection is reused, a non-blocking ``MSG_PEEK`` tells whether the
+server closed it (or sent bytes nobody asked for); unlike ``select()`` this works for
+any descriptor number. The check costs a syscall, so it runs only when the request
+must not be retried (non-idempotent methods) or when the connection has been idle
+longer than ``idle_check_after``; idempotent requests recover from a stale
+connection by one transparent retry instead.
+
+Receive buffers belong to the pool, not to connections: idle connections hold none,
+so a thousand idle connections cost little memory.
+"""
+
+from __future__ import annotations
+
+import socket as _stdsocket
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, Callable, Deque, List, Optional
+
+import gevent
+from gevent.hub import Waiter, get_hub
+
+from ._cparser import ffi
+from ._parser import DEFAULT_LIMITS, HTTPResponseParser, ParserLimits
+from .exceptions import LimitExceeded, PoolClosed, PoolTimeout
+
+__all__ = ["Connection", "ConnectionPool", "PoolStatistics", "BUFFER_SIZE"]
+
+BUFFER_SIZE = 65536
+"""Receive buffer per active connection: one recv can take a whole 64 KiB read."""
+
+_PEEK_FLAGS = _stdsocket.MSG_PEEK | getattr(_stdsocket, "MSG_DONTWAIT", 0)
+_UNSET = object()
+
+
+class RecvBuffer:
+    """A bytearray with a memoryview and a C pointer made once (both cost on each use)."""
+
+    __slots__ = ("data", "view", "ptr", "size")
+
+    def __init__(self, size: int = BUFFER_SIZE) -> None:
+        self.data = bytearray(size)
+        self.view = memoryview(self.data)
+        self.ptr = ffi.from_buffer(self.data)
+        self.size = size
+
+
+class Connection:
+    """One socket, its parser and, while in use, a receive buffer.
+
+    ``start:end`` is the part of the buffer received but not yet consumed by the
+    parser; it must be presented to the parser again with whatever comes next.
+    """
+
+    __slots__ = (
+        "sock",
+        "raw",
+        "parser",
+        "buf",
+        "start",
+        "end",
+        "idle_since",
+        "requests",
+        "verified",
+        "__weakref__",
+    )
+
+    def __init__(self, sock: Any, limits: ParserLimits = DEFAULT_LIMITS, verified: bool = True):
+        self.sock = sock
+        # The kernel socket under gevent's wrapper, for the MSG_PEEK liveness check.
+        self.raw = getattr(sock, "_sock", sock)
+        self.parser = HTTPResponseParser(limits)
+        self.buf: Optional[RecvBuffer] = None
+        self.start = 0
+        self.end = 0
+        self.idle_since = 0.0
+        self.requests = 0
+        self.verified = verified
+
+    def recv(self) -> int:
+        """Receive more bytes after the unconsumed ones; 0 means the peer closed."""
+        buf = self.buf
+        assert buf is not None
+        if self.end == buf.size:
+            self._make_room()
+            buf = self.buf
+            assert buf is not None
+        n = self.sock.recv_into(buf.view[self.end :])
+        self.end += n
+        return n
+
+    def _make_room(self) -> None:
+        buf = self.buf
+        assert buf is not None
+        pending = self.end - self.start
+        if self.start:
+            buf.data[:pending] = buf.data[self.start : self.end]
+        else:
+            # One unit (a head, a chunk-size line) fills the buffer: the parser's
+            # limits stop this before it grows far past max_head.
+            limit = self.parser.limits.max_head * 2
+            if buf.size >= limit:
+                raise LimitExceeded("response head exceeds the buffer limit", "GH_E_BUFFER")
+            bigger = RecvBuffer(buf.size * 2)
+            bigger.data[:pending] = buf.data[: self.end]
+            self.buf = bigger
+        self.start = 0
+        self.end = pending
+
+    def parse(self) -> int:
+        """Feed the unconsumed bytes to the parser; returns bytes consumed."""
+        buf = self.buf
+        assert buf is not None
+        start = self.start
+        n = self.parser.feed(buf.ptr + start, self.end - start)
+        start += n
+        if start == self.end:
+            self.start = self.end = 0
+        else:
+            self.start = start
+        return n
+
+    @property
+    def pending(self) -> int:
+        """Bytes received and not yet consumed."""
+        return self.end - self.start
+
+    def is_alive(self) -> bool:
+        """False if the server closed the idle connection or sent unsolicited bytes."""
+        try:
+            self.raw.recv(1, _PEEK_FLAGS)  # b"": closed; bytes: nobody asked for them
+            return False
+        except BlockingIOError:
+            return True
+        except (OSError, ValueError):
+            return False
+
+    def close(self) -> None:
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+@dataclass(frozen=True)
+class PoolStatistics:
+    """An immutable snapshot of a pool."""
+
+    size: int
+    connections: int
+    idle: int
+    active: int
+    waiting: int
+    created: int
+    reused: int
+    discarded: int
+    closed: bool
+
+
+class ConnectionPool:
+    """Up to ``size`` connections made by ``factory()``, shared by many greenlets."""
+
+    def __init__(
+        self,
+        factory: Callable[[], Connection],
+        size: int = 1,
+        *,
+        name: str = "",
+        idle_check_after: float = 1.0,
+    ) -> None:
+        if size < 1:
+            raise ValueError("concurrency (pool size) must be at least 1")
+        self._factory = factory
+        self.size = size
+        self.name = name
+        self.idle_check_after = idle_check_after
+        self._idle: List[Connection] = []
+        self._waiters: Deque[List[Any]] = deque()
+        self._buffers: List[RecvBuffer] = []
+        self._count = 0
+        self._closed = False
+        self._created = 0
+        self._reused = 0
+        self._discarded = 0
+
+    # -- decisions (no I/O) --------------------------------------------------------
+
+    def _handoff(self, item: Optional[Connection]) -> bool:
+        """Give ``item`` (a connection, or None: a free slot) to the first waiter."""
+        if not self._waiters:
+            return False
+        entry = self._waiters.popleft()
+        entry[1] = item
+        get_hub().loop.run_callback(entry[0].switch, item)
+        return True
+
+    def _take_buffer(self, conn: Connection) -> None:
+        conn.buf = self._buffers.pop() if self._buffers else RecvBuffer()
+
+    def _drop_buffer(self, conn: Connection) -> None:
+        buf = conn.buf
+        conn.buf = None
+        conn.start = conn.end = 0
+        if buf is not None and buf.size == BUFFER_SIZE and len(self._buffers) < self.size:
+            self._buffers.append(buf)
+
+    # -- the API ------------------------------------------------------------------
+
+    def acquire(self, timeout: Optional[float] = None, check: bool = False) -> Connection:
+        """A connection for one request; waits FIFO while all are busy.
+
+        ``check`` forces the liveness check (for requests that must not be retried).
+        Raises :class:`PoolTimeout` after ``timeout`` seconds of waiting,
+        :class:`PoolClosed` if the pool is closed, and whatever connecting raises.
+        """
+        while True:
+            if self._closed:
+                raise PoolClosed(f"connection pool {self.name} is closed")
+            item: Any
+            if self._idle:
+                item = self._idle.pop()
+            elif self._count < self.size:
+                self._count += 1
+                item = None
+            else:
+                item = self._wait(timeout)
+            if item is None:
+                return self._connect()
+            conn: Connection = item
+            if (check or time.monotonic() - conn.idle_since > self.idle_check_after) and (
+                not conn.is_alive()
+            ):
+                self._discarded += 1
+                conn.close()
+                return self._connect()  # in the same slot
+            self._reused += 1
+            self._take_buffer(conn)
+            return conn
+
+    def _wait(self, timeout: Optional[float]) -> Any:
+        entry: List[Any] = [Waiter(), _UNSET]
+        self._waiters.append(entry)
+        timer = None
+        if timeout is not None:
+            timer = gevent.Timeout.start_new(
+                timeout, PoolTimeout(f"no connection to {self.name} free after {timeout}s")
+            )
+        try:
+            return entry[0].get()
+        except BaseException:
+            item = entry[1]
+            if item is _UNSET:
+                self._waiters.remove(entry)
+            elif item is None:
+                self._slot_freed()
+            else:
+                self._give_back(item)
+            raise
+        finally:
+            if timer is not None:
+                timer.close()
+
+    def _connect(self) -> Connection:
+        """Make a connection in a slot already counted."""
+        try:
+            conn = self._factory()
+        except BaseException:
+            self._slot_freed()
+            raise
+        self._created += 1
+        self._take_buffer(conn)
+        return conn
+
+    def _slot_freed(self) -> None:
+        if self._closed or not self._handoff(None):
+            self._count -= 1
+
+    def _give_back(self, conn: Connection) -> None:
+        if self._closed:
+            conn.close()
+            self._count -= 1
+        elif not self._handoff(conn):
+            self._idle.append(conn)
+
+    def release(self, conn: Connection) -> None:
+        """Return a connection whose response is complete and may be kept alive."""
+        conn.requests += 1
+        conn.idle_since = time.monotonic()
+        self._drop_buffer(conn)
+        self._give_back(conn)
+
+    def discard(self, conn: Connection) -> None:
+        """Close a connection that must not be reused and free its slot."""
+        self._discarded += 1
+        self._drop_buffer(conn)
+        conn.close()
+        self._slot_freed()
+
+    def close(self) -> None:
+        """Close idle connections now; busy ones are closed when they come back.
+
+        Greenlets waiting for a connection get :class:`PoolClosed`.
+        """
+        self._closed = True
+        idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+            self._count -= 1
+        while self._waiters:
+            entry = self._waiters.popleft()
+            entry[1] = None
+            get_hub().loop.run_callback(
+                entry[0].throw, PoolClosed(f"connection pool {self.name} is closed")
+            )
+        self._buffers.clear()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def statistics(self) -> PoolStatistics:
+        idle = len(self._idle)
+        return PoolStatistics(
+            size=self.size,
+            connections=self._count,
+            idle=idle,
+            active=self._count - idle,
+            waiting=len(self._waiters),
+            created=self._created,
+            reused=self._reused,
+            discarded=self._discarded,
+            closed=self._closed,
+        )
+
+    def __repr__(self) -> str:
+        s = self.statistics()
+        state = "closed" if s.closed else "open"
+        return (
+            f"<ConnectionPool {self.name} {state} size={s.size} connections={s.connections} "
+            f"idle={s.idle} active={s.active} waiting={s.waiting}>"
+        )

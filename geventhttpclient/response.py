@@ -1,0 +1,427 @@
+"""The streaming, file-like response.
+
+A response holds its connection only until the message is complete: the moment the
+parser reports the end of the body (often while the head is read, for small
+responses) the connection goes back to the pool, and the response keeps the body
+bytes it already received. A connection goes back only if the server allowed
+keep-alive and sent nothing past the end of the message; every other ending, an
+error included, closes it.
+
+Large Content-Length bodies skip the receive buffer: ``read(n)`` takes bytes straight
+from ``recv`` and ``readinto(b)`` receives straight into ``b``; the parser then only
+counts them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Iterator, List, Optional, Tuple, Type
+
+from ._cparser import ffi
+from ._net import translate
+from .exceptions import (
+    ConnectionClosed,
+    HTTPConnectionClosed,
+    HTTPParseError,
+    HTTPProtocolViolationError,
+    IncompleteResponse,
+)
+from .header import Headers
+
+if TYPE_CHECKING:
+    from .connectionpool import Connection, ConnectionPool
+
+__all__ = [
+    "HTTPResponse",
+    "HTTPSocketPoolResponse",
+    "HTTPConnectionClosed",
+    "HTTPParseError",
+    "HTTPProtocolViolationError",
+]
+
+DIRECT_READ_MIN = 16384
+"""Reads at least this large bypass the receive buffer (one copy fewer)."""
+
+
+def _ignore_body(_chunk: bytes) -> None:
+    """Body sink for direct reads: the bytes are already where the caller wants them."""
+
+
+def _make_headers(headers_type: Type[Any], pairs: List[Tuple[str, str]]) -> Any:
+    fast = getattr(headers_type, "_from_str_pairs", None)
+    if fast is not None:
+        return fast(list(pairs))
+    h = headers_type()
+    for name, value in pairs:
+        h.add(name, value)
+    return h
+
+
+class HTTPSocketPoolResponse:
+    """A response read from a pooled connection.
+
+    Attributes from 2.x: ``status_code``, ``status_message``, ``version``, ``headers``
+    (a :class:`Headers`), ``content_length``/``length``, ``method``,
+    ``headers_complete``, ``message_complete``; methods ``read``, ``readinto``,
+    ``readline``, iteration (blocks of ``block_size``), ``release``, ``get``,
+    ``items``, ``info``, ``should_keep_alive``, ``should_close``, context manager.
+
+    Reading raises :class:`IncompleteResponse` if the connection ends before the
+    body does, :class:`HTTPParseError` for malformed framing and a
+    :class:`NetworkError` subclass for transport failures.
+    """
+
+    def __init__(
+        self,
+        conn: "Connection",
+        pool: "ConnectionPool",
+        method: str = "GET",
+        headers_type: Type[Any] = Headers,
+        block_size: int = 65536,
+        tunnel: bool = False,
+        read_head: bool = True,
+    ) -> None:
+        self._conn: Optional[Connection] = conn
+        self._pool: Optional[ConnectionPool] = pool
+        self.method = method
+        self.block_size = block_size
+        self._headers_type = headers_type
+        self._sent_request: Any = None
+        parser = conn.parser
+        self._parser = parser
+        parser.start(no_body=method == "HEAD", tunnel=tunnel)
+        self._chunks: List[bytes] = parser.body_chunks
+        self._off = 0
+        self._headers: Any = None
+        self._keep_alive = False
+        self._complete = False
+        self._reusable = True  # False when the request was not sent in full
+        self.status_code = 0
+        self.status_message = ""
+        self.version = "HTTP/1.1"
+        self.content_length: Optional[int] = None
+        self._header_pairs: List[Tuple[str, str]] = []
+        self._trailer_pairs: List[Tuple[str, str]] = []
+        if read_head:
+            self._read_head()
+
+    # -- receiving ---------------------------------------------------------------
+
+    def _read_head(self) -> None:
+        conn = self._conn
+        assert conn is not None
+        parser = self._parser
+        first = True
+        try:
+            if conn.pending:
+                conn.parse()
+            while not parser.headers_complete:
+                try:
+                    n = conn.recv()
+                except OSError as exc:
+                    if first and parser.idle:
+                        raise ConnectionClosed(
+                            getattr(exc, "errno", None) or 0,
+                            f"connection closed before the response: {exc}",
+                        ) from exc
+                    raise
+                if n == 0:
+                    if first and parser.idle:
+                        raise ConnectionClosed(0, "connection closed before the response")
+                    parser.finish()
+                first = False
+                conn.parse()
+        except BaseException as exc:
+            self._abandon()
+            if isinstance(exc, Exception):
+                raise translate(exc, "reading the response head") from exc
+            raise
+        # The parser serves the next request on this connection once the message is
+        # complete: keep what belongs to this response.
+        self.status_code = parser.status_code
+        self.status_message = parser.reason
+        self.version = parser.version
+        self.content_length = parser.content_length
+        self._header_pairs = parser.header_pairs
+        self._after_parse()
+
+    def _pump(self) -> None:
+        """Receive once and parse; the connection goes back when the message ends."""
+        conn = self._conn
+        assert conn is not None
+        try:
+            if conn.recv() == 0:
+                self._parser.finish()
+            else:
+                conn.parse()
+        except BaseException as exc:
+            self._abandon()
+            if isinstance(exc, Exception):
+                raise translate(exc, "reading the response body") from exc
+            raise
+        self._after_parse()
+
+    def _direct(self, mem: Any, length: int) -> None:
+        """Account for ``length`` body bytes received outside the buffer."""
+        parser = self._parser
+        parser.body_sink = _ignore_body
+        try:
+            parser.feed(ffi.from_buffer(mem), length)
+        finally:
+            parser.body_sink = None
+        self._after_parse()
+
+    def _after_parse(self) -> None:
+        parser = self._parser
+        if parser.message_complete and self._conn is not None:
+            self._complete = True
+            self._keep_alive = parser.keep_alive
+            self._trailer_pairs = parser.trailer_pairs
+            conn, pool = self._conn, self._pool
+            self._conn = self._pool = None
+            assert pool is not None
+            if self._reusable and parser.keep_alive and not conn.pending and not parser.upgraded:
+                pool.release(conn)
+            else:
+                pool.discard(conn)
+
+    def _abandon(self) -> None:
+        """The message will not complete normally: close the connection."""
+        conn, pool = self._conn, self._pool
+        self._conn = self._pool = None
+        if conn is not None and pool is not None:
+            pool.discard(conn)
+
+    def release(self) -> None:
+        """Give the connection back (closing it if the body was not fully read)."""
+        if self._conn is not None:
+            self._abandon()
+
+    close = release
+
+    def __enter__(self) -> "HTTPSocketPoolResponse":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.release()
+
+    def __del__(self) -> None:
+        # No reliance on this for correctness (PyPy collects late); it only stops a
+        # forgotten response from pinning a pool slot forever.
+        try:
+            if self._conn is not None:
+                self._abandon()
+        except Exception:  # noqa: BLE001 - never raise from a finaliser
+            pass
+
+    # -- the body ----------------------------------------------------------------
+
+    def _buffered(self) -> int:
+        n = 0
+        for c in self._chunks:
+            n += len(c)
+        return n - self._off
+
+    def _take(self, amt: int) -> bytes:
+        chunks = self._chunks
+        out: List[bytes] = []
+        off = self._off
+        while amt and chunks:
+            c = chunks[0]
+            avail = len(c) - off
+            if avail <= amt:
+                out.append(c[off:] if off else c)
+                del chunks[0]
+                off = 0
+                amt -= avail
+            else:
+                out.append(c[off : off + amt])
+                off += amt
+                amt = 0
+        self._off = off
+        if len(out) == 1:
+            return out[0]
+        return b"".join(out)
+
+    def _take_all(self) -> bytes:
+        chunks = self._chunks
+        if len(chunks) == 1 and not self._off:
+            data = chunks[0]
+        else:
+            data = b"".join(chunks)[self._off :]
+        chunks.clear()
+        self._off = 0
+        return data
+
+    def read(self, amt: Optional[int] = None) -> bytes:
+        """Up to ``amt`` body bytes (all of the rest if None); b"" at the end.
+
+        Blocks until ``amt`` bytes are there or the body ends, like a buffered file.
+        """
+        if amt is None or amt < 0:
+            while self._conn is not None:
+                self._pump()
+            return self._take_all()
+        if amt == 0:
+            return b""
+        if self._conn is not None and not self._chunks and amt >= DIRECT_READ_MIN:
+            data = self._read_direct(amt)
+            if data is not None:
+                return data
+        while self._conn is not None and self._buffered() < amt:
+            self._pump()
+        return self._take(amt)
+
+    def _read_direct(self, amt: int) -> Optional[bytes]:
+        conn = self._conn
+        assert conn is not None
+        remaining = self._parser.remaining
+        if not remaining or conn.pending:
+            return None
+        want = min(amt, remaining)
+        pieces: List[bytes] = []
+        got = 0
+        try:
+            while got < want:
+                data = conn.sock.recv(want - got)
+                if not data:
+                    self._parser.finish()  # raises IncompleteResponse
+                pieces.append(data)
+                got += len(data)
+                self._direct(data, len(data))
+        except BaseException as exc:
+            self._abandon()
+            if isinstance(exc, Exception):
+                raise translate(exc, "reading the response body") from exc
+            raise
+        return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+
+    def readinto(self, b: Any) -> int:
+        """Fill ``b`` with body bytes; returns how many (0 at the end)."""
+        mv = memoryview(b).cast("B")
+        size = len(mv)
+        if not size:
+            return 0
+        if not self._chunks and self._conn is not None:
+            conn = self._conn
+            remaining = self._parser.remaining
+            if remaining and not conn.pending and size >= DIRECT_READ_MIN:
+                want = min(size, remaining)
+                try:
+                    n = conn.sock.recv_into(mv, want)
+                    if n == 0:
+                        self._parser.finish()
+                    self._direct(mv, n)
+                except BaseException as exc:
+                    self._abandon()
+                    if isinstance(exc, Exception):
+                        raise translate(exc, "reading the response body") from exc
+                    raise
+                return n
+            while not self._chunks and self._conn is not None:
+                self._pump()
+        data = self._take(min(size, self._buffered()))
+        n = len(data)
+        mv[:n] = data
+        return n
+
+    def readline(self, size: int = -1) -> bytes:
+        """One line of the body, ``\\n`` included (b"" at the end)."""
+        scanned = 0  # bytes after the read position already searched
+        while True:
+            chunks = self._chunks
+            if len(chunks) > 1:
+                chunks[:] = [b"".join(chunks)[self._off :]]
+                self._off = 0
+            off = self._off
+            c = chunks[0] if chunks else b""
+            j = c.find(b"\n", off + scanned)
+            if j >= 0:
+                n = j + 1 - off
+                return self._take(n if size < 0 else min(n, size))
+            avail = len(c) - off
+            if 0 <= size <= avail:
+                return self._take(size)
+            scanned = avail
+            if self._conn is None:
+                return self._take_all()
+            self._pump()
+
+    def readlines(self) -> List[bytes]:
+        return list(iter(self.readline, b""))
+
+    def __iter__(self) -> Iterator[bytes]:
+        while True:
+            block = self.read(self.block_size)
+            if not block:
+                return
+            yield block
+
+    def readable(self) -> bool:
+        return True
+
+    # -- the head ----------------------------------------------------------------
+
+    def get_code(self) -> int:
+        return self.status_code
+
+    @property
+    def reason(self) -> str:
+        return self.status_message
+
+    @property
+    def headers(self) -> Any:
+        h = self._headers
+        if h is None:
+            h = self._headers = _make_headers(self._headers_type, self._header_pairs)
+        return h
+
+    @property
+    def trailers(self) -> Any:
+        return _make_headers(self._headers_type, self._trailer_pairs)
+
+    @property
+    def length(self) -> Optional[int]:
+        return self.content_length
+
+    @property
+    def headers_complete(self) -> bool:
+        return self.status_code != 0
+
+    @property
+    def message_complete(self) -> bool:
+        return self._complete
+
+    def should_keep_alive(self) -> bool:
+        return self._keep_alive if self._complete else self._parser.keep_alive
+
+    def should_close(self) -> bool:
+        return not (self._complete and self._keep_alive)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.headers[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.headers.get(key, default)
+
+    def items(self) -> Any:
+        return self.headers.items()
+
+    iteritems = items
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.headers
+
+    def info(self) -> Any:
+        """The headers, as ``http.cookiejar`` expects from ``info()``."""
+        return self.headers
+
+    def __repr__(self) -> str:
+        state = "complete" if self._complete else "streaming"
+        return f"<{type(self).__name__} {self.status_code} {self.status_message!r} {state}>"
+
+
+# 2.x names: code checks isinstance against either.
+HTTPResponse = HTTPSocketPoolResponse
+
+# Make sure IncompleteResponse stays importable from here for 2.x-era code.
+__all__ += ["IncompleteResponse"]
