@@ -1,0 +1,510 @@
+"""The mutable :class:`URL` the client, the pool and the user agent work with.
+
+It keeps the 2.x surface (attributes ``scheme``, ``host``, ``port``, ``path``,
+``query``, ``fragment``, ``user``, ``password``; ``netloc``, ``request_uri``,
+``redirect``, the urlparse-style 6-tuple, ``str()`` round-trip) but parses with its
+own RFC 3986 splitter instead of :func:`urllib.parse.urlsplit`, for two reasons:
+
+* ``urlsplit`` silently deletes tab, CR and LF and strips leading control bytes, so
+  ``"http://h/a\\r\\nX: y"`` would quietly become a different URL. A client must
+  refuse such input, not repair it: we raise :class:`~geventhttpclient.exceptions.
+  InvalidURL` for any control character.
+* Every request constructs a URL, so the common all-ASCII case takes one regular
+  expression scan and a few ``str.partition`` calls; percent-encoding only runs
+  when that scan found something to encode.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Any, Iterable, Iterator, Mapping, Optional, Tuple, Union
+from urllib.parse import quote, quote_plus, unquote, unquote_plus, urlencode
+
+from geventhttpclient.exceptions import InvalidURL
+
+__all__ = ["URL", "DEFAULT_PORTS"]
+
+#: Port used when the URL names none. Other schemes get ``port = None``.
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+ParamsType = Union[Mapping[str, Any], Iterable[Tuple[Any, Any]], str, bytes]
+
+# Anything outside this set needs a closer look: controls, space, non-ASCII, and the
+# characters RFC 3986 does not allow unescaped ("<>\"{}|\\^`"). One scan of the whole
+# string decides whether the slow paths (control check, percent-encoding) run at all.
+_UNUSUAL_RE = re.compile(r"[^A-Za-z0-9\-._~!$&'()*+,;=:@/?#%\[\]]")
+# C0 controls, DEL and C1 controls: never acceptable anywhere, not even encoded by us,
+# because they only ever appear by mistake or as an injection attempt.
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# In path, query and fragment: what must be percent-encoded before the URL goes on
+# the request line. "[" and "]" are kept (PHP-style "a[]=1" queries), as requests
+# and browsers do; a "%" not starting an escape is encoded, a valid escape is kept.
+_NEEDS_QUOTE_RE = re.compile(r"[^A-Za-z0-9\-._~!$&'()*+,;=:@/?%\[\]]|%(?![0-9A-Fa-f]{2})")
+_LONE_PERCENT_RE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_QUOTE_SAFE = "!$&'()*+,;=:@/?%[]~"
+_SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*\Z")
+# RFC 3986 reg-name (ASCII); IPv4 dotted quads match it too.
+_REG_NAME_RE = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=%]*\Z")
+_HOST_ESCAPE_RE = re.compile(r"(?:[^%]|%[0-9A-Fa-f]{2})*")
+_USER_SAFE = "!$&'()*+,;="
+_PASSWORD_SAFE = "!$&'()*+,;=:"
+
+_Parts = Tuple[str, Optional[str], str, Optional[str], Optional[str]]
+
+
+def _check_controls(url: str) -> None:
+    """Refuse control characters and surrounding spaces (only called on the slow path)."""
+    match = _CONTROL_RE.search(url)
+    if match is not None:
+        raise InvalidURL(f"control character {match.group()!r} in URL {url!r}")
+    if url[:1] == " " or url[-1:] == " ":
+        raise InvalidURL(f"leading or trailing space in URL {url!r}")
+
+
+def _requote(part: str) -> str:
+    """Percent-encode what may not appear raw in a URI, as UTF-8, keeping valid escapes.
+
+    Existing ``%XX`` escapes are left alone so an already-encoded URL is never
+    double-encoded; a ``%`` that starts no escape becomes ``%25``.
+    """
+    if _NEEDS_QUOTE_RE.search(part) is None:
+        return part
+    part = _LONE_PERCENT_RE.sub("%25", part)
+    try:
+        return quote(part, safe=_QUOTE_SAFE)
+    except UnicodeEncodeError as exc:  # lone surrogates cannot be UTF-8 encoded
+        raise InvalidURL(f"cannot encode {part!r} as UTF-8") from exc
+
+
+def _split(url: str) -> _Parts:
+    """Split into (scheme, authority, path, query, fragment), RFC 3986 appendix B.
+
+    ``authority``, ``query`` and ``fragment`` are ``None`` when the delimiter is
+    absent; reference resolution (section 5.2.2) distinguishes "absent" from "empty".
+    The scheme is returned as written; nothing is validated beyond the scheme syntax.
+    """
+    rest, hashmark, fragment = url.partition("#")
+    rest, qmark, query = rest.partition("?")
+    scheme = ""
+    # Fast path for the two schemes nearly every call has (lowercase as written).
+    if rest[:7] == "http://":
+        scheme, rest = "http", rest[5:]
+    elif rest[:8] == "https://":
+        scheme, rest = "https", rest[6:]
+    else:
+        colon = rest.find(":")
+        if colon > 0:
+            slash = rest.find("/")
+            if (slash == -1 or colon < slash) and _SCHEME_RE.match(rest, 0, colon) is not None:
+                scheme = rest[:colon]
+                rest = rest[colon + 1 :]
+    authority: Optional[str] = None
+    if rest[:2] == "//":
+        end = rest.find("/", 2)
+        if end == -1:
+            authority, rest = rest[2:], ""
+        else:
+            authority, rest = rest[2:end], rest[end:]
+    return (
+        scheme,
+        authority,
+        rest,
+        query if qmark else None,
+        fragment if hashmark else None,
+    )
+
+
+def _parse_host(hostport: str, url: str, checked: bool = False) -> Tuple[str, str]:
+    """Return (host, port string) from ``host[:port]``; validate and normalise the host.
+
+    IPv6 literals lose their brackets (what ``getaddrinfo`` wants) and are checked
+    with :mod:`ipaddress`; a zone identifier written ``%25zone`` (RFC 6874) is kept
+    as ``%zone``. Non-ASCII names are IDNA-encoded, everything is lowercased.
+    ``checked`` means the caller's scan already proved the URL free of characters
+    outside the URI set; a host without ``%`` then needs no further validation.
+    """
+    if hostport[:1] == "[":
+        close = hostport.find("]")
+        if close == -1:
+            raise InvalidURL(f"unbalanced '[' in host of {url!r}")
+        host = hostport[1:close]
+        after = hostport[close + 1 :]
+        if after and after[0] != ":":
+            raise InvalidURL(f"unexpected {after!r} after IPv6 address in {url!r}")
+        address, percent, zone = host.partition("%")
+        if percent:
+            zone = unquote(zone[2:]) if zone[:2] == "25" else zone
+            if not zone:
+                raise InvalidURL(f"empty IPv6 zone identifier in {url!r}")
+        try:
+            ipaddress.IPv6Address(address)
+        except ValueError as exc:
+            raise InvalidURL(f"invalid IPv6 address {host!r} in {url!r}") from exc
+        host = address.lower() + "%" + zone if percent else address.lower()
+        return host, after[1:]
+    host, _, port = hostport.partition(":")
+    if "[" in hostport or "]" in hostport:
+        raise InvalidURL(f"unbalanced brackets in host of {url!r}")
+    if not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError as exc:
+            raise InvalidURL(f"cannot IDNA-encode host {host!r} of {url!r}") from exc
+    elif checked and "%" not in host:
+        return host.lower(), port
+    if _REG_NAME_RE.match(host) is None or (
+        "%" in host and _HOST_ESCAPE_RE.fullmatch(host) is None
+    ):
+        raise InvalidURL(f"invalid host {host!r} in {url!r}")
+    return host.lower(), port
+
+
+def _remove_dot_segments(path: str) -> str:
+    """RFC 3986 section 5.2.4, done on the list of segments rather than the string."""
+    if "." not in path:
+        return path
+    segments = path.split("/")
+    output: list[str] = []
+    for segment in segments:
+        if segment == ".":
+            continue
+        if segment == "..":
+            if output:
+                output.pop()
+            continue
+        output.append(segment)
+    if path[:1] == "/" and (not output or output[0]):
+        output.insert(0, "")
+    if segments[-1] in (".", ".."):
+        output.append("")
+    return "/".join(output)
+
+
+def _encode_params(params: ParamsType) -> str:
+    """Encode ``params`` (mapping or pairs) as ``application/x-www-form-urlencoded``.
+
+    A value that is a list or tuple gives one pair per element; ``None`` values are
+    skipped (both as in 2.x and requests). A string is taken as an already-built query.
+    """
+    if isinstance(params, str):
+        return _requote(params)
+    if isinstance(params, (bytes, bool, int)):
+        raise ValueError("params must be a mapping or an iterable of 2-tuples")
+    items = params.items() if isinstance(params, Mapping) else params
+    pairs: list[Tuple[Any, Any]] = []
+    for key, value in items:
+        if isinstance(value, (list, tuple)):
+            pairs.extend((key, v) for v in value if v is not None)
+        elif value is not None:
+            pairs.append((key, value))
+    return urlencode(pairs)
+
+
+class URL:
+    """A parsed, mutable URL: the request target and the connection coordinates.
+
+    >>> url = URL("https://user:pw@Example.COM:8443/a%20b/c?x=1#top")
+    >>> url.scheme, url.host, url.port, url.path, url.query, url.fragment
+    ('https', 'example.com', 8443, '/a%20b/c', 'x=1', 'top')
+    >>> url.request_uri, url.netloc
+    ('/a%20b/c?x=1', 'example.com:8443')
+
+    ``query`` is the encoded query string without ``?`` (as in 2.x); ``url[key]``,
+    ``url.get(key)`` and ``url[key] = value`` read and set single parameters.
+    Attributes can be assigned; they are not re-validated then (as in 2.x).
+    Path, query and fragment are stored percent-encoded (non-ASCII as UTF-8), so
+    ``request_uri`` is always ready for the request line.
+    """
+
+    __slots__ = ("scheme", "host", "port", "path", "query", "fragment", "user", "password")
+
+    #: Extra characters left unencoded in values set through ``url[key] = value``.
+    quoting_safe = ""
+
+    scheme: str
+    host: str
+    port: Optional[int]
+    path: str
+    query: str
+    fragment: str
+    user: str
+    password: str
+
+    def __init__(self, url: Union[str, URL, None] = "", params: Optional[ParamsType] = None):
+        if isinstance(url, URL):
+            for name in URL.__slots__:
+                setattr(self, name, getattr(url, name))
+        elif isinstance(url, str):
+            self._parse(url)
+        elif url is None:
+            self._parse("")
+        else:
+            raise TypeError(f"URL() expects a str, not {type(url).__name__}")
+        if params:
+            encoded = _encode_params(params)
+            if encoded:
+                self.query = self.query + "&" + encoded if self.query else encoded
+
+    def _parse(self, url: str) -> None:
+        unusual = _UNUSUAL_RE.search(url) is not None
+        if unusual:
+            _check_controls(url)
+        scheme, authority, path, query, fragment = _split(url)
+        scheme = scheme.lower()
+        host = user = password = ""
+        port: Optional[int] = None
+        if authority is not None:
+            userinfo, at, hostport = authority.rpartition("@")
+            if " " in authority:
+                raise InvalidURL(f"space in the authority of {url!r}")
+            if at:
+                user, colon, password = userinfo.partition(":")
+                user = unquote(user)
+                password = unquote(password)
+            host, port_str = _parse_host(hostport, url, not unusual)
+            if port_str:
+                if not (port_str.isdigit() and port_str.isascii()):
+                    raise InvalidURL(f"invalid port {port_str!r} in {url!r}")
+                port = int(port_str)
+                if port > 65535:
+                    raise InvalidURL(f"port {port} out of range in {url!r}")
+            if not path:
+                # RFC 9110 section 4.2.3: an empty path with an authority means "/".
+                path = "/"
+        if port is None:
+            port = DEFAULT_PORTS.get(scheme)
+        if not host and scheme in DEFAULT_PORTS:
+            raise InvalidURL(f"no host in {scheme} URL {url!r}")
+        if unusual or "%" in url:
+            path = _requote(path)
+            query = _requote(query) if query else ""
+            fragment = _requote(fragment) if fragment else ""
+        self.scheme = scheme
+        self.host = host
+        self.port = port
+        self.user = user
+        self.password = password
+        self.path = path
+        self.query = query or ""
+        self.fragment = fragment or ""
+
+    # -- derived views --------------------------------------------------------------
+
+    def _host_for_netloc(self) -> str:
+        host = self.host
+        if ":" in host:
+            return "[" + host.replace("%", "%25") + "]"
+        return host
+
+    @property
+    def netloc(self) -> str:
+        """``host[:port]`` for the ``Host`` header: IPv6 bracketed, default port omitted."""
+        port = self.port
+        if port is None or DEFAULT_PORTS.get(self.scheme) == port:
+            return self._host_for_netloc()
+        return self._host_for_netloc() + ":" + str(port)
+
+    def full_netloc(self, auth: bool = True) -> str:
+        """The authority as written back into ``str(url)``: with credentials if ``auth``."""
+        netloc = self.netloc
+        if auth and (self.user or self.password):
+            userinfo = quote(self.user, safe=_USER_SAFE)
+            if self.password:
+                userinfo += ":" + quote(self.password, safe=_PASSWORD_SAFE)
+            return userinfo + "@" + netloc
+        return netloc
+
+    @property
+    def query_string(self) -> str:
+        """The encoded query without ``?`` (2.x name; the same as ``query``)."""
+        return self.query
+
+    @property
+    def request_uri(self) -> str:
+        """Origin-form request target (RFC 9112 section 3.2.1): ``path[?query]``."""
+        query = self.query
+        if query:
+            return (self.path or "/") + "?" + query
+        return self.path or "/"
+
+    @property
+    def params(self) -> str:
+        """Parameters of the last path segment (after ``;``), as ``urlparse`` reports them.
+
+        They stay part of ``path`` here (RFC 3986 has no separate params component);
+        this property only exists so the 2.x 6-tuple ``(scheme, netloc, path, params,
+        query, fragment)`` can be rebuilt.
+        """
+        last = self.path.rpartition("/")[2]
+        return last.partition(";")[2]
+
+    def __iter__(self) -> Iterator[str]:
+        """The :func:`urllib.parse.urlparse` 6-tuple, so ``urlunparse(tuple(url))`` works."""
+        path = self.path
+        params = self.params
+        if params or path.endswith(";"):
+            path = path[: len(path) - len(params) - 1]
+        return iter((self.scheme, self.full_netloc(), path, params, self.query, self.fragment))
+
+    def __str__(self) -> str:
+        parts = []
+        if self.scheme:
+            parts.append(self.scheme + ":")
+        if self.host or self.user or self.password:
+            parts.append("//" + self.full_netloc())
+        parts.append(self.path)
+        if self.query:
+            parts.append("?" + self.query)
+        if self.fragment:
+            parts.append("#" + self.fragment)
+        return "".join(parts)
+
+    def __repr__(self) -> str:
+        # Same shape as 2.x, but a password never lands in logs or tracebacks.
+        if self.password:
+            masked = self.__copy__()
+            masked.password = "***"
+            return f"URL({masked})"
+        return f"URL({self})"
+
+    def __eq__(self, other: object) -> bool:
+        """Equal when the string forms are equal; comparing with a ``str`` works (2.x)."""
+        if isinstance(other, (URL, str)):
+            return str(self) == str(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like 2.x
+
+    def __copy__(self) -> URL:
+        clone = URL.__new__(type(self))
+        for name in URL.__slots__:
+            setattr(clone, name, getattr(self, name))
+        return clone
+
+    copy = __copy__
+
+    def stripped_auth(self) -> URL:
+        """A copy without credentials and fragment, e.g. for a proxy's request line."""
+        clone = self.__copy__()
+        clone.user = clone.password = clone.fragment = ""
+        return clone
+
+    # -- query parameters ---------------------------------------------------------------
+
+    def _query_values(self, key: str) -> list[str]:
+        values = []
+        if self.query:
+            for segment in self.query.split("&"):
+                name, _, value = segment.partition("=")
+                if unquote_plus(name) == key:
+                    values.append(unquote_plus(value))
+        return values
+
+    def __getitem__(self, key: str) -> Union[str, list[str]]:
+        """The decoded value of query parameter ``key``; a list if it occurs repeatedly."""
+        values = self._query_values(key)
+        if not values:
+            raise KeyError(key)
+        return values[0] if len(values) == 1 else values
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """Like ``url[key]``, but ``default`` when the parameter is absent."""
+        values = self._query_values(key)
+        if not values:
+            return default
+        return values[0] if len(values) == 1 else values
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        """Set query parameter ``key``, replacing every occurrence (2.x semantics).
+
+        The new pair takes the place of the first old one; other parameters keep their
+        exact encoding. A list or tuple value gives one pair per element.
+        """
+        values = value if isinstance(value, (list, tuple)) else [value]
+        safe = self.quoting_safe
+        encoded_key = quote_plus(str(key), safe=safe)
+        new = [encoded_key + "=" + quote_plus(str(v), safe=safe) for v in values]
+        segments = []
+        inserted = False
+        if self.query:
+            for segment in self.query.split("&"):
+                if unquote_plus(segment.partition("=")[0]) == key:
+                    if not inserted:
+                        segments.extend(new)
+                        inserted = True
+                else:
+                    segments.append(segment)
+        if not inserted:
+            segments.extend(new)
+        self.query = "&".join(segments)
+
+    def __delitem__(self, key: str) -> None:
+        """Remove every occurrence of query parameter ``key``."""
+        if not self.query:
+            raise KeyError(key)
+        segments = self.query.split("&")
+        kept = [s for s in segments if unquote_plus(s.partition("=")[0]) != key]
+        if len(kept) == len(segments):
+            raise KeyError(key)
+        self.query = "&".join(kept)
+
+    # -- navigation -----------------------------------------------------------------
+
+    def append_to_path(self, value: str) -> str:
+        """Append ``value`` to the path with exactly one ``/`` between them (2.x)."""
+        path = self.path
+        if path.endswith("/"):
+            path += value[1:] if value.startswith("/") else value
+        else:
+            path += value if value.startswith("/") else "/" + value
+        self.path = path
+        return path
+
+    def redirect(self, location: Union[str, URL]) -> URL:
+        """Resolve a ``Location`` against this URL (RFC 3986 section 5.2), as a new URL.
+
+        The non-strict variant of section 5.2.2 is used: ``"http:g"`` against an http
+        base is read as the relative ``"g"``, as browsers and ``urljoin`` do, rather
+        than as an http URL without a host. Per RFC 9110 section 10.2.2 a location
+        without a fragment inherits this URL's fragment.
+        """
+        ref = str(location) if isinstance(location, URL) else location
+        if not isinstance(ref, str):
+            raise TypeError(f"redirect() expects a str or URL, not {type(ref).__name__}")
+        if _UNUSUAL_RE.search(ref) is not None:
+            _check_controls(ref)
+        r_scheme, r_authority, r_path, r_query, r_fragment = _split(ref)
+        if r_scheme.lower() == self.scheme and r_authority is None:
+            r_scheme = ""
+        if r_scheme:
+            scheme, authority = r_scheme, r_authority
+            path, query = _remove_dot_segments(r_path), r_query
+        else:
+            scheme = self.scheme
+            if r_authority is not None:
+                authority, path, query = r_authority, _remove_dot_segments(r_path), r_query
+            else:
+                authority = self.full_netloc() if self.host else None
+                if not r_path:
+                    path = self.path
+                    query = r_query if r_query is not None else self.query
+                else:
+                    if r_path[:1] == "/":
+                        path = _remove_dot_segments(r_path)
+                    elif authority is not None and not self.path:
+                        path = _remove_dot_segments("/" + r_path)
+                    else:
+                        base_dir = self.path[: self.path.rfind("/") + 1]
+                        path = _remove_dot_segments(base_dir + r_path)
+                    query = r_query
+        fragment = r_fragment if r_fragment is not None else self.fragment
+        target = scheme + ":" if scheme else ""
+        if authority is not None:
+            target += "//" + authority
+        target += path
+        if query:
+            target += "?" + query
+        if fragment:
+            target += "#" + fragment
+        return type(self)(target)

@@ -1,0 +1,272 @@
+"""Shared fixtures: scripted HTTP servers on loopback, TLS with trustme, a hub watchdog.
+
+``ScriptedServer`` runs a gevent ``StreamServer`` on an ephemeral port. Each test
+gives it a handler ``handler(conn: ServerConn)``; the server records every byte the
+client sent and counts connections. ``ServerConn`` has helpers to read one request
+head (and body by Content-Length or chunked), so most handlers are a few lines.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import ssl
+import time
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import gevent
+import gevent.event
+import gevent.server
+import gevent.socket
+import pytest
+
+HUB_BLOCK_LIMIT = 0.1
+"""A test fails if anything blocks the gevent hub longer than this (seconds)."""
+
+
+class ServerConn:
+    """The server side of one accepted connection."""
+
+    def __init__(self, sock: Any, server: "ScriptedServer") -> None:
+        self.sock = sock
+        self.server = server
+        self.buf = b""
+
+    def recv_more(self) -> bool:
+        data = self.sock.recv(65536)
+        if not data:
+            return False
+        self.server.received.append(data)
+        self.buf += data
+        return True
+
+    def read_request(self) -> Optional[Dict[str, Any]]:
+        """One request: method, target, version, headers (lowercased dict of lists),
+        body (bytes, dechunked). None if the client closed first."""
+        while b"\r\n\r\n" not in self.buf:
+            if not self.recv_more():
+                return None
+        head, self.buf = self.buf.split(b"\r\n\r\n", 1)
+        lines = head.decode("latin-1").split("\r\n")
+        method, target, version = lines[0].split(" ", 2)
+        headers: Dict[str, List[str]] = {}
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            headers.setdefault(name.strip().lower(), []).append(value.strip())
+        req = {
+            "method": method,
+            "target": target,
+            "version": version,
+            "headers": headers,
+            "raw_head": head + b"\r\n\r\n",
+        }
+        if "100-continue" in [v.lower() for v in headers.get("expect", [])]:
+            req["body"] = None  # the handler decides
+            self.server.requests.append(req)
+            return req
+        req["body"] = self.read_body(headers)
+        self.server.requests.append(req)
+        return req
+
+    def read_body(self, headers: Dict[str, List[str]]) -> bytes:
+        if "chunked" in ",".join(headers.get("transfer-encoding", [])).lower():
+            body = b""
+            while True:
+                while b"\r\n" not in self.buf:
+                    if not self.recv_more():
+                        raise EOFError("client closed mid chunked body")
+                line, self.buf = self.buf.split(b"\r\n", 1)
+                size = int(line.split(b";")[0], 16)
+                while len(self.buf) < size + 2:
+                    if not self.recv_more():
+                        raise EOFError("client closed mid chunk")
+                body += self.buf[:size]
+                self.buf = self.buf[size + 2 :]
+                if size == 0:
+                    return body
+        length = int(headers.get("content-length", ["0"])[0])
+        while len(self.buf) < length:
+            if not self.recv_more():
+                raise EOFError("client closed mid body")
+        body, self.buf = self.buf[:length], self.buf[length:]
+        return body
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def respond(
+        self,
+        status: int = 200,
+        body: bytes = b"",
+        headers: Optional[List[Tuple[str, str]]] = None,
+        reason: str = "OK",
+    ) -> None:
+        hs = list(headers or [])
+        if not any(n.lower() in ("content-length", "transfer-encoding") for n, _ in hs):
+            hs.append(("Content-Length", str(len(body))))
+        head = f"HTTP/1.1 {status} {reason}\r\n" + "".join(f"{n}: {v}\r\n" for n, v in hs)
+        self.sock.sendall(head.encode("latin-1") + b"\r\n" + body)
+
+    def reset(self) -> None:
+        """Close with RST instead of FIN."""
+        import socket as _s
+        import struct
+
+        self.sock.setsockopt(_s.SOL_SOCKET, _s.SO_LINGER, struct.pack("ii", 1, 0))
+        self.sock.close()
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+class ScriptedServer:
+    """A loopback server whose per-connection behaviour is the test's ``handler``."""
+
+    def __init__(
+        self,
+        handler: Callable[[ServerConn], Any],
+        ssl_context: Optional[ssl.SSLContext] = None,
+        host: str = "127.0.0.1",
+    ) -> None:
+        self.handler = handler
+        self.received: List[bytes] = []
+        self.requests: List[Dict[str, Any]] = []
+        self.connections = 0
+        self.open_connections = 0
+        self.errors: List[BaseException] = []
+        kw: Dict[str, Any] = {}
+        if ssl_context is not None:
+            kw["ssl_context"] = ssl_context
+        self._server = gevent.server.StreamServer((host, 0), self._handle, **kw)
+        self._server.start()
+        self.host = host
+        self.port = self._server.server_port
+        self.base = f"{'https' if ssl_context else 'http'}://{'[' + host + ']' if ':' in host else host}:{self.port}"
+
+    def _handle(self, sock: Any, addr: Any) -> None:
+        self.connections += 1
+        self.open_connections += 1
+        conn = ServerConn(sock, self)
+        try:
+            self.handler(conn)
+        except (OSError, EOFError):
+            pass
+        except Exception as exc:  # recorded for the test to see
+            self.errors.append(exc)
+        finally:
+            self.open_connections -= 1
+            try:
+                sock.close()
+            except OSError:
+                pass
+
+    @property
+    def raw(self) -> bytes:
+        return b"".join(self.received)
+
+    def stop(self) -> None:
+        self._server.stop(timeout=0.5)
+
+
+def keep_alive(respond: Callable[[ServerConn, Dict[str, Any]], Any]) -> Callable[[ServerConn], None]:
+    """A handler serving requests on a connection until the client closes."""
+
+    def handler(conn: ServerConn) -> None:
+        while True:
+            req = conn.read_request()
+            if req is None:
+                return
+            respond(conn, req)
+
+    return handler
+
+
+@pytest.fixture
+def server_factory():
+    servers: List[ScriptedServer] = []
+
+    def make(handler: Callable[[ServerConn], Any], **kw: Any) -> ScriptedServer:
+        s = ScriptedServer(handler, **kw)
+        servers.append(s)
+        return s
+
+    yield make
+    for s in servers:
+        s.stop()
+
+
+@pytest.fixture
+def echo_server(server_factory):
+    """Answers every request with a JSON-free echo: method, target and body."""
+
+    def respond(conn: ServerConn, req: Dict[str, Any]) -> None:
+        body = f"{req['method']} {req['target']}\n".encode() + (req["body"] or b"")
+        conn.respond(200, body, [("Content-Type", "text/plain")])
+
+    return server_factory(keep_alive(respond))
+
+
+@pytest.fixture(scope="session")
+def tls_ca():
+    trustme = pytest.importorskip("trustme")
+    return trustme.CA()
+
+
+@pytest.fixture(scope="session")
+def tls_cert(tls_ca):
+    return tls_ca.issue_cert("localhost", "127.0.0.1", "::1")
+
+
+@pytest.fixture
+def server_ssl_context(tls_cert):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls_cert.configure_cert(ctx)
+    return ctx
+
+
+@pytest.fixture
+def ca_file(tls_ca, tmp_path):
+    path = tmp_path / "ca.pem"
+    tls_ca.cert_pem.write_to_path(str(path))
+    return str(path)
+
+
+def open_fds() -> int:
+    try:
+        return len(os.listdir("/proc/self/fd"))
+    except OSError:  # pragma: no cover - not Linux
+        return -1
+
+
+@pytest.fixture(autouse=True)
+def hub_watchdog():
+    """Fail the test if the gevent hub was blocked for more than HUB_BLOCK_LIMIT."""
+    worst = [0.0]
+    stop = gevent.event.Event()
+
+    def watch() -> None:
+        period = 0.02
+        last = time.monotonic()
+        while not stop.wait(period):
+            now = time.monotonic()
+            worst[0] = max(worst[0], now - last - period)
+            last = now
+
+    g = gevent.spawn(watch)
+    yield
+    stop.set()
+    g.join()
+    assert worst[0] < HUB_BLOCK_LIMIT, f"gevent hub blocked for {worst[0]:.3f}s"
+
+
+def wait_until(pred: Callable[[], bool], timeout: float = 2.0) -> bool:
+    """Poll a condition that has no event to wait on (server-side bookkeeping)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        gevent.sleep(0.001)
+    return pred()
+
+
+_ = re  # re-exported helpers may use it
