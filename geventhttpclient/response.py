@@ -112,16 +112,15 @@ class HTTPSocketPoolResponse:
         parser = self._parser
         first = True
         try:
-            if conn.pending:
-                conn.parse()
             while not parser.headers_complete:
+                if conn.pending and conn.parse():
+                    continue  # e.g. an interim (1xx) response ended: parse what follows
                 try:
                     n = conn.recv()
-                except OSError as exc:
+                except (ConnectionResetError, ConnectionAbortedError, BrokenPipeError) as exc:
                     if first and parser.idle:
                         raise ConnectionClosed(
-                            getattr(exc, "errno", None) or 0,
-                            f"connection closed before the response: {exc}",
+                            exc.errno or 0, f"connection closed before the response: {exc}"
                         ) from exc
                     raise
                 if n == 0:
@@ -129,7 +128,6 @@ class HTTPSocketPoolResponse:
                         raise ConnectionClosed(0, "connection closed before the response")
                     parser.finish()
                 first = False
-                conn.parse()
         except BaseException as exc:
             self._abandon()
             if isinstance(exc, Exception):
