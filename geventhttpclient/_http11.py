@@ -39,7 +39,7 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELET
 # RFC 9110 9.3: methods for which enclosed content has a defined meaning.
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
-HeadersLike = Union[Mapping[str, Any], Iterable[Tuple[str, Any]], None]
+HeadersLike = Union[Mapping[str, Any], Iterable[Tuple[Any, Any]], None]
 BodyLike = Union[bytes, bytearray, memoryview, str, io.IOBase, Iterable[bytes], None]
 
 
@@ -204,7 +204,7 @@ def _file_size(body: Any) -> Optional[Tuple[int, int]]:
 
 
 def prepare_body(
-    method: str, body: BodyLike, headers_names: "set[bytes]", headers: HeadersLike
+    method: str, body: BodyLike, headers_names: set[bytes], headers: HeadersLike
 ) -> Tuple[RequestBody, bytes]:
     """Decide the framing of ``body``; return it and the framing header bytes to add.
 
@@ -263,7 +263,7 @@ def prepare_body(
             rb.chunks = _read_blocks(body)
             rb.file = body
             try:
-                rb.start = body.tell()  # type: ignore[union-attr]
+                rb.start = body.tell()  # type: ignore[union-attr,attr-defined]
             except (AttributeError, OSError, ValueError):
                 rb.replayable = False
         else:

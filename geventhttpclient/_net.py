@@ -104,8 +104,8 @@ def translate(exc: BaseException, what: str, connecting: bool = False) -> BaseEx
         return DNSError(exc.errno, f"{what}: cannot resolve: {exc.strerror}")
     if isinstance(exc, _stdssl.SSLError):
         err = TLSError(exc.errno or 0, f"{what}: TLS: {exc}")
-        err.reason = getattr(exc, "reason", None)  # type: ignore[attr-defined]
-        err.library = getattr(exc, "library", None)  # type: ignore[attr-defined]
+        err.reason = getattr(exc, "reason", None)  # type: ignore[assignment]
+        err.library = getattr(exc, "library", None)  # type: ignore[assignment]
         return err
     if isinstance(exc, _stdsocket.timeout):
         if connecting:

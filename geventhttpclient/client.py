@@ -75,7 +75,7 @@ class HTTPClient:
     DEFAULT_HEADERS = Headers({"User-Agent": "python/gevent-http-client-" + __version__})
 
     @classmethod
-    def from_url(cls, url: Union[str, URL], **kw: Any) -> "HTTPClient":
+    def from_url(cls, url: Union[str, URL], **kw: Any) -> HTTPClient:
         """A client for the origin of ``url`` (TLS for ``https``)."""
         if not isinstance(url, URL):
             url = URL(url)
@@ -434,7 +434,7 @@ class HTTPClient:
         """Close idle connections; busy ones close when their responses end."""
         self._connection_pool.close()
 
-    def __enter__(self) -> "HTTPClient":
+    def __enter__(self) -> HTTPClient:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -468,7 +468,7 @@ class HTTPClientPool:
         for client in clients.values():
             client.close()
 
-    def __enter__(self) -> "HTTPClientPool":
+    def __enter__(self) -> HTTPClientPool:
         return self
 
     def __exit__(self, *exc: Any) -> None:

@@ -72,8 +72,8 @@ class HTTPSocketPoolResponse:
 
     def __init__(
         self,
-        conn: "Connection",
-        pool: "ConnectionPool",
+        conn: Connection,
+        pool: ConnectionPool,
         method: str = "GET",
         headers_type: Type[Any] = Headers,
         block_size: int = 65536,
@@ -196,7 +196,7 @@ class HTTPSocketPoolResponse:
 
     close = release
 
-    def __enter__(self) -> "HTTPSocketPoolResponse":
+    def __enter__(self) -> HTTPSocketPoolResponse:
         return self
 
     def __exit__(self, *exc: Any) -> None:

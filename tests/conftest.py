@@ -27,7 +27,7 @@ HUB_BLOCK_LIMIT = 0.1
 class ServerConn:
     """The server side of one accepted connection."""
 
-    def __init__(self, sock: Any, server: "ScriptedServer") -> None:
+    def __init__(self, sock: Any, server: ScriptedServer) -> None:
         self.sock = sock
         self.server = server
         self.buf = b""
@@ -141,7 +141,9 @@ class ScriptedServer:
         self._server.start()
         self.host = host
         self.port = self._server.server_port
-        self.base = f"{'https' if ssl_context else 'http'}://{'[' + host + ']' if ':' in host else host}:{self.port}"
+        scheme = "https" if ssl_context else "http"
+        netloc = f"[{host}]" if ":" in host else host
+        self.base = f"{scheme}://{netloc}:{self.port}"
 
     def _handle(self, sock: Any, addr: Any) -> None:
         self.connections += 1
@@ -168,7 +170,9 @@ class ScriptedServer:
         self._server.stop(timeout=0.5)
 
 
-def keep_alive(respond: Callable[[ServerConn, Dict[str, Any]], Any]) -> Callable[[ServerConn], None]:
+def keep_alive(
+    respond: Callable[[ServerConn, Dict[str, Any]], Any],
+) -> Callable[[ServerConn], None]:
     """A handler serving requests on a connection until the client closes."""
 
     def handler(conn: ServerConn) -> None:
