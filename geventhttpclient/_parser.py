@@ -79,6 +79,17 @@ class ParserLimits:
 DEFAULT_LIMITS = ParserLimits()
 
 
+def split_fields(block: bytes, first: int = 1) -> List[Tuple[str, str]]:
+    """``(name, value)`` pairs from a head (``first=1`` skips the status line) or a
+    trailer section the C parser has validated: lines end in CRLF, names are tokens
+    followed directly by a colon, so plain splitting is exact."""
+    pairs = []
+    for line in block.decode("latin-1").split("\r\n")[first:-2]:
+        name, _, value = line.partition(":")
+        pairs.append((name, value.strip(" \t")))
+    return pairs
+
+
 def _error_for(code: int, offset: int) -> HTTPParseError:
     name = ffi.string(lib.hp_errno_name(code)).decode()
     reason = ffi.string(lib.hp_errno_description(code)).decode()
@@ -107,7 +118,8 @@ class HTTPResponseParser:
         "status_code",
         "reason",
         "version",
-        "header_pairs",
+        "head_block",
+        "_header_pairs",
         "trailer_pairs",
         "body_chunks",
         "body_sink",
@@ -145,7 +157,8 @@ class HTTPResponseParser:
         self.status_code = 0
         self.reason = ""
         self.version = "HTTP/1.1"
-        self.header_pairs: List[Tuple[str, str]] = []
+        self.head_block = b""
+        self._header_pairs: Optional[List[Tuple[str, str]]] = None
         self.trailer_pairs: List[Tuple[str, str]] = []
         self.body_chunks: List[bytes] = []
         self.headers_complete = False
@@ -204,9 +217,16 @@ class HTTPResponseParser:
 
     # -- callbacks (called from C through the extern "Python" trampolines) ---------
 
+    @property
+    def header_pairs(self) -> List[Tuple[str, str]]:
+        """The final response's fields as ``(name, value)`` str pairs (latin-1)."""
+        pairs = self._header_pairs
+        if pairs is None:
+            pairs = self._header_pairs = split_fields(self.head_block)
+        return pairs
+
     def _on_head(self, head: bytes) -> int:
         p = self._p
-        lines = head.decode("latin-1").split("\r\n")
         status = p.status_code
         if status < 200:
             if status == 101:
@@ -219,14 +239,12 @@ class HTTPResponseParser:
                     "GH_E_TOO_MANY_INTERIM",
                 )
             return 0
-        line = lines[0]
-        self.version = line[:8]
+        # Fields are split only when someone looks at them (split_fields): many
+        # callers never do, and the C side already took what framing needs.
+        self.head_block = head
+        self.version = head[:8].decode("latin-1")
         self.status_code = status
-        self.reason = line[13:]
-        pairs = self.header_pairs
-        for line in lines[1:-2]:
-            name, _, value = line.partition(":")
-            pairs.append((name, value.strip(" \t")))
+        self.reason = head[13 : p.status_line_len].decode("latin-1")
         flags = p.flags
         self.chunked = bool(flags & F_CHUNKED)
         cl = p.content_length
@@ -239,10 +257,7 @@ class HTTPResponseParser:
         return lib.HP_BODY_NONE if self.no_body else lib.HP_BODY_NORMAL
 
     def _on_trailers(self, block: bytes) -> None:
-        pairs = self.trailer_pairs
-        for line in block.decode("latin-1").split("\r\n")[:-2]:
-            name, _, value = line.partition(":")
-            pairs.append((name, value.strip(" \t")))
+        self.trailer_pairs = split_fields(block, first=0)
 
     def _on_message_complete(self) -> None:
         if self.headers_complete:

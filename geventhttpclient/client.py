@@ -338,11 +338,11 @@ class HTTPClient:
         sock = conn.sock
         kind = body.kind
         if kind == "none":
-            sock.sendall(head)
+            conn.sendall(head)
         elif kind == "bytes":
             data = body.data
             if len(data) <= 65536:
-                sock.sendall(head + data if head else data)
+                conn.sendall(head + data if head else data)
             else:
                 if head:
                     sock.sendall(head)

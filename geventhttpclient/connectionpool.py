@@ -78,6 +78,7 @@ class Connection:
         "idle_since",
         "requests",
         "verified",
+        "_raw_send",
         "__weakref__",
     )
 
@@ -92,6 +93,25 @@ class Connection:
         self.idle_since = 0.0
         self.requests = 0
         self.verified = verified
+        # Plain TCP only: TLS bytes must go through the SSL object.
+        self._raw_send = None if hasattr(sock, "do_handshake") else getattr(self.raw, "send", None)
+
+    def sendall(self, data: bytes) -> None:
+        """Send everything; one direct non-blocking send when the kernel takes it all.
+
+        gevent's ``sendall`` asks the kernel for the send buffer size on every call (a
+        syscall per request); a request head almost always fits in one ``send``.
+        """
+        send = self._raw_send
+        if send is not None:
+            try:
+                n = send(data)
+            except BlockingIOError:
+                n = 0
+            if n == len(data):
+                return
+            data = memoryview(data)[n:]  # type: ignore[assignment]
+        self.sock.sendall(data)
 
     def recv(self) -> int:
         """Receive more bytes after the unconsumed ones; 0 means the peer closed."""

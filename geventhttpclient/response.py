@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Iterator, List, Optional, Tuple, Type
 
 from ._cparser import ffi
 from ._net import translate
+from ._parser import split_fields
 from .exceptions import (
     ConnectionClosed,
     HTTPConnectionClosed,
@@ -99,7 +100,7 @@ class HTTPSocketPoolResponse:
         self.status_message = ""
         self.version = "HTTP/1.1"
         self.content_length: Optional[int] = None
-        self._header_pairs: List[Tuple[str, str]] = []
+        self._head_block = b""
         self._trailer_pairs: List[Tuple[str, str]] = []
         if read_head:
             self._read_head()
@@ -139,7 +140,7 @@ class HTTPSocketPoolResponse:
         self.status_message = parser.reason
         self.version = parser.version
         self.content_length = parser.content_length
-        self._header_pairs = parser.header_pairs
+        self._head_block = parser.head_block
         self._after_parse()
 
     def _pump(self) -> None:
@@ -370,7 +371,7 @@ class HTTPSocketPoolResponse:
     def headers(self) -> Any:
         h = self._headers
         if h is None:
-            h = self._headers = _make_headers(self._headers_type, self._header_pairs)
+            h = self._headers = _make_headers(self._headers_type, split_fields(self._head_block))
         return h
 
     @property
