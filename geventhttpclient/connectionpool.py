@@ -332,6 +332,10 @@ class ConnectionPool:
         conn.close()
         self._slot_freed()
 
+    def discard_soon(self, conn: Connection) -> None:
+        """:meth:`discard` from the hub's next loop iteration (safe from finalisers)."""
+        get_hub().loop.run_callback(self.discard, conn)
+
     def close(self) -> None:
         """Close idle connections now; busy ones are closed when they come back.
 

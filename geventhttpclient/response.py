@@ -205,12 +205,16 @@ class HTTPSocketPoolResponse:
 
     def __del__(self) -> None:
         # No reliance on this for correctness (PyPy collects late); it only stops a
-        # forgotten response from pinning a pool slot forever.
-        try:
-            if self._conn is not None:
-                self._abandon()
-        except Exception:  # noqa: BLE001 - never raise from a finaliser
-            pass
+        # forgotten response from pinning a pool slot forever. A finaliser may run in
+        # the middle of another greenlet's pool operation, so the pool is touched
+        # later, from the hub, not here.
+        conn, pool = self._conn, self._pool
+        if conn is not None and pool is not None:
+            self._conn = self._pool = None
+            try:
+                pool.discard_soon(conn)
+            except Exception:  # noqa: BLE001 - never raise from a finaliser
+                pass
 
     # -- the body ----------------------------------------------------------------
 

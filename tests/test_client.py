@@ -546,3 +546,19 @@ def test_absolute_target_for_own_origin_is_accepted(echo_server):
     assert http.get(f"http://127.0.0.1:{echo_server.port}/abs?q=1").read() == b"GET /abs?q=1\n"
     with pytest.raises(ValueError):
         http.get("http://other.example/")
+
+
+def test_forgotten_streaming_response_frees_its_slot_after_collection(server_factory):
+    import gc
+
+    def respond(conn, req):
+        conn.respond(200, b"y" * 300000)
+
+    server = server_factory(keep_alive(respond))
+    http = HTTPClient("127.0.0.1", server.port, concurrency=1, pool_timeout=2)
+    r = http.get("/")
+    assert r.read(10) == b"y" * 10
+    del r
+    gc.collect()
+    gevent.sleep(0)
+    assert len(http.get("/").read()) == 300000
