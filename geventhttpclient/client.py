@@ -298,7 +298,7 @@ class HTTPClient:
                     self._send_body(conn, b"", body)
                 else:
                     self._send_body(conn, head, body)
-            except OSError as exc:
+            except (BrokenPipeError, ConnectionResetError) as exc:
                 # The server may have answered early (413, 401) and closed while we
                 # were still sending: that answer is the result.
                 response._reusable = False
@@ -309,6 +309,9 @@ class HTTPClient:
                     pass
                 if attempt + 1 < attempts:
                     continue
+                raise _net.translate(exc, f"sending to {self._base_url}") from exc
+            except OSError as exc:
+                response._abandon()
                 raise _net.translate(exc, f"sending to {self._base_url}") from exc
             except BaseException:
                 response._abandon()
