@@ -9,8 +9,15 @@ Run it directly for a development build in place::
     python build_parser.py            # optimised, like the package build
     python build_parser.py --sanitize # AddressSanitizer + UBSan debug build
 
-A sanitized module must be loaded with the sanitizer runtime preloaded; see
-``tests/README`` or ``tox -e asan``.
+A sanitized module must be loaded with the sanitizer runtime preloaded (python itself
+is not instrumented), and CPython's leaks at exit must not be reported::
+
+    LD_PRELOAD=$(gcc -print-file-name=libasan.so) ASAN_OPTIONS=detect_leaks=0 \\
+        PYTHONMALLOC=malloc python -m pytest tests/test_parser.py --capture=sys
+
+(with clang as CC, preload ``$(clang -print-file-name=libclang_rt.asan-x86_64.so)``).
+``csrc/fuzz/sanitize-tests.sh`` does all of this in a scratch copy of the tree, so the
+optimised in-place module is left alone.
 """
 
 from __future__ import annotations

@@ -226,13 +226,16 @@ static int parse_status_line(hp_parser *p, const char *l, size_t n)
 {
     size_t i;
     int code;
-    if (n < 12 || memcmp(l, "HTTP/", 5) != 0 || l[6] != '.' || l[8] != ' ')
-        return n >= 5 && memcmp(l, "HTTP/", 5) == 0 && n >= 8 ? HP_E_VERSION
-                                                              : HP_E_STATUS_LINE;
-    if (l[5] < '0' || l[5] > '9' || l[7] < '0' || l[7] > '9')
+    if (n < 8 || memcmp(l, "HTTP/", 5) != 0)
+        return HP_E_STATUS_LINE;
+    if (l[5] != '1' || l[6] != '.' || l[7] < '0' || l[7] > '9')
         return HP_E_VERSION;
-    if (l[5] != '1')
-        return HP_E_VERSION;
+    if (n == 8)
+        return HP_E_STATUS_LINE; /* a version alone */
+    if (l[8] != ' ')
+        return HP_E_VERSION; /* "HTTP/1.10", "HTTP/1.1x" */
+    if (n < 12)
+        return HP_E_STATUS_CODE; /* fewer than three digits */
     p->http_major = 1;
     p->http_minor = (uint8_t)(l[7] - '0');
     for (i = 9; i < 12; i++)
@@ -372,6 +375,9 @@ static long scan_section(hp_parser *p, const char *data, size_t len, int trailer
             return (long)(pos + 2);
         }
         if (!trailer && pos == 0) {
+            /* A new message starts: drop the previous message's flags, which were
+             * kept readable until now (message_done). */
+            p->flags = 0;
             rc = parse_status_line(p, data, line_len);
         } else {
             uint32_t *count = trailer ? &p->trailer_count : &p->num_headers;

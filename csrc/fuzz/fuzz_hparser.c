@@ -1,0 +1,411 @@
+/*
+ * libFuzzer harness for hparser (see ../hparser.h for the contract it exercises).
+ *
+ * Input layout: the first HDR bytes configure the run, the rest is the byte stream a
+ * server would send.
+ *   cfg[0]  mode bits: 1 = answer every head with HP_BODY_NONE (response to HEAD),
+ *           2 = answer 2xx heads with HP_BODY_TUNNEL (CONNECT), 4 = small limits from
+ *           cfg[1..5], 8 = small header-offset storage (cfg[6] % 8 entries),
+ *           16 = on_headers_complete fails for status 599 (callback error path),
+ *           32 = on_body fails once a message has more than cfg[5] body bytes,
+ *           64 = on_message_complete fails for status 598 and on_trailers fails for a
+ *           trailer section containing "X-Fail",
+ *           128 = break the contract: sometimes drop an unconsumed byte instead of
+ *           presenting it again (the parser must fail cleanly or go on, not crash;
+ *           the two runs are not compared then)
+ *   cfg[1..5] small limits (max_line, max_headers, max_head, max_chunk_line,
+ *           max_trailers) when mode & 4
+ *   cfg[6..7] seed of the split points; cfg[7] also bounds the piece size
+ *
+ * Each input is parsed twice: in one piece, and in pieces of random size. Every call
+ * follows the re-presentation contract: the unconsumed bytes plus the new piece are
+ * copied into a fresh malloc'd buffer of exactly that size, so ASan reports any read
+ * past what the parser was given. After each message the leftover bytes are fed again
+ * (keep-alive reuse). hp_finish is called at the end. Both runs must agree: same
+ * heads, same body bytes, same trailers, same number of messages and the same error
+ * (any two size-limit errors count as the same: which limit trips first may depend
+ * on where the input was split).
+ *
+ * Invariants checked on every call: consumed <= len, error code in range with a
+ * name and description, state and error consistent, and once failed hp_execute
+ * returns 0 and keeps the error. In callbacks: the head starts with "HTTP/1.",
+ * ends with an empty line, has a three-digit status, and the header offsets lie in
+ * the head and point at "name:" pairs; body pieces are non-empty; a Content-Length
+ * body has exactly content_length bytes.
+ *
+ * Build with -DHP_FUZZ_STANDALONE for a main() that runs files given as arguments
+ * (reproducing a crash without libFuzzer).
+ */
+#include "../hparser.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HDR 8
+#define MAX_STORE 128
+
+#define CHECK(cond)                                                                  \
+    do {                                                                             \
+        if (!(cond)) {                                                               \
+            fprintf(stderr, "invariant failed: %s (%s:%d)\n", #cond, __FILE__,       \
+                    __LINE__);                                                       \
+            abort();                                                                 \
+        }                                                                            \
+    } while (0)
+
+/* What a run observed, in a form independent of the split points. */
+typedef struct {
+    uint64_t head_hash, body_hash, trailer_hash;
+    uint32_t messages, heads, trailers;
+    int error;
+    int finish_error;
+    uint64_t body_in_message; /* body bytes of the current message */
+} digest;
+
+typedef struct {
+    uint8_t mode;
+    uint64_t body_fail_after;
+    uint16_t status;
+    digest d;
+    hp_header store[MAX_STORE];
+} run_ctx;
+
+static uint64_t fnv(uint64_t h, const void *data, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)data;
+    size_t i;
+    for (i = 0; i < len; i++) {
+        h ^= s[i];
+        h *= UINT64_C(0x100000001b3);
+    }
+    return h;
+}
+
+static int is_tchar(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+static int name_is(const char *s, uint32_t n, const char *lower)
+{
+    uint32_t i;
+    if (n != strlen(lower))
+        return 0;
+    for (i = 0; i < n; i++) {
+        char c = s[i];
+        if (c >= 'A' && c <= 'Z')
+            c = (char)(c + 32);
+        if (c != lower[i])
+            return 0;
+    }
+    return 1;
+}
+
+static int on_headers_complete(hp_parser *p, const char *head, size_t len)
+{
+    run_ctx *ctx = (run_ctx *)p->data;
+    uint32_t i, stored, n_cl = 0, n_te = 0;
+
+    if (ctx->mode & 128) /* bytes validated earlier may have been changed since */
+        goto done;
+    CHECK(len >= 14); /* "HTTP/1.x NNN\r\n" + "\r\n" */
+    CHECK(memcmp(head, "HTTP/1.", 7) == 0);
+    CHECK(memcmp(head + len - 4, "\r\n\r\n", 4) == 0 || len == p->status_line_len + 4);
+    CHECK(p->status_line_len >= 12 && p->status_line_len + 4 <= len);
+    CHECK(p->status_code >= 100 && p->status_code <= 999);
+    CHECK(p->http_major == 1);
+    CHECK(p->num_headers <= (p->max_headers ? p->max_headers : HP_DEFAULT_MAX_HEADERS));
+    CHECK(len <= (p->max_head ? p->max_head : HP_DEFAULT_MAX_HEAD));
+    stored = p->num_headers < p->headers_cap ? p->num_headers : p->headers_cap;
+    for (i = 0; i < stored; i++) {
+        const hp_header *h = &p->headers[i];
+        uint32_t k;
+        CHECK(h->name_len > 0);
+        CHECK((size_t)h->name_off + h->name_len < len);
+        CHECK(head[h->name_off + h->name_len] == ':');
+        for (k = 0; k < h->name_len; k++)
+            CHECK(is_tchar((unsigned char)head[h->name_off + k]));
+        CHECK(h->value_off > h->name_off + h->name_len);
+        CHECK((size_t)h->value_off + h->value_len + 2 <= len);
+        if (h->value_len > 0) {
+            CHECK(head[h->value_off] != ' ' && head[h->value_off] != '\t');
+            CHECK(head[h->value_off + h->value_len - 1] != ' ');
+            CHECK(head[h->value_off + h->value_len - 1] != '\t');
+        }
+        for (k = 0; k < h->value_len; k++) {
+            unsigned char c = (unsigned char)head[h->value_off + k];
+            CHECK(c == '\t' || (c >= 0x20 && c != 0x7f));
+        }
+        n_cl += name_is(head + h->name_off, h->name_len, "content-length");
+        n_te += name_is(head + h->name_off, h->name_len, "transfer-encoding");
+    }
+    /* The framing flags describe this head, not an earlier message on the connection. */
+    if (stored == p->num_headers) {
+        CHECK(((p->flags & HP_F_HAS_LENGTH) != 0) == (n_cl > 0));
+        CHECK(((p->flags & HP_F_TE) != 0) == (n_te > 0));
+    }
+    if ((p->flags & HP_F_CHUNKED) != 0)
+        CHECK((p->flags & HP_F_TE) != 0 && (p->flags & HP_F_HAS_LENGTH) == 0);
+    if ((p->flags & HP_F_HAS_LENGTH) != 0)
+        CHECK(p->content_length >= 0);
+    else
+        CHECK(p->content_length == -1);
+
+done:
+    ctx->status = p->status_code; /* p->status_code is reset before message end */
+    ctx->d.heads++;
+    ctx->d.head_hash = fnv(ctx->d.head_hash, head, len);
+    ctx->d.head_hash = fnv(ctx->d.head_hash, &p->flags, sizeof p->flags);
+    ctx->d.body_in_message = 0;
+
+    if ((ctx->mode & 16) && p->status_code == 599)
+        return HP_CB_ERROR;
+    if (p->status_code < 200)
+        return HP_BODY_NORMAL;
+    if ((ctx->mode & 2) && p->status_code < 300)
+        return HP_BODY_TUNNEL;
+    if (ctx->mode & 1)
+        return HP_BODY_NONE;
+    return HP_BODY_NORMAL;
+}
+
+static int contains(const char *s, size_t n, const char *needle)
+{
+    size_t k = strlen(needle), i;
+    for (i = 0; i + k <= n; i++)
+        if (memcmp(s + i, needle, k) == 0)
+            return 1;
+    return 0;
+}
+
+static int on_body(hp_parser *p, const char *at, size_t len)
+{
+    run_ctx *ctx = (run_ctx *)p->data;
+    CHECK(len > 0);
+    CHECK(p->state == HP_S_BODY_LENGTH || p->state == HP_S_BODY_EOF ||
+          p->state == HP_S_CHUNK_DATA);
+    if (p->state != HP_S_BODY_EOF)
+        CHECK((uint64_t)len <= p->remaining);
+    ctx->d.body_hash = fnv(ctx->d.body_hash, at, len);
+    ctx->d.body_in_message += len;
+    if ((ctx->mode & 32) && ctx->d.body_in_message > ctx->body_fail_after)
+        return HP_CB_ERROR;
+    return 0;
+}
+
+static int on_trailers(hp_parser *p, const char *at, size_t len)
+{
+    run_ctx *ctx = (run_ctx *)p->data;
+    CHECK(len > 2);
+    if (!(ctx->mode & 128))
+        CHECK(len >= 4 && memcmp(at + len - 4, "\r\n\r\n", 4) == 0);
+    CHECK(p->state == HP_S_TRAILERS);
+    ctx->d.trailers++;
+    ctx->d.trailer_hash = fnv(ctx->d.trailer_hash, at, len);
+    if ((ctx->mode & 64) && contains(at, len, "X-Fail"))
+        return HP_CB_ERROR;
+    return 0;
+}
+
+static int on_message_complete(hp_parser *p)
+{
+    run_ctx *ctx = (run_ctx *)p->data;
+    if ((p->flags & HP_F_HAS_LENGTH) && !(p->flags & HP_F_CHUNKED) &&
+        p->state == HP_S_BODY_LENGTH)
+        CHECK(ctx->d.body_in_message == (uint64_t)p->content_length);
+    ctx->d.messages++;
+    ctx->d.body_hash = fnv(ctx->d.body_hash, "|", 1); /* message boundary */
+    if ((ctx->mode & 64) && ctx->status == 598)
+        return HP_CB_ERROR;
+    return 0;
+}
+
+static const hp_settings settings = {on_headers_complete, on_body, on_trailers,
+                                     on_message_complete};
+
+static void check_state(const hp_parser *p)
+{
+    CHECK(p->error < HP_E__COUNT);
+    CHECK(hp_errno_name(p->error) != NULL);
+    CHECK(strcmp(hp_errno_name(p->error), "HP_E_UNKNOWN") != 0);
+    CHECK(hp_errno_description(p->error) != NULL);
+    CHECK(p->state <= HP_S_ERROR);
+    CHECK((p->state == HP_S_ERROR) == (p->error != HP_OK));
+}
+
+static uint32_t next_rand(uint32_t *s)
+{
+    uint32_t x = *s;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    *s = x;
+    return x;
+}
+
+/*
+ * Feed data[0..len) in pieces (max_piece == 0: one piece), re-presenting unconsumed
+ * bytes each time from a fresh exact-size allocation. Fills ctx->d.
+ */
+static void run(run_ctx *ctx, const uint8_t *cfg, const uint8_t *data, size_t len,
+                size_t max_piece, uint32_t seed)
+{
+    hp_parser p;
+    char *pending = NULL;
+    size_t npending = 0, off = 0;
+
+    memset(&p, 0xAB, sizeof p); /* hp_init must not depend on prior contents */
+    hp_init(&p);
+    p.max_line = p.max_headers = p.max_head = p.max_chunk_line = p.max_trailers = 0;
+    if (ctx->mode & 4) {
+        p.max_line = 16u + cfg[1] * 2u;
+        p.max_headers = 1u + cfg[2] % 16u;
+        p.max_head = 32u + cfg[3] * 8u;
+        p.max_chunk_line = 4u + cfg[4];
+        p.max_trailers = 8u + cfg[5] * 4u;
+    }
+    p.headers = ctx->store;
+    p.headers_cap = (ctx->mode & 8) ? cfg[6] % 8u : MAX_STORE;
+    p.data = ctx;
+    memset(&ctx->d, 0, sizeof ctx->d);
+    if (seed == 0)
+        seed = 0x9e3779b9u;
+
+    while (off < len || npending > 0) {
+        size_t piece = len - off, total, consumed;
+        char *buf;
+        if (max_piece && piece > 0) {
+            size_t want = 1 + next_rand(&seed) % max_piece;
+            if (want < piece)
+                piece = want;
+        }
+        if ((ctx->mode & 128) && npending && next_rand(&seed) % 4 == 0) {
+            memmove(pending, pending + 1, npending - 1); /* contract broken on purpose */
+            npending--;
+        }
+        total = npending + piece;
+        buf = (char *)malloc(total ? total : 1);
+        CHECK(buf != NULL);
+        if (npending)
+            memcpy(buf, pending, npending);
+        if (piece)
+            memcpy(buf + npending, data + off, piece);
+        off += piece;
+        free(pending);
+        pending = NULL;
+
+        consumed = hp_execute(&p, &settings, buf, total);
+        CHECK(consumed <= total);
+        check_state(&p);
+        if (p.error) {
+            uint8_t err = p.error;
+            CHECK(hp_execute(&p, &settings, buf, total) == 0);
+            CHECK(p.error == err);
+            free(buf);
+            break;
+        }
+        npending = total - consumed;
+        if (npending) {
+            pending = (char *)malloc(npending);
+            CHECK(pending != NULL);
+            memcpy(pending, buf + consumed, npending);
+        }
+        free(buf);
+        /* No new input and no progress: the leftover is an incomplete unit. */
+        if (piece == 0 && consumed == 0)
+            break;
+    }
+    free(pending);
+    ctx->d.error = p.error;
+    ctx->d.finish_error = hp_finish(&p, &settings);
+    check_state(&p);
+    CHECK(hp_finish(&p, &settings) == ctx->d.finish_error);
+    if (ctx->d.finish_error)
+        CHECK(hp_execute(&p, &settings, "x", 1) == 0 && p.error == ctx->d.finish_error);
+}
+
+static int is_limit(int e)
+{
+    return e == HP_E_LINE_TOO_LONG || e == HP_E_TOO_MANY_HEADERS ||
+           e == HP_E_HEAD_TOO_LARGE || e == HP_E_CHUNK_LINE_TOO_LONG ||
+           e == HP_E_TRAILERS_TOO_LARGE;
+}
+
+static int same_error(int a, int b)
+{
+    return a == b || (is_limit(a) && is_limit(b));
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static run_ctx whole, split;
+    uint8_t cfg[HDR] = {0};
+    size_t max_piece;
+
+    if (size < HDR) {
+        memcpy(cfg, data, size);
+        data += size;
+        size = 0;
+    } else {
+        memcpy(cfg, data, HDR);
+        data += HDR;
+        size -= HDR;
+    }
+    whole.mode = split.mode = cfg[0];
+    whole.body_fail_after = split.body_fail_after = cfg[5];
+    max_piece = 1 + cfg[7] % 32u;
+
+    run(&whole, cfg, data, size, 0, 0);
+    run(&split, cfg, data, size, max_piece, (uint32_t)cfg[6] << 8 | cfg[7]);
+
+    if (cfg[0] & 128)
+        return 0; /* the split run broke the contract: nothing to compare */
+    CHECK(same_error(whole.d.error, split.d.error));
+    if (whole.d.error == HP_E_CALLBACK) {
+        /* how much body was delivered before a callback failed depends on the split */
+        CHECK(whole.d.messages == split.d.messages && whole.d.heads == split.d.heads);
+    } else if (!is_limit(whole.d.error)) {
+        CHECK(whole.d.messages == split.d.messages);
+        CHECK(whole.d.heads == split.d.heads);
+        CHECK(whole.d.head_hash == split.d.head_hash);
+        CHECK(whole.d.body_hash == split.d.body_hash);
+        CHECK(whole.d.trailers == split.d.trailers);
+        CHECK(whole.d.trailer_hash == split.d.trailer_hash);
+        CHECK(whole.d.finish_error == split.d.finish_error);
+    }
+    return 0;
+}
+
+#ifdef HP_FUZZ_STANDALONE
+int main(int argc, char **argv)
+{
+    int i;
+    for (i = 1; i < argc; i++) {
+        FILE *f = fopen(argv[i], "rb");
+        unsigned char *buf;
+        long n;
+        if (!f) {
+            perror(argv[i]);
+            return 1;
+        }
+        fseek(f, 0, SEEK_END);
+        n = ftell(f);
+        fseek(f, 0, SEEK_SET);
+        buf = (unsigned char *)malloc(n > 0 ? (size_t)n : 1);
+        if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
+            fprintf(stderr, "%s: read failed\n", argv[i]);
+            return 1;
+        }
+        fclose(f);
+        LLVMFuzzerTestOneInput(buf, (size_t)n);
+        free(buf);
+        printf("ok %s\n", argv[i]);
+    }
+    return 0;
+}
+#endif
