@@ -16,26 +16,27 @@
 #define C_VALUE 0x02u /* allowed in a field value: HTAB, SP, VCHAR, obs-text */
 #define C_HEX   0x04u
 
-static uint8_t byte_class[256];
-static int classes_ready;
-
-static void init_classes(void)
-{
-    int c;
-    const char *extra = "!#$%&'*+-.^_`|~";
-    for (c = 0; c < 256; c++) {
-        uint8_t k = 0;
-        if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-            (c != 0 && strchr(extra, c) != NULL))
-            k |= C_TCHAR;
-        if (c == '\t' || (c >= 0x20 && c != 0x7f))
-            k |= C_VALUE;
-        if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))
-            k |= C_HEX;
-        byte_class[c] = k;
-    }
-    classes_ready = 1;
-}
+/* Byte classes, indexed by byte value: a constant, so nothing to initialise (and no
+ * first-use race between threads). Regenerate with the rules above if they change:
+ * token = ALPHA / DIGIT / one of !#$%&'*+-.^_`|~ ; value = HTAB / SP..~ / 0x80..0xFF. */
+static const uint8_t byte_class[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0,  /* 0x00 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  /* 0x10 */
+    2, 3, 2, 3, 3, 3, 3, 3, 2, 2, 3, 3, 2, 3, 3, 2,  /* 0x20 */
+    7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 2, 2, 2, 2, 2, 2,  /* 0x30 */
+    2, 7, 7, 7, 7, 7, 7, 3, 3, 3, 3, 3, 3, 3, 3, 3,  /* 0x40 */
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 3, 3,  /* 0x50 */
+    3, 7, 7, 7, 7, 7, 7, 3, 3, 3, 3, 3, 3, 3, 3, 3,  /* 0x60 */
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 2, 3, 2, 3, 0,  /* 0x70 */
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,  /* 0x80 */
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,  /* 0x90 */
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,  /* 0xa0 */
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,  /* 0xb0 */
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,  /* 0xc0 */
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,  /* 0xd0 */
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,  /* 0xe0 */
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,  /* 0xf0 */
+};
 
 #define IS(cls, c) (byte_class[(uint8_t)(c)] & (cls))
 
@@ -106,8 +107,6 @@ static void reset_message(hp_parser *p)
 
 void hp_init(hp_parser *p)
 {
-    if (!classes_ready)
-        init_classes();
     reset_message(p);
     p->error = HP_OK;
     p->error_offset = 0;
