@@ -226,12 +226,30 @@ def connect(
             tunnel(sock)
         if ssl_context is not None:
             # The handshake is part of connecting: it runs under connection_timeout.
-            sock = ssl_context.wrap_socket(sock, server_hostname=server_hostname or host)
+            # Always gevent's SSLSocket: a stdlib context (gevent's create_default_context
+            # returns one in an unpatched process, and so may a user's factory) would
+            # wrap into a stdlib socket whose handshake and reads block the whole hub.
+            sock = gevent.ssl.SSLSocket(
+                sock=sock, server_hostname=server_hostname or host, _context=ssl_context
+            )
         if network_timeout != connection_timeout:
             sock.settimeout(network_timeout)
     except BaseException as exc:
         sock.close()
+        if isinstance(exc, _stdssl.SSLError):
+            _clear_openssl_errors()
         if isinstance(exc, Exception):
             raise translate(exc, what, connecting=True) from exc
         raise
     return sock
+
+
+def _clear_openssl_errors() -> None:
+    """PyPy's ssl (7.3.11) leaves a failed handshake's error in OpenSSL's per-thread
+    queue, and the next TLS read on another, healthy connection reports it. CPython
+    clears the queue itself."""
+    try:
+        from _pypy_openssl import lib  # type: ignore[import-not-found]
+    except ImportError:
+        return
+    lib.ERR_clear_error()

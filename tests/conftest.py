@@ -223,7 +223,11 @@ def tls_cert(tls_ca):
 
 @pytest.fixture
 def server_ssl_context(tls_cert):
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    import gevent.ssl
+
+    # gevent's context class: a stdlib one would make the in-process server's
+    # handshakes block the hub.
+    ctx = gevent.ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     tls_cert.configure_cert(ctx)
     return ctx
 
