@@ -1,0 +1,114 @@
+"""Worker: the raw-gevent floor.
+
+A fixed request is sent on one of N pooled gevent sockets and the response is
+recv_into'd a reusable buffer; framing is Content-Length only (no header parsing
+beyond finding the blank line and the Content-Length value). This is what any
+gevent-based client must at least spend per request.
+"""
+
+from __future__ import annotations
+
+
+import gevent.socket as gsocket
+from gevent.queue import LifoQueue
+
+import _common as C
+
+CL = b"\r\ncontent-length:"
+
+
+def connect(host, port):
+    s = gsocket.create_connection((host, port))
+    s.setsockopt(gsocket.IPPROTO_TCP, gsocket.TCP_NODELAY, 1)
+    return s
+
+
+def request_bytes(host, port, path):
+    return (
+        f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: floor\r\n\r\n"
+    ).encode("ascii")
+
+
+def exchange(sock, req, buf, view, size_cb=None):
+    """Send req, read one Content-Length response into buf; returns body length."""
+    sock.sendall(req)
+    got = 0
+    body_len = -1
+    head_end = -1
+    total = -1
+    recv_into = sock.recv_into
+    while True:
+        if head_end < 0:
+            n = recv_into(view[got:])
+            if not n:
+                raise ConnectionError("closed")
+            got += n
+            head_end = buf.find(b"\r\n\r\n", 0, got)
+            if head_end < 0:
+                continue
+            head = bytes(buf[:head_end]).lower()
+            i = head.find(CL)
+            if i < 0:
+                raise ValueError("no content-length")
+            j = head.find(b"\r\n", i + 2)
+            body_len = int(head[i + len(CL): j if j > 0 else len(head)])
+            total = head_end + 4 + body_len
+            if got >= total:
+                return body_len
+            # large body: keep receiving into the reusable buffer from its start
+            remaining = total - got
+            while remaining > 0:
+                n = recv_into(view, min(remaining, len(buf)))
+                if not n:
+                    raise ConnectionError("closed mid-body")
+                remaining -= n
+            return body_len
+
+
+def main():
+    args = C.parse_args()
+    host, port, path = C.split_url(args.url)
+    req = request_bytes(host, port, path)
+
+    if args.mode == "rps":
+        pool = LifoQueue()
+        made = [0]
+        bufs = LifoQueue()
+
+        def one():
+            sock = pool.get() if pool.qsize() else None
+            if sock is None:
+                sock = connect(host, port)
+                made[0] += 1
+            buf = bufs.get() if bufs.qsize() else None
+            if buf is None:
+                b = bytearray(16384)
+                buf = (b, memoryview(b))
+            try:
+                n = exchange(sock, req, buf[0], buf[1])
+            except Exception:
+                sock.close()
+                bufs.put(buf)
+                raise
+            bufs.put(buf)
+            pool.put(sock)
+            return n
+
+        C.gevent_rps(args, "floor", one)
+        return
+
+    if args.mode in ("read", "readinto"):
+        sock = connect(host, port)
+        b = bytearray(C.BLOCK)
+        v = memoryview(b)
+
+        def once():
+            return exchange(sock, req, b, v)
+
+        C.timed_stream(args, "floor", once)
+        return
+    C.emit(args, "floor", skipped=f"mode {args.mode}")
+
+
+if __name__ == "__main__":
+    main()
