@@ -27,6 +27,7 @@ so a thousand idle connections cost little memory.
 
 from __future__ import annotations
 
+import errno
 import socket as _stdsocket
 import time
 from collections import deque
@@ -38,7 +39,7 @@ from gevent.hub import Waiter, get_hub
 
 from ._cparser import ffi
 from ._parser import DEFAULT_LIMITS, HTTPResponseParser, ParserLimits
-from .exceptions import LimitExceeded, PoolClosed, PoolTimeout
+from .exceptions import LimitExceeded, PoolClosed, PoolTimeout, ReadTimeout
 
 __all__ = ["Connection", "ConnectionPool", "PoolStatistics", "BUFFER_SIZE"]
 
@@ -79,10 +80,22 @@ class Connection:
         "requests",
         "verified",
         "_raw_send",
+        "_raw_recv_into",
+        "_raw_recv",
+        "_read_event",
+        "_hub",
+        "_timer",
+        "_timeout",
         "__weakref__",
     )
 
-    def __init__(self, sock: Any, limits: ParserLimits = DEFAULT_LIMITS, verified: bool = True):
+    def __init__(
+        self,
+        sock: Any,
+        limits: ParserLimits = DEFAULT_LIMITS,
+        verified: bool = True,
+        timeout: Optional[float] = None,
+    ):
         self.sock = sock
         # The kernel socket under gevent's wrapper, for the MSG_PEEK liveness check.
         self.raw = getattr(sock, "_sock", sock)
@@ -93,8 +106,63 @@ class Connection:
         self.idle_since = 0.0
         self.requests = 0
         self.verified = verified
-        # Plain TCP only: TLS bytes must go through the SSL object.
-        self._raw_send = None if hasattr(sock, "do_handshake") else getattr(self.raw, "send", None)
+        # Plain TCP only: TLS bytes must go through the SSL object, which waits itself.
+        plain = not hasattr(sock, "do_handshake") and hasattr(sock, "_read_event")
+        self._raw_send = getattr(self.raw, "send", None) if plain else None
+        self._raw_recv_into = getattr(self.raw, "recv_into", None) if plain else None
+        self._raw_recv = getattr(self.raw, "recv", None) if plain else None
+        self._read_event = getattr(sock, "_read_event", None)
+        self._hub: Any = None
+        self._timer: Any = None
+        self._timeout = timeout
+
+    def recv_into(self, view: Any, nbytes: int = 0) -> int:
+        """``recv_into`` with ``network_timeout``, cheaper than gevent's for plain TCP.
+
+        gevent makes a new Timeout object for every wait of a socket with a timeout;
+        a request waits once or more, so we keep one loop timer per connection and
+        arm it around the wait instead. TLS sockets use gevent's own path.
+        """
+        recv_into = self._raw_recv_into
+        if recv_into is None:
+            # (SSLSocket reads nothing for an explicit nbytes=0)
+            return self.sock.recv_into(view, nbytes or len(view))  # type: ignore[no-any-return]
+        while True:
+            try:
+                return recv_into(view, nbytes)  # type: ignore[no-any-return]
+            except BlockingIOError:
+                self._wait_readable()
+            except InterruptedError:
+                pass
+
+    def recv_bytes(self, nbytes: int) -> bytes:
+        """Up to ``nbytes`` as a new bytes object (b"" when the peer closed)."""
+        recv = self._raw_recv
+        if recv is None:
+            return self.sock.recv(nbytes)  # type: ignore[no-any-return]
+        while True:
+            try:
+                return recv(nbytes)  # type: ignore[no-any-return]
+            except BlockingIOError:
+                self._wait_readable()
+            except InterruptedError:
+                pass
+
+    def _wait_readable(self) -> None:
+        hub = self._hub
+        if hub is None:
+            hub = self._hub = get_hub()
+            if self._timeout is not None:
+                self._timer = hub.loop.timer(self._timeout)
+        timer = self._timer
+        if timer is None:
+            hub.wait(self._read_event)
+            return
+        timer.start(_expire, gevent.getcurrent(), self._timeout, update=True)
+        try:
+            hub.wait(self._read_event)
+        finally:
+            timer.stop()
 
     def sendall(self, data: bytes) -> None:
         """Send everything; one direct non-blocking send when the kernel takes it all.
@@ -121,7 +189,7 @@ class Connection:
             self._make_room()
             buf = self.buf
             assert buf is not None
-        n = self.sock.recv_into(buf.view[self.end :])
+        n = self.recv_into(buf.view[self.end :])
         self.end += n
         return n
 
@@ -172,10 +240,18 @@ class Connection:
             return False
 
     def close(self) -> None:
+        timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.close()
         try:
             self.sock.close()
         except OSError:
             pass
+
+
+def _expire(glet: Any, seconds: float) -> None:
+    """Timer callback (runs in the hub): fail the waiting greenlet's read."""
+    glet.throw(ReadTimeout(errno.ETIMEDOUT, f"no data from the server for {seconds}s"))
 
 
 @dataclass(frozen=True)

@@ -285,7 +285,7 @@ class HTTPSocketPoolResponse:
         got = 0
         try:
             while got < want:
-                data = conn.sock.recv(want - got)
+                data = conn.recv_bytes(want - got)
                 if not data:
                     self._parser.finish()  # raises IncompleteResponse
                 pieces.append(data)
@@ -310,7 +310,7 @@ class HTTPSocketPoolResponse:
             if remaining and not conn.pending and size >= DIRECT_READ_MIN:
                 want = min(size, remaining)
                 try:
-                    n = conn.sock.recv_into(mv, want)
+                    n = conn.recv_into(mv, want)
                     if n == 0:
                         self._parser.finish()
                     self._direct(mv, n)
