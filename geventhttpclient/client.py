@@ -25,6 +25,7 @@ import gevent.socket
 from . import _net
 from ._http11 import (
     IDEMPOTENT_METHODS,
+    NO_BODY,
     HeadTemplate,
     RequestBody,
     check_field,
@@ -51,6 +52,12 @@ from .response import HTTPSocketPoolResponse
 from .url import URL
 
 __all__ = ["HTTPClient", "HTTPClientPool"]
+
+_METHODS = {m: m.encode() for m in ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS")}
+"""Pre-validated methods: the token check is a regex match we can skip."""
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+_TARGET_CACHE_SIZE = 512
+"""Validated request targets kept per client: API clients repeat a few paths."""
 
 EXPECT_CONTINUE_TIMEOUT = 1.0
 """How long to wait for ``100 Continue`` before sending the body anyway (RFC 9110 10.1.1)."""
@@ -161,6 +168,7 @@ class HTTPClient:
         if self.use_proxy and not ssl and self._proxy_auth and "proxy-authorization" not in names:
             defaults["Proxy-Authorization"] = self._proxy_auth
         self._template = HeadTemplate(version, defaults)
+        self._targets: Dict[str, bytes] = {}
 
         scheme = "https" if ssl else "http"
         netloc = host_header(host, self.port, 443 if ssl else 80)
@@ -251,15 +259,31 @@ class HTTPClient:
         :class:`RequestTimeout`.
         """
         method = method.upper()
-        method_b = check_method(method)
-        target = self._target(request_uri)
-        own = [check_field(n, v) for n, v in iter_fields(headers)] if headers else []
-        own_names = {n.lower() for n, _ in own}
-        rbody, framing = prepare_body(method, body, own_names, own)
+        method_b = _METHODS.get(method) or check_method(method)
+        targets = self._targets
+        target = targets.get(request_uri)
+        if target is None:
+            target = self._target(request_uri)
+            if len(targets) >= _TARGET_CACHE_SIZE:
+                targets.clear()
+            targets[request_uri] = target
+        expect = False
+        if headers:
+            own = [check_field(n, v) for n, v in iter_fields(headers)]
+            own_names = {n.lower() for n, _ in own}
+            expect = b"expect" in own_names and any(
+                n.lower() == b"expect" and v.lower() == b"100-continue" for n, v in own
+            )
+        else:
+            own = []
+            own_names = set()
+        if not body and body is not None and not own:
+            # The common bodiless request: no framing decisions to make.
+            rbody = NO_BODY
+            framing = b"Content-Length: 0\r\n" if method in _BODY_METHODS else b""
+        else:
+            rbody, framing = prepare_body(method, body, own_names, own)
         head = self._template.build(method_b, target, own, framing)
-        expect = b"expect" in own_names and any(
-            n.lower() == b"expect" and v.lower() == b"100-continue" for n, v in own
-        )
         total = timeout if timeout is not None else self.timeout
         if total is None:
             return self._exchange(method, head, rbody, expect)
