@@ -402,8 +402,11 @@ static size_t fail(hp_parser *p, int err, size_t offset)
 /* The message ended: tell the caller and get ready for the next one. */
 static int message_done(hp_parser *p, const hp_settings *s, int end_of_connection)
 {
-    int rc = s->on_message_complete ? s->on_message_complete(p) : 0;
-    uint16_t flags = p->flags;
+    int rc;
+    uint16_t flags;
+    p->flags |= HP_F_DONE;
+    rc = s->on_message_complete ? s->on_message_complete(p) : 0;
+    flags = p->flags;
     if (end_of_connection) {
         p->state = HP_S_END;
     } else {

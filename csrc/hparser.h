@@ -91,6 +91,9 @@ enum hp_state {
 #define HP_F_CONN_KEEP    0x10u /* Connection: keep-alive was present */
 #define HP_F_TE           0x20u /* Transfer-Encoding was present */
 #define HP_F_UPGRADE      0x40u /* 101 or a tunnel: parser stops after the head */
+#define HP_F_DONE         0x80u /* the message is complete (readable after hp_execute
+                                 * returns, until the next status line): lets a caller
+                                 * skip the on_message_complete callback */
 
 /* Return values of on_headers_complete. */
 #define HP_BODY_NORMAL 0 /* frame the body from the headers */

@@ -41,6 +41,7 @@ __all__ = [
 F_CHUNKED = lib.HP_F_CHUNKED
 F_KEEP_ALIVE = lib.HP_F_KEEP_ALIVE
 F_UPGRADE = lib.HP_F_UPGRADE
+F_DONE = lib.HP_F_DONE
 
 _LIMIT_ERRORS = frozenset(
     {
@@ -178,8 +179,14 @@ class HTTPResponseParser:
         if length is None:
             length = len(data)
             data = ffi.from_buffer(data)
-        consumed = lib.hp_execute(self._p, _SETTINGS, data, length)
-        if self._p.error:
+        p = self._p
+        consumed = lib.hp_execute(p, _SETTINGS, data, length)
+        if p.flags & F_DONE:
+            # Read from the flags rather than a callback: one crossing fewer.
+            if p.error:
+                self._raise(consumed)
+            self._on_message_complete()
+        elif p.error:
             self._raise(consumed)
         return consumed
 
@@ -188,6 +195,8 @@ class HTTPResponseParser:
         :class:`IncompleteResponse` if the response was cut short."""
         if lib.hp_finish(self._p, _SETTINGS) != 0:
             self._raise(0)
+        if self._p.flags & F_DONE:
+            self._on_message_complete()
         if not self.message_complete:
             raise IncompleteResponse(
                 "connection closed before the response started", "HP_E_INCOMPLETE", 0
@@ -260,7 +269,7 @@ class HTTPResponseParser:
         self.trailer_pairs = split_fields(block, first=0)
 
     def _on_message_complete(self) -> None:
-        if self.headers_complete:
+        if self.headers_complete and not self.message_complete:
             self.message_complete = True
             self.keep_alive = bool(self._p.flags & F_KEEP_ALIVE)
 
@@ -301,15 +310,8 @@ def _gh_on_trailers(p: Any, at: Any, length: int) -> int:
     return 0
 
 
-@ffi.def_extern()
-def _gh_on_message_complete(p: Any) -> int:
-    self: HTTPResponseParser = ffi.from_handle(p.data)
-    self._on_message_complete()
-    return 0
-
-
 _SETTINGS = ffi.new("hp_settings *")
 _SETTINGS.on_headers_complete = lib._gh_on_headers_complete
 _SETTINGS.on_body = lib._gh_on_body
 _SETTINGS.on_trailers = lib._gh_on_trailers
-_SETTINGS.on_message_complete = lib._gh_on_message_complete
+# on_message_complete stays NULL: feed() reads HP_F_DONE instead.
