@@ -181,11 +181,14 @@ class HTTPResponseParser:
             data = ffi.from_buffer(data)
         p = self._p
         consumed = lib.hp_execute(p, _SETTINGS, data, length)
-        if p.flags & F_DONE:
+        flags = p.flags
+        if flags & F_DONE:
             # Read from the flags rather than a callback: one crossing fewer.
             if p.error:
                 self._raise(consumed)
-            self._on_message_complete()
+            if self.headers_complete and not self.message_complete:
+                self.message_complete = True
+                self.keep_alive = bool(flags & F_KEEP_ALIVE)
         elif p.error:
             self._raise(consumed)
         return consumed

@@ -216,9 +216,10 @@ class Connection:
         buf = self.buf
         assert buf is not None
         start = self.start
-        n = self.parser.feed(buf.ptr + start, self.end - start)
+        end = self.end
+        n = self.parser.feed(buf.ptr + start, end - start)
         start += n
-        if start == self.end:
+        if start == end:
             self.start = self.end = 0
         else:
             self.start = start
@@ -346,7 +347,8 @@ class ConnectionPool:
                 conn.close()
                 return self._connect()  # in the same slot
             self._reused += 1
-            self._take_buffer(conn)
+            buffers = self._buffers
+            conn.buf = buffers.pop() if buffers else RecvBuffer()
             return conn
 
     def _wait(self, timeout: Optional[float]) -> Any:
@@ -396,10 +398,19 @@ class ConnectionPool:
 
     def release(self, conn: Connection) -> None:
         """Return a connection whose response is complete and may be kept alive."""
+        # The per-request path: _drop_buffer and _give_back, inlined.
         conn.requests += 1
         conn.idle_since = time.monotonic()
-        self._drop_buffer(conn)
-        self._give_back(conn)
+        buf = conn.buf
+        conn.buf = None
+        conn.start = conn.end = 0
+        buffers = self._buffers
+        if buf is not None and buf.size == BUFFER_SIZE and len(buffers) < self.size:
+            buffers.append(buf)
+        if self._waiters or self._closed:
+            self._give_back(conn)
+        else:
+            self._idle.append(conn)
 
     def discard(self, conn: Connection) -> None:
         """Close a connection that must not be reused and free its slot."""

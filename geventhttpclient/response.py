@@ -14,6 +14,7 @@ counts them.
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING, Any, Iterator, List, Optional, Tuple, Type
 
 from ._cparser import ffi
@@ -41,6 +42,17 @@ __all__ = [
 
 DIRECT_READ_MIN = 16384
 """Reads at least this large bypass the receive buffer (one copy fewer)."""
+
+
+def _collected(pool: ConnectionPool, conn: Connection) -> None:
+    """A streaming response was dropped unread. No reliance on this for correctness
+    (PyPy collects late); it stops a forgotten response from pinning a pool slot
+    forever. It may run in the middle of another greenlet's pool operation, so the
+    pool is touched later, from the hub."""
+    try:
+        pool.discard_soon(conn)
+    except Exception:  # noqa: BLE001 - never raise from a finaliser
+        pass
 
 
 def _ignore_body(_chunk: bytes) -> None:
@@ -102,6 +114,7 @@ class HTTPSocketPoolResponse:
         self.content_length: Optional[int] = None
         self._head_block = b""
         self._trailer_pairs: List[Tuple[str, str]] = []
+        self._guard: Optional[weakref.finalize] = None
         if read_head:
             self._read_head()
 
@@ -114,7 +127,7 @@ class HTTPSocketPoolResponse:
         first = True
         try:
             while not parser.headers_complete:
-                if conn.pending and conn.parse():
+                if conn.end != conn.start and conn.parse():
                     continue  # e.g. an interim (1xx) response ended: parse what follows
                 try:
                     n = conn.recv()
@@ -142,6 +155,10 @@ class HTTPSocketPoolResponse:
         self.content_length = parser.content_length
         self._head_block = parser.head_block
         self._after_parse()
+        if self._conn is not None:
+            # Still streaming: if the caller drops the response unread, give the
+            # connection back after collection. Only streaming responses pay for this.
+            self._guard = weakref.finalize(self, _collected, self._pool, self._conn)
 
     def _pump(self) -> None:
         """Receive once and parse; the connection goes back when the message ends."""
@@ -177,8 +194,15 @@ class HTTPSocketPoolResponse:
             self._trailer_pairs = parser.trailer_pairs
             conn, pool = self._conn, self._pool
             self._conn = self._pool = None
+            if self._guard is not None:
+                self._guard.detach()
             assert pool is not None
-            if self._reusable and parser.keep_alive and not conn.pending and not parser.upgraded:
+            if (
+                self._reusable
+                and parser.keep_alive
+                and conn.end == conn.start
+                and not parser.upgraded
+            ):
                 pool.release(conn)
             else:
                 pool.discard(conn)
@@ -187,6 +211,8 @@ class HTTPSocketPoolResponse:
         """The message will not complete normally: close the connection."""
         conn, pool = self._conn, self._pool
         self._conn = self._pool = None
+        if self._guard is not None:
+            self._guard.detach()
         if conn is not None and pool is not None:
             pool.discard(conn)
 
@@ -202,19 +228,6 @@ class HTTPSocketPoolResponse:
 
     def __exit__(self, *exc: Any) -> None:
         self.release()
-
-    def __del__(self) -> None:
-        # No reliance on this for correctness (PyPy collects late); it only stops a
-        # forgotten response from pinning a pool slot forever. A finaliser may run in
-        # the middle of another greenlet's pool operation, so the pool is touched
-        # later, from the hub, not here.
-        conn, pool = self._conn, self._pool
-        if conn is not None and pool is not None:
-            self._conn = self._pool = None
-            try:
-                pool.discard_soon(conn)
-            except Exception:  # noqa: BLE001 - never raise from a finaliser
-                pass
 
     # -- the body ----------------------------------------------------------------
 
