@@ -73,8 +73,21 @@ def repo_snapshot() -> str:
 
         dst = os.path.join(tempfile.mkdtemp(prefix="ghc-bench-src-"), "src")
         ignore = shutil.ignore_patterns(
-            ".git", "benchmarks", "build", "dist", "*.egg-info", "*.so", "*.o", ".tox",
-            ".venv*", "venv*", ".*cache", ".hypothesis", "__pycache__", "_cparser.c", "out",
+            ".git",
+            "benchmarks",
+            "build",
+            "dist",
+            "*.egg-info",
+            "*.so",
+            "*.o",
+            ".tox",
+            ".venv*",
+            "venv*",
+            ".*cache",
+            ".hypothesis",
+            "__pycache__",
+            "_cparser.c",
+            "out",
         )
         shutil.copytree(REPO, dst, ignore=ignore)
         _SNAPSHOT = dst
@@ -123,7 +136,17 @@ def ensure(interp: str, name: str, reinstall_ours: bool = True, log=None) -> boo
             # The package under test changes: rebuild it from the work tree every run.
             py = venv_python(interp, name)
             rc = _run(
-                [py, "-m", "pip", "install", "-q", "--force-reinstall", "--no-deps", repo_snapshot()], log
+                [
+                    py,
+                    "-m",
+                    "pip",
+                    "install",
+                    "-q",
+                    "--force-reinstall",
+                    "--no-deps",
+                    repo_snapshot(),
+                ],
+                log,
             )
             if rc != 0:
                 print(f"  [setup] {interp}-ours: reinstall failed (see {logpath})")

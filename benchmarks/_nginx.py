@@ -121,7 +121,7 @@ class Nginx:
         for n in os.listdir(w):
             os.chmod(os.path.join(w, n), 0o644)
 
-    def start(self) -> "Nginx":
+    def start(self) -> Nginx:
         self._files()
         for attempt in range(5):
             self.port = free_port()
@@ -145,7 +145,9 @@ class Nginx:
                 except OSError:
                     time.sleep(0.05)
             self.stop()
-        raise SystemExit("nginx did not start: " + open(os.path.join(self.tmp, "stderr.log")).read())
+        raise SystemExit(
+            "nginx did not start: " + open(os.path.join(self.tmp, "stderr.log")).read()
+        )
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
@@ -164,7 +166,7 @@ class Nginx:
         self.stop()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
-    def __enter__(self) -> "Nginx":
+    def __enter__(self) -> Nginx:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -7,6 +7,7 @@ py-spy samples the ours-worker (clients/ours.py) from outside (native frames off
 cProfile runs it in-process and gives call counts per request. Writes
 benchmarks/results/profile-ours.md (and the raw py-spy stacks under benchmarks/profiles/).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,9 +40,29 @@ def short(frame: str) -> str:
 def pyspy(py, url, seconds, n, outdir):
     spy = os.path.join(os.path.dirname(py), "py-spy")
     raw = os.path.join(outdir, "ours-c10.pyspy.txt")
-    cmd = [spy, "record", "--format", "raw", "--rate", "1000", "-o", raw, "--",
-           py, os.path.join(CLIENTS, "ours.py"), "--url", url, "--mode", "rps", "-c", "10",
-           "--n", str(n), "--max-seconds", str(seconds)]
+    cmd = [
+        spy,
+        "record",
+        "--format",
+        "raw",
+        "--rate",
+        "1000",
+        "-o",
+        raw,
+        "--",
+        py,
+        os.path.join(CLIENTS, "ours.py"),
+        "--url",
+        url,
+        "--mode",
+        "rps",
+        "-c",
+        "10",
+        "--n",
+        str(n),
+        "--max-seconds",
+        str(seconds),
+    ]
     p = subprocess.run(cmd, capture_output=True, text=True, cwd=CLIENTS)
     res = next((ln for ln in reversed(p.stdout.splitlines()) if ln.startswith("{")), "{}")
     if p.returncode != 0 or not os.path.exists(raw):
@@ -101,8 +122,10 @@ def main():
                 L.append(f"py-spy failed: {err}\n")
             else:
                 total, selfc, incl, res = r
-                L.append(f"py-spy, {total} samples (all threads; `acquire_with_timeout` is gevent's idle "
-                         f"resolver thread, `Hub.run` self time is the event-loop wait); worker result: `{res}`\n")
+                L.append(
+                    f"py-spy, {total} samples (all threads; `acquire_with_timeout` is gevent's idle "
+                    f"resolver thread, `Hub.run` self time is the event-loop wait); worker result: `{res}`\n"
+                )
                 L.append("### self time (leaf frame), top 30\n")
                 L.append("| % samples | function |")
                 L.append("|---:|---|")

@@ -34,14 +34,35 @@ RESULTS = os.path.join(HERE, "results")
 # name, venv, script, extra args, interps, supported modes
 PEERS = [
     ("floor", "ours", "floor.py", [], ("cpython", "pypy"), {"rps", "read", "readinto"}),
-    ("ours", "ours", "ours.py", [], ("cpython", "pypy"), {"rps", "read", "readinto", "rss1g", "idle"}),
-    ("upstream", "upstream", "upstream.py", [], ("cpython", "pypy"), {"rps", "read", "readinto", "idle"}),
+    (
+        "ours",
+        "ours",
+        "ours.py",
+        [],
+        ("cpython", "pypy"),
+        {"rps", "read", "readinto", "rss1g", "idle"},
+    ),
+    (
+        "upstream",
+        "upstream",
+        "upstream.py",
+        [],
+        ("cpython", "pypy"),
+        {"rps", "read", "readinto", "idle"},
+    ),
     ("upstream-ua", "upstream", "upstream_ua.py", [], ("cpython", "pypy"), {"rps"}),
     ("urllib3", "sync", "urllib3_client.py", [], ("cpython", "pypy"), {"rps", "read", "readinto"}),
     ("requests", "sync", "requests_client.py", [], ("cpython", "pypy"), {"rps", "read"}),
     ("httpx", "sync", "httpx_client.py", [], ("cpython", "pypy"), {"rps", "read"}),
     ("aiohttp", "aio", "aiohttp_client.py", [], ("cpython",), {"rps", "read"}),
-    ("aiohttp-uvloop", "aio", "aiohttp_client.py", ["--variant", "uvloop"], ("cpython",), {"rps", "read"}),
+    (
+        "aiohttp-uvloop",
+        "aio",
+        "aiohttp_client.py",
+        ["--variant", "uvloop"],
+        ("cpython",),
+        {"rps", "read"},
+    ),
     ("pycurl", "curl", "pycurl_client.py", [], ("cpython",), {"rps", "read"}),
 ]
 CORE = ("floor", "ours", "upstream")
@@ -63,8 +84,20 @@ def log(msg: str) -> None:
 def run_worker(interp, peer, url, mode, conc, n, extra=(), timeout=600, wrap=None):
     name, venv, script, pargs = peer[0], peer[1], peer[2], peer[3]
     py = _envs.venv_python(interp, venv)
-    cmd = [py, os.path.join(CLIENTS, script), "--url", url, "--mode", mode,
-           "--concurrency", str(conc), "--n", str(n), *pargs, *extra]
+    cmd = [
+        py,
+        os.path.join(CLIENTS, script),
+        "--url",
+        url,
+        "--mode",
+        mode,
+        "--concurrency",
+        str(conc),
+        "--n",
+        str(n),
+        *pargs,
+        *extra,
+    ]
     if wrap:
         cmd = wrap + cmd
     try:
@@ -78,7 +111,10 @@ def run_worker(interp, peer, url, mode, conc, n, extra=(), timeout=600, wrap=Non
                 return json.loads(line)
             except ValueError:
                 break
-    return {"peer": name, "error": f"rc={p.returncode}: " + (p.stderr.strip()[-600:] or p.stdout[-300:])}
+    return {
+        "peer": name,
+        "error": f"rc={p.returncode}: " + (p.stderr.strip()[-600:] or p.stdout[-300:]),
+    }
 
 
 def med(vals):
@@ -124,7 +160,7 @@ class Suite:
         """Run fn(peer, round) for every round, alternating peers (order rotated per round)."""
         out = {p[0]: [] for p in peers}
         for r in range(self.a.rounds):
-            order = peers[r % len(peers):] + peers[: r % len(peers)] if peers else []
+            order = peers[r % len(peers) :] + peers[: r % len(peers)] if peers else []
             for p in order:
                 res = fn(p, r)
                 if res.get("error"):
@@ -139,7 +175,11 @@ class Suite:
     def small(self, concs, peer_names=None):
         q = self.a.quick
         for c in concs:
-            peers = [p for p in self.peers if "rps" in p[5] and (peer_names is None or p[0] in peer_names)]
+            peers = [
+                p
+                for p in self.peers
+                if "rps" in p[5] and (peer_names is None or p[0] in peer_names)
+            ]
             peers = [p for p in peers if (c, p[0]) not in self.res["rps"]]
             if not peers:
                 continue
@@ -150,15 +190,21 @@ class Suite:
             n = self.a.n or n
             extra = ["--max-seconds", str(self.a.max_seconds)]
             if q:
-                extra += ["--warmup", str(max(2 * c, 50) if self.interp == "cpython" else max(4 * c, 300)),
-                          "--warmup-seconds", "0" if self.interp == "cpython" else "0.5"]
+                extra += [
+                    "--warmup",
+                    str(max(2 * c, 50) if self.interp == "cpython" else max(4 * c, 300)),
+                    "--warmup-seconds",
+                    "0" if self.interp == "cpython" else "0.5",
+                ]
             log(f"[small] /small c={c} n={n} peers={[p[0] for p in peers]}")
 
             def fn(p, r):
                 res = run_worker(self.interp, p, self.ng.url("/small"), "rps", c, n, extra)
                 if not res.get("error") and not res.get("skipped"):
-                    log(f"    r{r} {p[0]:15s} {res['rps']:9.0f} req/s  p50 {res['p50_ms']:.3f} ms"
-                        f"  p99 {res['p99_ms']:.3f} ms  err {res['errors']}  n {res['requests']}")
+                    log(
+                        f"    r{r} {p[0]:15s} {res['rps']:9.0f} req/s  p50 {res['p50_ms']:.3f} ms"
+                        f"  p99 {res['p99_ms']:.3f} ms  err {res['errors']}  n {res['requests']}"
+                    )
                 return res
 
             out = self.rounds_of(peers, fn)
@@ -176,7 +222,9 @@ class Suite:
             log(f"[big] /big {mode} x{reps} peers={[p[0] for p in peers]}")
 
             def fn(p, r):
-                res = run_worker(self.interp, p, self.ng.url("/big"), mode, 1, 1, ["--reps", str(reps)])
+                res = run_worker(
+                    self.interp, p, self.ng.url("/big"), mode, 1, 1, ["--reps", str(reps)]
+                )
                 if not res.get("error") and not res.get("skipped"):
                     bad = " BYTES MISMATCH" if res.get("bytes") != BIG_SIZE * reps else ""
                     log(f"    r{r} {p[0]:15s} {res['mbps']:9.0f} MB/s{bad}")
@@ -205,10 +253,24 @@ class Suite:
             tot = {}
             for n in (n1, n2):
                 out = os.path.join(tmp, f"cg.{name}.{n}")
-                wrap = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
-                        "--dump-instr=no", "--compress-strings=no"]
-                res = run_worker(self.interp, p, self.ng.url("/small"), "rps", 10, n,
-                                 ["--warmup", "100", "--warmup-cap", "0"], timeout=1800, wrap=wrap)
+                wrap = [
+                    "valgrind",
+                    "--tool=callgrind",
+                    f"--callgrind-out-file={out}",
+                    "--dump-instr=no",
+                    "--compress-strings=no",
+                ]
+                res = run_worker(
+                    self.interp,
+                    p,
+                    self.ng.url("/small"),
+                    "rps",
+                    10,
+                    n,
+                    ["--warmup", "100", "--warmup-cap", "0"],
+                    timeout=1800,
+                    wrap=wrap,
+                )
                 if res.get("error") or res.get("errors"):
                     log(f"    {name} n={n}: {res.get('error') or res.get('first_error')}")
                     self.res["errors"].append(res)
@@ -216,7 +278,11 @@ class Suite:
                 tot[n] = read_callgrind_total(out)
             if len(tot) == 2 and None not in tot.values():
                 per = (tot[n2] - tot[n1]) / (n2 - n1)
-                self.res["callgrind"][name] = {"instr_per_req": per, "total_n1": tot[n1], "total_n2": tot[n2]}
+                self.res["callgrind"][name] = {
+                    "instr_per_req": per,
+                    "total_n1": tot[n1],
+                    "total_n2": tot[n2],
+                }
                 log(f"    {name:10s} {per:12.0f} instructions/request")
         shutil.rmtree(tmp, ignore_errors=True)
         self.save()
@@ -233,8 +299,10 @@ class Suite:
             log("    ERROR " + res["error"][:300])
         else:
             self.res["mem"]["rss1g"] = res
-            log(f"    growth {res['rss_growth_kib'] / 1024:.1f} MiB over {res['bytes'] / 2**20:.0f} MiB"
-                f" ({res['mbps']:.0f} MB/s)")
+            log(
+                f"    growth {res['rss_growth_kib'] / 1024:.1f} MiB over {res['bytes'] / 2**20:.0f} MiB"
+                f" ({res['mbps']:.0f} MB/s)"
+            )
         for name in ("ours", "upstream"):
             p = self.peer(name)
             if p is None:
@@ -262,8 +330,15 @@ class Suite:
             log(f"[extra] {path} c=10 peers={[p[0] for p in ps]}")
 
             def fn(p, r):
-                res = run_worker(self.interp, p, self.ng.url(path), "rps", 10, 20000,
-                                 ["--max-seconds", str(self.a.max_seconds)])
+                res = run_worker(
+                    self.interp,
+                    p,
+                    self.ng.url(path),
+                    "rps",
+                    10,
+                    20000,
+                    ["--max-seconds", str(self.a.max_seconds)],
+                )
                 if not res.get("error"):
                     log(f"    r{r} {p[0]:15s} {res['rps']:9.0f} req/s err {res['errors']}")
                 return res
@@ -280,11 +355,19 @@ class Suite:
         md = render(self)
         with open(os.path.join(RESULTS, f"latest-{self.interp}.md"), "w") as f:
             f.write(md)
-        raw = {k: {"|".join(map(str, kk)) if isinstance(kk, tuple) else kk: vv for kk, vv in v.items()}
-               if isinstance(v, dict) else v for k, v in self.res.items()}
+        raw = {
+            k: {"|".join(map(str, kk)) if isinstance(kk, tuple) else kk: vv for kk, vv in v.items()}
+            if isinstance(v, dict)
+            else v
+            for k, v in self.res.items()
+        }
         with open(os.path.join(RESULTS, f"latest-{self.interp}.json"), "w") as f:
-            json.dump({"command": self.a.command, "interp": self.interp, "results": raw}, f, indent=1,
-                      default=str)
+            json.dump(
+                {"command": self.a.command, "interp": self.interp, "results": raw},
+                f,
+                indent=1,
+                default=str,
+            )
 
 
 def read_callgrind_total(path):
@@ -337,15 +420,22 @@ def render(s):
     L.append(f"# geventhttpclient benchmarks — {interp}\n")
     L.append(f"- date: {time.strftime('%Y-%m-%d %H:%M:%S %Z')}")
     L.append(f"- command: `{s.a.command}`")
-    L.append(f"- machine: {cpu_model()}, {os.cpu_count()} cores (shared/noisy: compare ratios within a run)")
+    L.append(
+        f"- machine: {cpu_model()}, {os.cpu_count()} cores (shared/noisy: compare ratios within a run)"
+    )
     pyv = {}
     for lst in list(res["rps"].values()) + list(res["big"].values()):
         for r in lst:
             if r.get("python"):
                 pyv[r["peer"]] = r["python"] + (" " + r["versions"] if r.get("versions") else "")
-    L.append(f"- interpreter: {_envs.exe_for(interp)}; peers: " + "; ".join(f"{k}: {v}" for k, v in sorted(pyv.items())))
-    L.append(f"- upstream = geventhttpclient {UPSTREAM_VERSION[interp]}; rounds = {s.a.rounds}; "
-             f"server = nginx 1 worker on 127.0.0.1; medians over rounds, peers alternated within a round")
+    L.append(
+        f"- interpreter: {_envs.exe_for(interp)}; peers: "
+        + "; ".join(f"{k}: {v}" for k, v in sorted(pyv.items()))
+    )
+    L.append(
+        f"- upstream = geventhttpclient {UPSTREAM_VERSION[interp]}; rounds = {s.a.rounds}; "
+        f"server = nginx 1 worker on 127.0.0.1; medians over rounds, peers alternated within a round"
+    )
     L.append("")
     concs = sorted({c for c, _ in res["rps"]})
     names = [p[0] for p in PEERS if any((c, p[0]) in res["rps"] for c in concs)]
@@ -379,9 +469,13 @@ def render(s):
         for p in PEERS:
             a, b = res["big"].get(("read", p[0])), res["big"].get(("readinto", p[0]))
             if a or b:
-                L.append(f"| {p[0]} | {fmt(med([x['mbps'] for x in a or []]))} | {fmt(med([x['mbps'] for x in b or []]))} |")
-        L.append("\n(floor: recv_into a reusable 64 KiB buffer in both columns; requests: iter_content; "
-                 "httpx: iter_raw; aiohttp: content.read; pycurl: write callback)\n")
+                L.append(
+                    f"| {p[0]} | {fmt(med([x['mbps'] for x in a or []]))} | {fmt(med([x['mbps'] for x in b or []]))} |"
+                )
+        L.append(
+            "\n(floor: recv_into a reusable 64 KiB buffer in both columns; requests: iter_content; "
+            "httpx: iter_raw; aiohttp: content.read; pycurl: write callback)\n"
+        )
     if res["extra"]:
         L.append("## other pages, c=10: requests/s (median)\n")
         L.append("| peer | /json | /gzip (chunked, gzip, not decoded) |")
@@ -389,10 +483,14 @@ def render(s):
         for n in ("floor", "ours", "upstream"):
             a, b = res["extra"].get(("/json", n)), res["extra"].get(("/gzip", n))
             if a or b:
-                L.append(f"| {n} | {fmt(med([x['rps'] for x in a or []]))} | {fmt(med([x['rps'] for x in b or []]))} |")
+                L.append(
+                    f"| {n} | {fmt(med([x['rps'] for x in a or []]))} | {fmt(med([x['rps'] for x in b or []]))} |"
+                )
         L.append("")
     if res["callgrind"]:
-        L.append("## client CPU instructions per request (callgrind, /small c=10, difference of two run lengths)\n")
+        L.append(
+            "## client CPU instructions per request (callgrind, /small c=10, difference of two run lengths)\n"
+        )
         L.append("| peer | instructions/request | vs upstream |")
         L.append("|---|---:|---:|")
         up = res["callgrind"].get("upstream", {}).get("instr_per_req")
@@ -405,14 +503,18 @@ def render(s):
         L.append("## memory\n")
         m = res["mem"].get("rss1g")
         if m:
-            L.append(f"- ours, streaming {m['bytes'] / 2**20:.0f} MiB with read(65536): peak RSS growth "
-                     f"**{m['rss_growth_kib'] / 1024:.1f} MiB** (base {m['rss_base_kib'] / 1024:.1f} MiB, "
-                     f"peak {m['rss_peak_kib'] / 1024:.1f} MiB, {m['mbps']:.0f} MB/s)")
+            L.append(
+                f"- ours, streaming {m['bytes'] / 2**20:.0f} MiB with read(65536): peak RSS growth "
+                f"**{m['rss_growth_kib'] / 1024:.1f} MiB** (base {m['rss_base_kib'] / 1024:.1f} MiB, "
+                f"peak {m['rss_peak_kib'] / 1024:.1f} MiB, {m['mbps']:.0f} MB/s)"
+            )
         for n in ("ours", "upstream"):
             v = res["mem"].get(f"idle-{n}")
             if v:
-                L.append(f"- {n}, 1000 pooled idle connections: **{med([x['per_conn_bytes'] for x in v]) / 1024:.2f} KiB** "
-                         f"RSS per connection (median of {len(v)}; RSS delta incl. sockets, parsers, buffers / 1000)")
+                L.append(
+                    f"- {n}, 1000 pooled idle connections: **{med([x['per_conn_bytes'] for x in v]) / 1024:.2f} KiB** "
+                    f"RSS per connection (median of {len(v)}; RSS delta incl. sockets, parsers, buffers / 1000)"
+                )
         L.append("")
 
     # ratios and targets
@@ -427,25 +529,48 @@ def render(s):
         L.append(f"| {label} | {fmt(v, nd)} | {t} | {mark(ok)} |")
 
     for c in (10, 100):
-        row(f"/small c={c} ours/upstream", paired_ratio(s, (c, "ours"), (c, "upstream")), T["vs_upstream"])
+        row(
+            f"/small c={c} ours/upstream",
+            paired_ratio(s, (c, "ours"), (c, "upstream")),
+            T["vs_upstream"],
+        )
         row(f"/small c={c} ours/floor", paired_ratio(s, (c, "ours"), (c, "floor")), T["vs_floor"])
     for c in (1, 1000):
         if (c, "ours") in res["rps"]:
-            L.append(f"| /small c={c} ours/upstream | {fmt(paired_ratio(s, (c, 'ours'), (c, 'upstream')), 2)} | "
-                     f"{'>= 1.5' if c == 1000 else 'info'} | "
-                     f"{mark(None if c != 1000 or paired_ratio(s, (c, 'ours'), (c, 'upstream')) is None else paired_ratio(s, (c, 'ours'), (c, 'upstream')) >= 1.5)} |")
-            L.append(f"| /small c={c} ours/floor | {fmt(paired_ratio(s, (c, 'ours'), (c, 'floor')), 2)} | info | |")
+            L.append(
+                f"| /small c={c} ours/upstream | {fmt(paired_ratio(s, (c, 'ours'), (c, 'upstream')), 2)} | "
+                f"{'>= 1.5' if c == 1000 else 'info'} | "
+                f"{mark(None if c != 1000 or paired_ratio(s, (c, 'ours'), (c, 'upstream')) is None else paired_ratio(s, (c, 'ours'), (c, 'upstream')) >= 1.5)} |"
+            )
+            L.append(
+                f"| /small c={c} ours/floor | {fmt(paired_ratio(s, (c, 'ours'), (c, 'floor')), 2)} | info | |"
+            )
     if (1000, "ours") in res["rps"]:
         errs = sum(x.get("errors", 0) for x in res["rps"][(1000, "ours")])
         L.append(f"| /small c=1000 ours errors | {errs} | 0 | {mark(errs == 0)} |")
     cg = res["callgrind"]
     if cg.get("ours") and cg.get("upstream"):
-        row("instructions/request ours/upstream", cg["ours"]["instr_per_req"] / cg["upstream"]["instr_per_req"], 0.5, higher=False)
+        row(
+            "instructions/request ours/upstream",
+            cg["ours"]["instr_per_req"] / cg["upstream"]["instr_per_req"],
+            0.5,
+            higher=False,
+        )
     if cg.get("ours") and cg.get("floor"):
-        L.append(f"| instructions/request ours/floor | {fmt(cg['ours']['instr_per_req'] / cg['floor']['instr_per_req'], 2)} | info | |")
+        L.append(
+            f"| instructions/request ours/floor | {fmt(cg['ours']['instr_per_req'] / cg['floor']['instr_per_req'], 2)} | info | |"
+        )
     if res["big"]:
-        row("/big read(65536) ours/floor MB/s", paired_ratio(s, ("read", "ours"), ("read", "floor"), "big", "mbps"), 0.9)
-        row("/big readinto ours/floor MB/s", paired_ratio(s, ("readinto", "ours"), ("readinto", "floor"), "big", "mbps"), 0.95)
+        row(
+            "/big read(65536) ours/floor MB/s",
+            paired_ratio(s, ("read", "ours"), ("read", "floor"), "big", "mbps"),
+            0.9,
+        )
+        row(
+            "/big readinto ours/floor MB/s",
+            paired_ratio(s, ("readinto", "ours"), ("readinto", "floor"), "big", "mbps"),
+            0.95,
+        )
         v = paired_ratio(s, ("read", "ours"), ("read", "upstream"), "big", "mbps")
         L.append(f"| /big read(65536) ours/upstream MB/s | {fmt(v, 2)} | info | |")
     m = res["mem"].get("rss1g")
@@ -453,7 +578,12 @@ def render(s):
         row("1 GiB streaming RSS growth (MiB)", m["rss_growth_kib"] / 1024, 32, higher=False, nd=1)
     v = res["mem"].get("idle-ours")
     if v:
-        row("idle pooled connection (KiB each)", med([x["per_conn_bytes"] for x in v]) / 1024, 16, higher=False)
+        row(
+            "idle pooled connection (KiB each)",
+            med([x["per_conn_bytes"] for x in v]) / 1024,
+            16,
+            higher=False,
+        )
     L.append("")
     if res["errors"]:
         L.append("## failures\n")
@@ -464,17 +594,32 @@ def render(s):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="1 round, few hundred requests (CI smoke, < 2 min)")
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--quick", action="store_true", help="1 round, few hundred requests (CI smoke, < 2 min)"
+    )
     ap.add_argument("--interp", choices=("cpython", "pypy", "both"), default="cpython")
-    ap.add_argument("--rounds", type=int, default=None, help="rounds per measurement (default 5; quick 1)")
+    ap.add_argument(
+        "--rounds", type=int, default=None, help="rounds per measurement (default 5; quick 1)"
+    )
     ap.add_argument("--peers", default="", help="comma-separated subset of peers")
-    ap.add_argument("--sections", default="small,big,callgrind,more,mem,extra",
-                    help="subset of: small (c=10,100), big, callgrind, more (c=1,1000), mem, extra")
+    ap.add_argument(
+        "--sections",
+        default="small,big,callgrind,more,mem,extra",
+        help="subset of: small (c=10,100), big, callgrind, more (c=1,1000), mem, extra",
+    )
     ap.add_argument("--n", type=int, default=0, help="override requests per rps run")
-    ap.add_argument("--max-seconds", type=float, default=None, help="cap a timed rps phase (default 2; quick 0)")
-    ap.add_argument("--no-reinstall", action="store_true", help="don't rebuild 'ours' from the work tree")
-    ap.add_argument("--big-core-only", action="store_true", help="/big only for floor, ours, upstream")
+    ap.add_argument(
+        "--max-seconds", type=float, default=None, help="cap a timed rps phase (default 2; quick 0)"
+    )
+    ap.add_argument(
+        "--no-reinstall", action="store_true", help="don't rebuild 'ours' from the work tree"
+    )
+    ap.add_argument(
+        "--big-core-only", action="store_true", help="/big only for floor, ours, upstream"
+    )
     a = ap.parse_args()
     a.command = "python benchmarks/run.py " + " ".join(sys.argv[1:])
     if a.rounds is None:

@@ -36,13 +36,21 @@ def parse_args(argv=None):
     p.add_argument("--warmup", type=int, default=-1, help="warm-up requests (-1: auto)")
     p.add_argument("--warmup-seconds", type=float, default=-1.0)
     p.add_argument("--max-seconds", type=float, default=0.0, help="stop early (0: never)")
-    p.add_argument("--warmup-cap", type=float, default=-1.0,
-                   help="stop the warm-up requests after this many seconds (-1: 3 s, PyPy 10 s)")
+    p.add_argument(
+        "--warmup-cap",
+        type=float,
+        default=-1.0,
+        help="stop the warm-up requests after this many seconds (-1: 3 s, PyPy 10 s)",
+    )
     p.add_argument("--reps", type=int, default=1)
     p.add_argument("--variant", default="")
     a = p.parse_args(argv)
     if a.warmup < 0:
-        a.warmup = max(a.concurrency * 2, min(2000, a.n // 5)) if not PYPY else max(a.concurrency * 4, 5000)
+        a.warmup = (
+            max(a.concurrency * 2, min(2000, a.n // 5))
+            if not PYPY
+            else max(a.concurrency * 4, 5000)
+        )
     if a.warmup_cap < 0:
         a.warmup_cap = 10.0 if PYPY else 3.0
         if "vgpreload" in os.environ.get("LD_PRELOAD", ""):

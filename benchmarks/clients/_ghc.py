@@ -5,9 +5,9 @@ from __future__ import annotations
 import gc
 import time
 
+import _common as C
 import gevent.monkey  # noqa: F401  (no patching needed: the client uses gevent sockets)
 
-import _common as C
 from geventhttpclient import HTTPClient
 
 
@@ -86,8 +86,14 @@ def main(peer):
             el = time.perf_counter() - t0
             peak = C.hwm_kib()
             C.mb_result(
-                args, peer, total, el, None,
-                rss_base_kib=base, rss_peak_kib=peak, rss_growth_kib=max(0, peak - base),
+                args,
+                peer,
+                total,
+                el,
+                None,
+                rss_base_kib=base,
+                rss_peak_kib=peak,
+                rss_growth_kib=max(0, peak - base),
                 rss_end_kib=C.rss_kib(),
             )
             return
@@ -116,8 +122,12 @@ def main(peer):
         except Exception:
             conns = None
         C.emit(
-            args, peer, rss_base_kib=base, rss_after_kib=after,
-            per_conn_bytes=(after - base) * 1024 / args.concurrency, pool_stats=repr(st)[:200] if conns is None else conns,
+            args,
+            peer,
+            rss_base_kib=base,
+            rss_after_kib=after,
+            per_conn_bytes=(after - base) * 1024 / args.concurrency,
+            pool_stats=repr(st)[:200] if conns is None else conns,
             errors=0,
         )
         client.close()

@@ -1,4 +1,5 @@
 """Worker: aiohttp ClientSession on plain asyncio, or uvloop with --variant uvloop."""
+
 from __future__ import annotations
 
 import asyncio

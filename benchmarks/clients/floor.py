@@ -8,11 +8,9 @@ gevent-based client must at least spend per request.
 
 from __future__ import annotations
 
-
+import _common as C
 import gevent.socket as gsocket
 from gevent.queue import LifoQueue
-
-import _common as C
 
 CL = b"\r\ncontent-length:"
 
@@ -24,9 +22,9 @@ def connect(host, port):
 
 
 def request_bytes(host, port, path):
-    return (
-        f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: floor\r\n\r\n"
-    ).encode("ascii")
+    return (f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: floor\r\n\r\n").encode(
+        "ascii"
+    )
 
 
 def exchange(sock, req, buf, view, size_cb=None):
@@ -51,7 +49,7 @@ def exchange(sock, req, buf, view, size_cb=None):
             if i < 0:
                 raise ValueError("no content-length")
             j = head.find(b"\r\n", i + 2)
-            body_len = int(head[i + len(CL): j if j > 0 else len(head)])
+            body_len = int(head[i + len(CL) : j if j > 0 else len(head)])
             total = head_end + 4 + body_len
             if got >= total:
                 return body_len

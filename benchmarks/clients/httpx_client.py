@@ -1,4 +1,5 @@
 """Worker: httpx.Client (sync) under gevent.monkey.patch_all()."""
+
 from gevent import monkey
 
 monkey.patch_all()

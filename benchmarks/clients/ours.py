@@ -1,4 +1,5 @@
 """Worker: OUR geventhttpclient (3.x, pip-installed from the work tree)."""
+
 import _ghc
 
 if __name__ == "__main__":

@@ -3,14 +3,14 @@
 The C reference: the whole HTTP exchange runs in libcurl; Python only drives the
 multi loop and swaps URLs/handles.
 """
+
 from __future__ import annotations
 
 import gc
 import time
 
-import pycurl
-
 import _common as C
+import pycurl
 
 
 def make_handle(url, sink):
@@ -30,8 +30,10 @@ def run_multi(args, url, n, conc, record, deadline=None):
     lens = {}
     handles = []
     for i in range(conc):
+
         def sink(data, i=i):
             lens[i] += len(data)
+
         h = make_handle(url, sink)
         h.idx = i
         lens[i] = 0

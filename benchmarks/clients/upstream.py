@@ -1,4 +1,5 @@
 """Worker: upstream geventhttpclient 2.6.1 (2.4.0 on PyPy) through HTTPClient."""
+
 import _ghc
 
 if __name__ == "__main__":

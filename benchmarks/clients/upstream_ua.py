@@ -1,5 +1,7 @@
 """Worker: upstream geventhttpclient through UserAgent (urlopen + .read())."""
+
 import _common as C
+
 from geventhttpclient.useragent import UserAgent
 
 if __name__ == "__main__":

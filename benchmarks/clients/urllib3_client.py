@@ -1,4 +1,5 @@
 """Worker: urllib3 HTTPConnectionPool under gevent.monkey.patch_all()."""
+
 from gevent import monkey
 
 monkey.patch_all()
