@@ -42,6 +42,10 @@ F_CHUNKED = lib.HP_F_CHUNKED
 F_KEEP_ALIVE = lib.HP_F_KEEP_ALIVE
 F_UPGRADE = lib.HP_F_UPGRADE
 F_DONE = lib.HP_F_DONE
+_BODY_NORMAL = lib.HP_BODY_NORMAL
+_BODY_NONE = lib.HP_BODY_NONE
+_BODY_TUNNEL = lib.HP_BODY_TUNNEL
+_VERSIONS = {b"HTTP/1.1": "HTTP/1.1", b"HTTP/1.0": "HTTP/1.0"}
 
 _LIMIT_ERRORS = frozenset(
     {
@@ -117,7 +121,6 @@ class HTTPResponseParser:
         "limits",
         "no_body",
         "status_code",
-        "reason",
         "version",
         "head_block",
         "_header_pairs",
@@ -127,7 +130,6 @@ class HTTPResponseParser:
         "headers_complete",
         "message_complete",
         "keep_alive",
-        "chunked",
         "content_length",
         "interim",
         "upgraded",
@@ -156,7 +158,6 @@ class HTTPResponseParser:
         self.no_body = no_body
         self.tunnel = tunnel
         self.status_code = 0
-        self.reason = ""
         self.version = "HTTP/1.1"
         self.head_block = b""
         self._header_pairs: Optional[List[Tuple[str, str]]] = None
@@ -165,7 +166,6 @@ class HTTPResponseParser:
         self.headers_complete = False
         self.message_complete = False
         self.keep_alive = False
-        self.chunked = False
         self.content_length: Optional[int] = None
         self.interim: List[int] = []
         self.upgraded = False
@@ -251,22 +251,29 @@ class HTTPResponseParser:
                     "GH_E_TOO_MANY_INTERIM",
                 )
             return 0
-        # Fields are split only when someone looks at them (split_fields): many
-        # callers never do, and the C side already took what framing needs.
+        # Fields (and the reason phrase) are split only when someone looks at them:
+        # many callers never do, and the C side already took what framing needs.
         self.head_block = head
-        self.version = head[:8].decode("latin-1")
+        self.version = _VERSIONS.get(head[:8]) or head[:8].decode("latin-1")
         self.status_code = status
-        self.reason = head[13 : p.status_line_len].decode("latin-1")
-        flags = p.flags
-        self.chunked = bool(flags & F_CHUNKED)
         cl = p.content_length
-        self.content_length = None if cl < 0 else int(cl)
-        self.keep_alive = bool(flags & F_KEEP_ALIVE)
+        self.content_length = None if cl < 0 else cl
+        self.keep_alive = bool(p.flags & F_KEEP_ALIVE)
         self.headers_complete = True
         if self.tunnel and status < 300:
             self.upgraded = True
-            return lib.HP_BODY_TUNNEL
-        return lib.HP_BODY_NONE if self.no_body else lib.HP_BODY_NORMAL
+            return _BODY_TUNNEL
+        return _BODY_NONE if self.no_body else _BODY_NORMAL
+
+    @property
+    def reason(self) -> str:
+        """The reason phrase of the final response ("" before its head)."""
+        head = self.head_block
+        return head[13 : head.find(b"\r\n")].decode("latin-1") if head else ""
+
+    @property
+    def chunked(self) -> bool:
+        return bool(self._p.flags & F_CHUNKED) if self.headers_complete else False
 
     def _on_trailers(self, block: bytes) -> None:
         self.trailer_pairs = split_fields(block, first=0)

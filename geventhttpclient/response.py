@@ -109,7 +109,6 @@ class HTTPSocketPoolResponse:
         self._complete = False
         self._reusable = True  # False when the request was not sent in full
         self.status_code = 0
-        self.status_message = ""
         self.version = "HTTP/1.1"
         self.content_length: Optional[int] = None
         self._head_block = b""
@@ -150,7 +149,6 @@ class HTTPSocketPoolResponse:
         # The parser serves the next request on this connection once the message is
         # complete: keep what belongs to this response.
         self.status_code = parser.status_code
-        self.status_message = parser.reason
         self.version = parser.version
         self.content_length = parser.content_length
         self._head_block = parser.head_block
@@ -379,6 +377,12 @@ class HTTPSocketPoolResponse:
 
     def get_code(self) -> int:
         return self.status_code
+
+    @property
+    def status_message(self) -> str:
+        """The reason phrase, decoded on first use."""
+        head = self._head_block
+        return head[13 : head.find(b"\r\n")].decode("latin-1") if head else ""
 
     @property
     def reason(self) -> str:

@@ -14,9 +14,21 @@ EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
 
 
 def run(args, timeout=120):
-    # cwd outside the source tree: the installed package is the one under test.
+    # The child imports the same geventhttpclient as this test process (the installed
+    # one under tox, the source tree in a development run).
+    import os
+
+    import geventhttpclient
+
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(Path(geventhttpclient.__file__).resolve().parent.parent)
     return subprocess.run(
-        [sys.executable, *args], capture_output=True, text=True, timeout=timeout, cwd="/"
+        [sys.executable, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd="/",
+        env=env,
     )
 
 
