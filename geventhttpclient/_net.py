@@ -25,6 +25,7 @@ import gevent.ssl
 from .exceptions import (
     ConnectError,
     ConnectionClosed,
+    ConnectionRefused,
     ConnectTimeout,
     DNSError,
     NetworkError,
@@ -112,6 +113,8 @@ def translate(exc: BaseException, what: str, connecting: bool = False) -> BaseEx
             return ConnectTimeout(errno.ETIMEDOUT, f"{what}: connect timed out")
         return ReadTimeout(errno.ETIMEDOUT, f"{what}: timed out")
     if isinstance(exc, OSError):
+        if connecting and isinstance(exc, ConnectionRefusedError):
+            return ConnectionRefused(exc.errno, f"{what}: {exc.strerror or exc}")
         if connecting:
             return ConnectError(exc.errno, f"{what}: {exc.strerror or exc}")
         if exc.errno in (errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED, errno.ENOTCONN):

@@ -10,6 +10,7 @@ against sockets, ``http.client`` or geventhttpclient 2.x keeps working::
     │     └── HeaderInjectionError              CR, LF or NUL in method/target/header/host
     ├── NetworkError(OSError)                   the transport failed
     │     ├── ConnectError                      could not connect (refused, unreachable, DNS)
+    │     │     ├── ConnectionRefused(ConnectionRefusedError)
     │     │     └── DNSError(socket.gaierror)   name resolution failed
     │     ├── TLSError(ssl.SSLError)            handshake or certificate verification failed
     │     ├── ConnectionClosed(HTTPParseError)  peer closed/reset before any response byte
@@ -49,6 +50,7 @@ __all__ = [
     "HeaderInjectionError",
     "NetworkError",
     "ConnectError",
+    "ConnectionRefused",
     "DNSError",
     "TLSError",
     "ConnectionClosed",
@@ -96,6 +98,10 @@ class NetworkError(HTTPError, OSError):
 
 class ConnectError(NetworkError):
     """No connection could be made to any address of the host."""
+
+
+class ConnectionRefused(ConnectError, ConnectionRefusedError):
+    """The server refused the connection (nothing listens there)."""
 
 
 class DNSError(ConnectError, socket.gaierror):

@@ -1069,9 +1069,9 @@ class HTTPSConnection(HTTPConnection):
 
 def patch() -> None:
     """Make ``http.client`` (hence ``urllib.request``, ``xmlrpc.client``) use ours."""
-    http.client.HTTPConnection = HTTPConnection  # type: ignore[misc]
-    http.client.HTTPSConnection = HTTPSConnection  # type: ignore[misc]
-    http.client.HTTPResponse = HTTPResponse  # type: ignore[misc]
+    http.client.HTTPConnection = HTTPConnection  # type: ignore[misc,assignment]
+    http.client.HTTPSConnection = HTTPSConnection  # type: ignore[misc,assignment]
+    http.client.HTTPResponse = HTTPResponse  # type: ignore[misc,assignment]
 
 
 def unpatch() -> None:

@@ -156,7 +156,7 @@ class HTTPSocketPoolResponse:
         if self._conn is not None:
             # Still streaming: if the caller drops the response unread, give the
             # connection back after collection. Only streaming responses pay for this.
-            self._guard = weakref.finalize(self, _collected, self._pool, self._conn)
+            self._guard = weakref.finalize(self, _collected, self._pool, self._conn)  # type: ignore[arg-type]
 
     def _pump(self) -> None:
         """Receive once and parse; the connection goes back when the message ends."""
