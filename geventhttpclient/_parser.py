@@ -84,6 +84,10 @@ class ParserLimits:
 DEFAULT_LIMITS = ParserLimits()
 
 
+def COUNT_ONLY(_chunk: bytes) -> None:
+    """A ``body_sink`` that means: only count the body bytes, don't copy them."""
+
+
 def split_fields(block: bytes, first: int = 1) -> List[Tuple[str, str]]:
     """``(name, value)`` pairs from a head (``first=1`` skips the status line) or a
     trailer section the C parser has validated: lines end in CRLF, names are tokens
@@ -298,6 +302,8 @@ def _gh_on_headers_complete(p: Any, head: Any, length: int) -> int:
 def _gh_on_body(p: Any, at: Any, length: int) -> int:
     self: HTTPResponseParser = ffi.from_handle(p.data)
     sink = self.body_sink
+    if sink is COUNT_ONLY:
+        return 0  # direct reads: the bytes already are where the caller wants them
     try:
         if sink is None:
             self.body_chunks.append(ffi.unpack(at, length))

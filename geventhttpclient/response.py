@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Iterator, List, Optional, Tuple, Type
 
 from ._cparser import ffi
 from ._net import translate
-from ._parser import split_fields
+from ._parser import COUNT_ONLY, split_fields
 from .exceptions import (
     ConnectionClosed,
     HTTPConnectionClosed,
@@ -53,10 +53,6 @@ def _collected(pool: ConnectionPool, conn: Connection) -> None:
         pool.discard_soon(conn)
     except Exception:  # noqa: BLE001 - never raise from a finaliser
         pass
-
-
-def _ignore_body(_chunk: bytes) -> None:
-    """Body sink for direct reads: the bytes are already where the caller wants them."""
 
 
 def _make_headers(headers_type: Type[Any], pairs: List[Tuple[str, str]]) -> Any:
@@ -177,7 +173,7 @@ class HTTPSocketPoolResponse:
     def _direct(self, mem: Any, length: int) -> None:
         """Account for ``length`` body bytes received outside the buffer."""
         parser = self._parser
-        parser.body_sink = _ignore_body
+        parser.body_sink = COUNT_ONLY
         try:
             parser.feed(ffi.from_buffer(mem), length)
         finally:
