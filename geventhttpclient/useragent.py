@@ -1,0 +1,1476 @@
+"""UserAgent: a urllib-style client with retries, redirects, cookies and decoding.
+
+This is the geventhttpclient 2.x ``useragent`` API (what Locust's FastHttpUser is
+built on), on top of :class:`~geventhttpclient.client.HTTPClientPool`.
+
+How one :meth:`UserAgent.urlopen` call runs: ``_make_request`` builds a
+``request_type`` (a :class:`CompatRequest`), then every attempt and every redirect
+hop goes through the overridable ``_urlopen(request)``, and every status through
+``_verify_status(code, url)``. Those three hooks, and the class attributes
+``response_type``, ``request_type``, ``valid_response_codes`` and
+``redirect_response_codes``, are what subclasses such as Locust's override.
+
+Retries (``max_retries`` of them after the first attempt):
+
+* transient transport failures are retried: timeouts (connect, read, request, pool),
+  a connection closed or reset before the response, and ``EmptyResponse`` with
+  ``to_string``; a refused connection, a DNS failure, a TLS failure or a malformed
+  response is raised at once, as in 2.x;
+* a method that is not idempotent (POST, PATCH, ...) is retried only when nothing
+  can have been sent (no connection was made): the server may have acted on it;
+* a status in ``retry_response_codes`` (empty by default, as 2.x never retried a
+  status; set it to ``{429, 503}`` to opt in) is retried for idempotent methods,
+  after ``Retry-After`` if the server sent one; when those retries run out the
+  last :class:`BadStatusCode` is raised, so ``except BadStatusCode`` still works;
+* between attempts the agent sleeps ``retry_delay * 2 ** (n - 1)`` seconds with
+  "equal jitter" (a random point in the upper half), capped at ``max_retry_delay``;
+  ``retry_delay=0`` (the default) retries at once, like 2.x;
+* a caller's own :class:`gevent.Timeout`, :class:`greenlet.GreenletExit` and other
+  ``BaseException`` are never caught, retried or wrapped.
+
+Redirects (``max_redirects`` of them; 0 makes any redirect an error): 301, 302 and
+303 turn the request into a GET without a body (HEAD stays HEAD); 307 and 308 send
+the same method and body again, rewinding a file body, and refuse a body that
+cannot be replayed (:class:`UnrewoundBodyError`). ``Authorization``, ``Cookie``,
+``Cookie2``, ``Proxy-Authorization`` and a caller's ``Host`` are dropped whenever
+the scheme, host or port change; only http and https targets are followed
+(:class:`UnsupportedRedirectSchemeError`). Redirect bodies are never decoded.
+
+Bodies: ``payload`` may be a dict (or list of pairs: form-encoded), str (UTF-8,
+``text/plain``), bytes (``application/octet-stream``), a file or an iterable of
+blocks (streamed); ``json=`` sends JSON; ``files=`` sends ``multipart/form-data``,
+streamed from the files rather than built in memory when it is larger than
+:data:`MULTIPART_IN_MEMORY_MAX`.
+
+Responses decode ``Content-Encoding`` (see :mod:`geventhttpclient._decoding`) in
+``content``, ``text``, ``json()``, ``read()``, ``readline()`` and iteration; the
+raw, still encoded body is ``response.stream``. The agent advertises only the
+codings it can decode (``Accept-Encoding``, see :attr:`UserAgent.accept_encoding`).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import errno
+import json as jsonlib
+import mimetypes
+import os
+import random
+import secrets
+import socket
+import ssl
+import time
+import urllib.request
+from http.cookiejar import CookieJar
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple, Union
+from urllib.parse import urlencode
+
+import gevent
+
+from ._decoding import (
+    ACCEPT_ENCODING,
+    DEFAULT_MAX_DECOMPRESSED_SIZE,
+    DEFAULT_MAX_ENCODINGS,
+    ContentDecoder,
+    DecodingError,
+    DecompressionLimitExceeded,
+    decoder_for,
+)
+from .client import HTTPClient, HTTPClientPool
+from .exceptions import (
+    ConnectError,
+    ConnectionClosed,
+    ConnectTimeout,
+    HTTPError,
+    InvalidURL,
+    PoolTimeout,
+    RequestError,
+)
+from .exceptions import TimeoutError as GHTimeoutError
+from .header import Headers
+from .url import URL
+
+__all__ = [
+    "UserAgent",
+    "CompatRequest",
+    "CompatResponse",
+    "RestkitCompatResponse",
+    "RestkitCompatUserAgent",
+    "XmlrpcCompatUserAgent",
+    "ConnectionError",
+    "RetriesExceeded",
+    "TooManyRedirects",
+    "BadStatusCode",
+    "EmptyResponse",
+    "UnrewoundBodyError",
+    "UnsupportedRedirectSchemeError",
+    "DecodingError",
+    "DecompressionLimitExceeded",
+    "MultipartBody",
+    "ACCEPT_ENCODING",
+]
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
+"""RFC 9110 section 9.2.2: these may be sent again without changing the outcome."""
+
+MULTIPART_IN_MEMORY_MAX = 1024 * 1024
+"""A ``files=`` body of known size up to this many bytes is built in memory and sent
+with ``Content-Length`` (what every server accepts); a larger or unsized one is
+streamed with chunked transfer coding, so files are never read into memory whole."""
+
+REDIRECT_DRAIN_MAX = 64 * 1024
+"""A redirect body up to this size is read (not decoded) and dropped so the
+connection can be reused; a larger one is released, closing the connection."""
+
+_READ_BLOCK = 16 * 1024
+
+
+# -- errors ---------------------------------------------------------------------------
+
+
+def _format_text(args: Tuple[Any, ...]) -> str:
+    """The message part of a :class:`ConnectionError`, from its positional args.
+
+    A format string with arguments is %-formatted (2.x); failing that, or for any
+    other arguments, they are joined.
+    """
+    if not args:
+        return ""
+    first = args[0]
+    if isinstance(first, str):
+        if len(args) == 1:
+            return first
+        try:
+            return first % args[1:]
+        except (TypeError, ValueError):
+            return first + ": " + ", ".join(str(a) for a in args[1:])
+    return ", ".join(str(a) for a in args)
+
+
+class ConnectionError(HTTPError):  # noqa: A001 - the 2.x name
+    """A request through :class:`UserAgent` failed (2.x's root of its errors).
+
+    ``ConnectionError(url, *args, **kw)``: ``url`` is kept as ``.url``, every keyword
+    argument becomes an attribute (``code=404`` gives ``.code``), ``args`` are those
+    given (``(url, *args)``). ``str()`` is ``"URL <url>: <text>"`` where the text is
+    built from the arguments and then ``key=value`` for each keyword argument;
+    ``repr()`` adds the keyword arguments to the usual ``Name(args...)`` form.
+
+    Not the builtin ``ConnectionError`` (an ``OSError``): 2.x made it a plain
+    ``Exception``; it derives from our :class:`HTTPError` so one ``except`` catches
+    everything the library raises.
+    """
+
+    def __init__(self, url: Any, *args: Any, **kw: Any) -> None:
+        super().__init__(url, *args)
+        self.url = url
+        self.__dict__.update(kw)
+        self.kw_text = ", ".join(f"{key}={val}" for key, val in kw.items())
+        text = _format_text(args)
+        if self.kw_text:
+            text = f"{text}, {self.kw_text}" if text else self.kw_text
+        self.text = text
+
+    def __str__(self) -> str:
+        if self.text:
+            return f"URL {self.url}: {self.text}"
+        return f"URL {self.url}"
+
+    def __repr__(self) -> str:
+        parts = [repr(a) for a in self.args]
+        if self.kw_text:
+            parts.append(self.kw_text)
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+
+class RetriesExceeded(ConnectionError):
+    """Every attempt failed; ``.original`` is the last error."""
+
+
+class TooManyRedirects(RetriesExceeded):
+    """More redirects than ``max_redirects``. A :class:`RetriesExceeded`, as in 2.x."""
+
+
+class BadStatusCode(ConnectionError):
+    """The status is not in ``valid_response_codes``; ``.code`` is the status and
+    ``.response`` the response (its body already read, as ``.content``)."""
+
+
+class EmptyResponse(ConnectionError):
+    """``to_string=True`` and the body was empty."""
+
+
+class UnrewoundBodyError(ConnectionError, RequestError):
+    """A 307/308 redirect (or a retry) needs the body again and it cannot be replayed
+    (a generator or unseekable stream that was already consumed)."""
+
+
+class UnsupportedRedirectSchemeError(ConnectionError, InvalidURL):
+    """A redirect pointed to a scheme other than http or https."""
+
+
+# -- the request ---------------------------------------------------------------------
+
+
+class _Unset:
+    """Marks an attribute that is not computed yet (None is a valid value)."""
+
+
+_UNSET: Any = _Unset()
+
+
+def _as_headers(headers: Any) -> Headers:
+    if isinstance(headers, Headers):
+        return headers
+    return Headers(headers) if headers else Headers()
+
+
+class CompatRequest(urllib.request.Request):
+    """A request as :mod:`http.cookiejar` and urllib expect it, carrying what the
+    agent sends: ``url`` (as given) and ``url_split`` (a :class:`URL`), ``method``,
+    ``headers`` (a :class:`Headers`: the cookie jar adds its ``Cookie`` there, where
+    the client reads it) and ``payload``.
+
+    A :class:`urllib.request.Request` so code checking for one accepts it, but the
+    urllib parts are kept in step with our own URL parsing: ``full_url``, ``type``,
+    ``host`` (the netloc, with a non-default port), ``selector``, ``data`` (the
+    payload), ``origin_req_host`` and ``unverifiable`` are plain attributes or
+    properties over ours. They are instance attributes, so assigning class
+    attributes (Locust sets ``CompatRequest.type`` and ``.unverifiable``) breaks
+    nothing.
+    """
+
+    def __init__(
+        self,
+        url: Union[str, URL],
+        method: str = "GET",
+        headers: Any = None,
+        payload: Any = None,
+        params: Any = None,
+    ) -> None:
+        # urllib's __init__ is not called: it would parse the URL by its own rules
+        # and keep the headers in a dict the client never reads.
+        self.unredirected_hdrs: Dict[str, str] = {}
+        self._tunnel_host = None
+        self.set_url(url, params=params)
+        self.original_host = self.url_split.host
+        self.origin_req_host = self.original_host
+        self.unverifiable = False
+        self.method = str(method).upper()
+        self.headers = _as_headers(headers)
+        self.payload = payload
+        self._payload_start: Optional[int] = _tell(payload)
+        self._jar_cookie = False
+
+    # -- url --------------------------------------------------------------------------
+
+    def set_url(self, url: Union[str, URL], params: Any = None) -> None:
+        """Point the request at ``url`` (``params`` are appended to its query)."""
+        if isinstance(url, URL):
+            split = URL(url, params=params) if params else url
+            self.url = str(split)
+        else:
+            split = URL(url, params=params)
+            self.url = str(split) if params else url
+        self.url_split = split
+        self.type = split.scheme
+        self.host = split.netloc
+        self.selector = split.request_uri
+
+    @property  # type: ignore[override]
+    def full_url(self) -> str:
+        return self.url
+
+    @full_url.setter
+    def full_url(self, url: str) -> None:
+        self.set_url(url)
+
+    @property  # type: ignore[override]
+    def data(self) -> Any:
+        """urllib's name for the body."""
+        return self.payload
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        self.payload = value
+        self._payload_start = _tell(value)
+
+    def get_full_url(self) -> str:
+        return self.url
+
+    def get_host(self) -> str:
+        """The host name without the port (2.x; urllib's ``host`` has the port)."""
+        return self.url_split.host
+
+    def get_type(self) -> str:
+        return self.url_split.scheme
+
+    def get_origin_req_host(self) -> str:
+        return self.original_host
+
+    def get_method(self) -> str:
+        return self.method
+
+    def is_unverifiable(self) -> bool:
+        """RFC 2965 3.3.6: True for requests the user did not ask for; we send
+        only what the caller (or a redirect it accepted) asked for."""
+        return bool(self.unverifiable)
+
+    # -- headers -----------------------------------------------------------------------
+
+    def get_header(self, header_name: str, default: Any = None) -> Any:
+        return self.headers.get(header_name, default)
+
+    def has_header(self, header_name: str) -> bool:
+        return header_name in self.headers
+
+    def header_items(self) -> List[Tuple[str, str]]:
+        return list(self.headers.items())
+
+    def add_header(self, key: str, val: Any) -> None:
+        self.headers[key] = str(val)
+
+    def add_unredirected_header(self, key: str, val: Any) -> None:
+        """The cookie jar's way to add ``Cookie``: into the headers we send."""
+        self.headers[key] = str(val)
+
+    def remove_header(self, header_name: str) -> None:
+        self.headers.discard(header_name)
+
+    # -- redirects ------------------------------------------------------------------------
+
+    def _drop_payload(self) -> None:
+        if self.method != "HEAD":
+            self.method = "GET"
+        self.payload = None
+        self._payload_start = None
+        for name in ("content-length", "content-type", "content-encoding", "transfer-encoding"):
+            self.headers.discard(name)
+
+    def _drop_cookies(self) -> None:
+        for name in ("cookie", "cookie2"):
+            self.headers.discard(name)
+        self._jar_cookie = False
+
+    def _drop_credentials(self) -> None:
+        self._drop_cookies()
+        for name in ("authorization", "proxy-authorization", "host"):
+            self.headers.discard(name)
+
+    def rewind(self) -> bool:
+        """Make the payload ready to be sent again; False if it cannot be."""
+        payload = self.payload
+        if payload is None or isinstance(payload, (bytes, bytearray, memoryview, str)):
+            return True
+        if isinstance(payload, (list, tuple)):
+            return True
+        rewind = getattr(payload, "rewind", None)
+        if rewind is not None:
+            return bool(rewind())
+        if hasattr(payload, "read"):
+            if self._payload_start is None:
+                return False
+            try:
+                payload.seek(self._payload_start)
+            except (AttributeError, OSError, ValueError):
+                return False
+            return True
+        return False
+
+    def redirect(self, code: int, location: Union[str, URL]) -> None:
+        """Point the request in place at ``location``, as a ``code`` redirect asks.
+
+        Raises :class:`UnsupportedRedirectSchemeError` for a non-http(s) target and
+        :class:`UnrewoundBodyError` for a 307/308 whose body cannot be sent again;
+        the request is left unchanged then.
+        """
+        old = self.url_split
+        new = old.redirect(location)
+        if new.scheme not in ("http", "https"):
+            raise UnsupportedRedirectSchemeError(
+                str(new), f"redirect from {self.url} to a {new.scheme or 'relative'!r} URL"
+            )
+        if code in (307, 308):
+            if self.payload is not None and not self.rewind():
+                raise UnrewoundBodyError(
+                    str(new), f"{code} redirect needs the request body again and it is consumed"
+                )
+        else:
+            # 301/302 (historically) and 303: the target is fetched with GET.
+            self._drop_payload()
+        if (old.scheme, old.host, old.port) != (new.scheme, new.host, new.port):
+            self._drop_credentials()
+        else:
+            self._drop_cookies()  # the jar adds the right ones for the new path
+        self.set_url(new)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.method} {self.url}>"
+
+
+def _tell(payload: Any) -> Optional[int]:
+    if payload is None or not hasattr(payload, "read"):
+        return None
+    try:
+        return int(payload.tell())
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+# -- the response ----------------------------------------------------------------------
+
+
+class CompatResponse:
+    """A response read through :class:`UserAgent`, urllib- and requests-flavoured.
+
+    ``status_code``, ``headers``, ``content`` (the whole decoded body, read once and
+    cached in ``_cached_content``, computed by the overridable ``_content()``),
+    ``text``, ``json()``; streaming ``read(n)``, ``readline()`` and iteration also
+    give decoded bytes, and ``stream`` is the underlying
+    :class:`~geventhttpclient.response.HTTPSocketPoolResponse` with the raw body.
+
+    ``max_decompressed_size`` and ``max_encodings`` (class attributes, settable per
+    instance; the agent sets them from its own) bound the decoding.
+
+    No ``__slots__``: Locust copies a response's ``__dict__`` into its own response
+    class and expects the whole state to come along.
+    """
+
+    max_decompressed_size: Optional[int] = DEFAULT_MAX_DECOMPRESSED_SIZE
+    max_encodings: int = DEFAULT_MAX_ENCODINGS
+
+    def __init__(self, ghc_response: Any, request: Any = None, sent_request: Any = None) -> None:
+        self._response = ghc_response
+        self._request = request
+        self._sent_request = sent_request
+        self.headers = ghc_response.headers
+        self._decoder: Any = _UNSET
+        self._decoded: Optional[Iterator[bytes]] = None
+        self._pending = b""
+        self._failure: Optional[BaseException] = None
+
+    # -- status and head ---------------------------------------------------------------
+
+    @property
+    def status_code(self) -> int:
+        """The status as an int."""
+        return int(self._response.get_code())
+
+    @property
+    def status(self) -> str:
+        """The status as a str (urllib3)."""
+        return str(self.status_code)
+
+    @property
+    def reason(self) -> str:
+        return str(self._response.status_message)
+
+    status_message = reason
+
+    @property
+    def version(self) -> str:
+        return str(self._response.version)
+
+    @property
+    def url(self) -> Optional[str]:
+        """The URL this response answers (after redirects)."""
+        request = self._request
+        return request.url if request is not None else None
+
+    @property
+    def stream(self) -> Any:
+        """The underlying response: its ``read()`` gives the raw, encoded body."""
+        return self._response
+
+    def info(self) -> Any:
+        """The headers (what :mod:`http.cookiejar` reads ``Set-Cookie`` from)."""
+        return self.headers
+
+    def isclosed(self) -> bool:
+        return bool(self._response.message_complete)
+
+    def __len__(self) -> int:
+        """The declared Content-Length, else the length of the decoded body."""
+        length = getattr(self._response, "content_length", None)
+        if length is not None:
+            return int(length)
+        return len(self.content)
+
+    def __bool__(self) -> bool:
+        """A response is true even with an empty body (2.x)."""
+        return True
+
+    # -- the body -----------------------------------------------------------------------
+
+    def _get_decoder(self) -> Optional[ContentDecoder]:
+        decoder = self._decoder
+        if decoder is _UNSET:
+            decoder = self._decoder = decoder_for(
+                self.headers, self.max_decompressed_size, self.max_encodings
+            )
+        return decoder  # type: ignore[no-any-return]
+
+    def _blocks(self, decoder: ContentDecoder) -> Iterator[bytes]:
+        """Decoded pieces of the rest of the body, read block by block."""
+        read = self._response.read
+        while True:
+            raw = read(_READ_BLOCK)
+            if not raw:
+                yield from decoder.iter_finish()
+                return
+            yield from decoder.iter_decompress(raw)
+
+    def _next_piece(self) -> bytes:
+        """The next decoded piece, b"" at the end. A failure is raised again on
+        every later read, so a broken body never reads as a short, clean one."""
+        if self._failure is not None:
+            raise self._failure
+        if self._decoded is None:
+            decoder = self._get_decoder()
+            assert decoder is not None
+            self._decoded = self._blocks(decoder)
+        try:
+            return next(self._decoded, b"")
+        except Exception as exc:
+            self._failure = exc
+            self._response.release()
+            raise
+
+    def read(self, n: Optional[int] = None) -> bytes:
+        """Up to ``n`` decoded body bytes (all of the rest if None); b"" at the end."""
+        try:
+            decoder = self._get_decoder()
+        except DecodingError:
+            self._response.release()
+            raise
+        if decoder is None and not self._pending:
+            return self._response.read(n)  # type: ignore[no-any-return]
+        if n is None or n < 0:
+            parts = [self._pending]
+            self._pending = b""
+            while True:
+                piece = self._next_piece()
+                if not piece:
+                    return b"".join(parts)
+                parts.append(piece)
+        while len(self._pending) < n:
+            piece = self._next_piece()
+            if not piece:
+                break
+            self._pending += piece
+        out, self._pending = self._pending[:n], self._pending[n:]
+        return out
+
+    def readline(self, size: int = -1) -> bytes:
+        """One decoded line, ``\\n`` included (b"" at the end)."""
+        if self._get_decoder() is None and not self._pending:
+            return self._response.readline(size)  # type: ignore[no-any-return]
+        while True:
+            i = self._pending.find(b"\n")
+            if i >= 0 and (size < 0 or i < size):
+                return self.read(i + 1)
+            if 0 <= size <= len(self._pending):
+                return self.read(size)
+            piece = self._next_piece()
+            if not piece:
+                return self.read()
+            self._pending += piece
+
+    def __iter__(self) -> Iterator[bytes]:
+        """Decoded blocks of the body."""
+        block = int(getattr(self._response, "block_size", 0) or 65536)
+        while True:
+            data = self.read(block)
+            if not data:
+                return
+            yield data
+
+    def release(self) -> None:
+        """Give the connection back (closed if the body was not read to the end)."""
+        self._response.release()
+
+    close = release
+
+    def __enter__(self) -> CompatResponse:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.release()
+
+    @property
+    def content(self) -> bytes:
+        """The whole decoded body (the rest of it, if some was read). Kept after the
+        first access; careful with large bodies."""
+        try:
+            return self._cached_content  # type: ignore[no-any-return]
+        except AttributeError:
+            pass
+        self._cached_content = self._content()
+        return self._cached_content
+
+    def _content(self) -> bytes:
+        """Read and decode the rest of the body, then release the connection."""
+        try:
+            return self.read()
+        finally:
+            self.release()
+
+    @property
+    def data(self) -> bytes:
+        """The content (urllib3's name)."""
+        return self.content
+
+    @property
+    def text(self) -> str:
+        """The content as text: the Content-Type's charset (UTF-8 without one, or
+        with one Python does not know); undecodable bytes become U+FFFD."""
+        content = self.content
+        if not content:
+            return ""
+        codec = _charset(self.headers) or "utf-8"
+        try:
+            return content.decode(codec, errors="replace")
+        except LookupError:
+            return content.decode("utf-8", errors="replace")
+
+    def json(self, **kw: Any) -> Any:
+        """The content parsed as JSON (UTF-8, -16 or -32 detected by ``json``)."""
+        return jsonlib.loads(self.content, **kw)
+
+    def unzipped(self, gzip: bool = True, br: bool = False) -> bytes:
+        """The rest of the raw body decoded as gzip, br or deflate (2.x helper)."""
+        coding = "gzip" if gzip else "br" if br else "deflate"
+        decoder = ContentDecoder([coding], self.max_decompressed_size, self.max_encodings)
+        try:
+            return decoder.decompress(self._response.read()) + decoder.finish()
+        finally:
+            self.release()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.status_code} {self.url or ''}>"
+
+
+def _charset(headers: Any) -> Optional[str]:
+    if headers is None:
+        return None
+    value = headers.get("content-type")
+    if isinstance(value, list):
+        value = value[-1]
+    if not value:
+        return None
+    for param in str(value).split(";")[1:]:
+        name, _, val = param.partition("=")
+        if name.strip().lower() == "charset":
+            return val.strip().strip("\"'") or None
+    return None
+
+
+class RestkitCompatResponse(CompatResponse):
+    """The few extra names restkit users expect (2.x)."""
+
+    def body_string(self) -> bytes:
+        return self.content
+
+    def body_stream(self) -> Any:
+        return self._response
+
+    @property
+    def status_int(self) -> int:
+        return self.status_code
+
+
+# -- bodies ---------------------------------------------------------------------------
+
+
+def _pairs(obj: Any) -> List[Tuple[Any, Any]]:
+    """Key/value pairs from a mapping or an iterable of pairs."""
+    if obj is None:
+        return []
+    if isinstance(obj, (str, bytes)):
+        raise ValueError("expected a mapping or key/value pairs, not a string")
+    if isinstance(obj, Mapping):
+        return list(obj.items())
+    return [tuple(p) for p in obj]  # type: ignore[misc]
+
+
+def _is_pair_list(obj: Any) -> bool:
+    return (
+        isinstance(obj, list)
+        and bool(obj)
+        and all(isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str) for p in obj)
+    )
+
+
+def _is_empty(payload: Any) -> bool:
+    """An empty str, bytes, dict or list: no body (2.x tested ``if payload``). Files
+    and iterators are never tested for truth: that could consume or misjudge them."""
+    if isinstance(payload, (str, bytes, bytearray, memoryview, Mapping, list, tuple)):
+        return len(payload) == 0
+    return False
+
+
+def _form_encode(obj: Any) -> bytes:
+    return urlencode(_pairs(obj), doseq=True).encode("ascii")
+
+
+def _quote_param(value: str) -> str:
+    """A name or filename for Content-Disposition (WHATWG multipart encoding)."""
+    return value.replace("\r", "%0D").replace("\n", "%0A").replace('"', "%22")
+
+
+def _check_part_header(name: str, value: str) -> None:
+    if any(c in name + value for c in "\r\n\0"):
+        raise ValueError(f"multipart header {name!r} has a CR, LF or NUL in it")
+
+
+_BOUNDARY_CHARS = frozenset(
+    "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ'()+_,-./:=?"
+)
+
+
+def _stream_size(f: Any) -> Optional[int]:
+    """Bytes left in a file object from its position, or None if it cannot tell."""
+    try:
+        st = os.fstat(f.fileno())
+        import stat
+
+        if stat.S_ISREG(st.st_mode):
+            return max(0, st.st_size - f.tell())
+    except (AttributeError, OSError, ValueError):
+        pass
+    try:
+        pos = f.tell()
+        end = f.seek(0, os.SEEK_END)
+        f.seek(pos)
+        return max(0, int(end) - int(pos))
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+class _Part:
+    __slots__ = ("head", "data", "file", "start", "size")
+
+    def __init__(self, head: bytes, data: Optional[bytes] = None, file: Any = None) -> None:
+        self.head = head
+        self.data = data
+        self.file = file
+        self.start = _tell(file) if file is not None else None
+        self.size: Optional[int] = len(data) if data is not None else _stream_size(file)
+
+
+class MultipartBody:
+    """A ``multipart/form-data`` body (RFC 7578) produced block by block.
+
+    Iterating yields the encoded body, reading file parts in blocks, so a large file
+    is never held in memory. Each new iteration rewinds the file parts to where they
+    were, which lets a 307/308 redirect or a retry send the body again (False from
+    :meth:`rewind` if a part cannot be rewound). ``length`` is the total size when
+    every part's size is known, else None.
+    """
+
+    def __init__(self, parts: List[_Part], boundary: str) -> None:
+        self.parts = parts
+        self.boundary = boundary
+        self.content_type = f"multipart/form-data; boundary={boundary}"
+        self._iterated = False
+        sizes = [len(p.head) + (p.size if p.size is not None else -(1 << 62)) + 2 for p in parts]
+        total = sum(sizes) + len(boundary) + 6
+        self.length: Optional[int] = total if all(p.size is not None for p in parts) else None
+
+    def rewind(self) -> bool:
+        for part in self.parts:
+            if part.file is not None:
+                if part.start is None:
+                    return False
+                try:
+                    part.file.seek(part.start)
+                except (AttributeError, OSError, ValueError):
+                    return False
+        return True
+
+    def __iter__(self) -> Iterator[bytes]:
+        if self._iterated and not self.rewind():
+            raise UnrewoundBodyError("", "multipart body has a stream that cannot be rewound")
+        self._iterated = True
+        return self._generate()
+
+    def _generate(self) -> Iterator[bytes]:
+        for part in self.parts:
+            yield part.head
+            if part.data is not None:
+                if part.data:
+                    yield part.data
+            else:
+                while True:
+                    block = part.file.read(_READ_BLOCK)
+                    if not block:
+                        break
+                    yield block.encode("utf-8") if isinstance(block, str) else block
+            yield b"\r\n"
+        yield b"--" + self.boundary.encode("ascii") + b"--\r\n"
+
+    def to_bytes(self) -> bytes:
+        return b"".join(self)
+
+
+def _multipart(files: Any, data: Any = None) -> MultipartBody:
+    """Build the parts for ``files`` (and form fields from ``data``), requests-style.
+
+    ``files`` maps field names (or is a list of pairs) to a file object, bytes or
+    str, or a tuple ``(filename, fileobj[, content_type[, headers[, boundary]]])``;
+    the first boundary given in a 5-tuple is used, else a random one.
+    """
+    if not files:
+        raise ValueError("files must be given for a multipart body")
+    if isinstance(data, (str, bytes)):
+        raise ValueError("form fields alongside files must be a mapping or pairs, not a string")
+    boundary: Optional[str] = None
+    parts: List[Tuple[str, Optional[str], Any, Optional[str], Any]] = []
+    for name, value in _pairs(data):
+        values = value if isinstance(value, (list, tuple)) else [value]
+        for v in values:
+            if v is not None:
+                parts.append((_text(name), None, v, None, None))
+    for name, value in _pairs(files):
+        filename: Optional[str]
+        ctype = headers = None
+        if isinstance(value, (tuple, list)):
+            if not 2 <= len(value) <= 5:
+                raise ValueError(
+                    "a file tuple is (filename, fileobj[, content_type[, headers[, boundary]]])"
+                )
+            filename, fileobj = value[0], value[1]
+            ctype = value[2] if len(value) > 2 else None
+            headers = value[3] if len(value) > 3 else None
+            if len(value) > 4 and value[4] and boundary is None:
+                boundary = str(value[4])
+        else:
+            fileobj = value
+            filename = _guess_filename(value) or _text(name)
+        if fileobj is None:
+            continue
+        parts.append((_text(name), filename, fileobj, ctype, headers))
+    if boundary is None:
+        boundary = secrets.token_hex(16)
+    if not 1 <= len(boundary) <= 70 or not set(boundary) <= _BOUNDARY_CHARS:
+        raise ValueError(f"invalid multipart boundary {boundary!r} (RFC 2046 section 5.1.1)")
+    built: List[_Part] = []
+    delimiter = f"--{boundary}\r\n"
+    for name, filename, obj, ctype, extra in parts:
+        disposition = f'form-data; name="{_quote_param(name)}"'
+        if filename is not None:
+            disposition += f'; filename="{_quote_param(_text(filename))}"'
+        lines = [delimiter, f"Content-Disposition: {disposition}\r\n"]
+        if ctype:
+            _check_part_header("Content-Type", str(ctype))
+            lines.append(f"Content-Type: {ctype}\r\n")
+        for hname, hvalue in _pairs(extra):
+            _check_part_header(str(hname), str(hvalue))
+            lines.append(f"{hname}: {hvalue}\r\n")
+        lines.append("\r\n")
+        head = "".join(lines).encode("utf-8")
+        if isinstance(obj, (bytes, bytearray, memoryview)):
+            built.append(_Part(head, data=bytes(obj)))
+        elif isinstance(obj, str):
+            built.append(_Part(head, data=obj.encode("utf-8")))
+        elif hasattr(obj, "read"):
+            built.append(_Part(head, file=obj))
+        else:
+            built.append(_Part(head, data=str(obj).encode("utf-8")))
+    return MultipartBody(built, boundary)
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+def _guess_filename(obj: Any) -> Optional[str]:
+    name = getattr(obj, "name", None)
+    if isinstance(name, bytes):
+        name = name.decode("utf-8", "replace")
+    if isinstance(name, str) and name and not (name.startswith("<") and name.endswith(">")):
+        return os.path.basename(name)
+    return None
+
+
+def _encode_multipart_formdata(files: Any, data: Any) -> Tuple[bytes, str]:
+    """The multipart body in memory and its Content-Type (2.x helper)."""
+    body = _multipart(files, data)
+    return body.to_bytes(), body.content_type
+
+
+def guess_content_type(filename: str) -> Optional[str]:
+    """A MIME type for ``filename`` (for callers building file tuples)."""
+    return mimetypes.guess_type(filename)[0]
+
+
+# -- the agent ----------------------------------------------------------------------------
+
+
+_REDIRECT_NAMES = ("redirect_response_codes", "redirect_resonse_codes")
+_REDIRECT_STORE = "_redirect_response_codes"
+
+
+class _RedirectCodes:
+    """``redirect_response_codes`` and its 2.x misspelling ``redirect_resonse_codes``
+    on instances: both read and write one value (an instance's own, else its
+    class's)."""
+
+    def __get__(self, obj: Any, owner: Any = None) -> Any:
+        if obj is None:
+            return getattr(owner, _REDIRECT_STORE)
+        return getattr(obj, _REDIRECT_STORE)
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj.__dict__[_REDIRECT_STORE] = value
+
+    def __delete__(self, obj: Any) -> None:
+        obj.__dict__.pop(_REDIRECT_STORE, None)
+
+
+class _UserAgentType(type):
+    """Makes both spellings one value on the class too: assigning either on a class
+    (``LocustUserAgent.redirect_resonse_codes = ...``) or defining either in a
+    subclass body sets the shared value."""
+
+    def __new__(mcls, name: str, bases: Tuple[type, ...], ns: Dict[str, Any]) -> Any:
+        for alias in _REDIRECT_NAMES[::-1]:  # the correct spelling wins if both are given
+            value = ns.get(alias)
+            if value is not None and not isinstance(value, _RedirectCodes):
+                ns[_REDIRECT_STORE] = ns.pop(alias)
+        for alias in _REDIRECT_NAMES:
+            ns.setdefault(alias, _RedirectCodes())
+        return super().__new__(mcls, name, bases, ns)
+
+    def __setattr__(cls, name: str, value: Any) -> None:
+        if name in _REDIRECT_NAMES:
+            name = _REDIRECT_STORE
+        super().__setattr__(name, value)
+
+    def __delattr__(cls, name: str) -> None:
+        if name in _REDIRECT_NAMES:
+            name = _REDIRECT_STORE
+        super().__delattr__(name)
+
+
+def _retry_after(headers: Any) -> Optional[float]:
+    """Seconds from a ``Retry-After`` (RFC 9110 section 10.2.3), None if absent or bad."""
+    if headers is None:
+        return None
+    value = headers.get("retry-after")
+    if isinstance(value, list):
+        value = value[0]
+    if not value:
+        return None
+    value = str(value).strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+class UserAgent(metaclass=_UserAgentType):
+    """Requests with retries, redirects, cookies and content decoding.
+
+    ``UserAgent(max_redirects=3, max_retries=3, retry_delay=0, cookiejar=None,
+    headers=None, **client_kw)``: ``cookiejar`` is a :class:`http.cookiejar.CookieJar`
+    (used as it is) or True for a new one; ``headers`` are sent with every request,
+    after ``User-Agent`` and ``Accept-Encoding``; the keyword-only
+    ``max_decompressed_size`` and ``max_encodings`` bound content decoding (see
+    :mod:`geventhttpclient._decoding`); every other keyword argument goes to each
+    :class:`~geventhttpclient.client.HTTPClient` of :attr:`clientpool`.
+    """
+
+    response_type: Any = CompatResponse
+    request_type: Any = CompatRequest
+    valid_response_codes: Any = frozenset(range(200, 300)) | {301, 302, 303, 304, 307, 308}
+    """Statuses that are not an error: every 2xx, 304, and the redirects (a redirect
+    that is not followed is returned as it is)."""
+    _redirect_response_codes: Any = frozenset({301, 302, 303, 307, 308})
+    redirect_response_codes: Any
+    redirect_resonse_codes: Any
+    retry_response_codes: Any = frozenset()
+    """Statuses retried for idempotent methods (e.g. ``{429, 503}``); none by default."""
+    max_retry_delay: float = 30.0
+    """Cap on one backoff sleep; a ``Retry-After`` longer than this ends the retries."""
+    accept_encoding: Optional[str] = ACCEPT_ENCODING
+    """The default ``Accept-Encoding``; None sends none."""
+    max_decompressed_size: Optional[int] = DEFAULT_MAX_DECOMPRESSED_SIZE
+    max_encodings: int = DEFAULT_MAX_ENCODINGS
+
+    def __init__(
+        self,
+        max_redirects: int = 3,
+        max_retries: int = 3,
+        retry_delay: float = 0,
+        cookiejar: Any = None,
+        headers: Any = None,
+        *,
+        max_decompressed_size: Any = _UNSET,
+        max_encodings: Any = _UNSET,
+        **client_kw: Any,
+    ) -> None:
+        self.max_redirects = int(max_redirects)
+        self.max_retries = int(max_retries)
+        self.retry_delay = retry_delay
+        if max_decompressed_size is not _UNSET:
+            self.max_decompressed_size = max_decompressed_size
+        if max_encodings is not _UNSET:
+            self.max_encodings = int(max_encodings)
+        self.default_headers = Headers(HTTPClient.DEFAULT_HEADERS)
+        if self.accept_encoding:
+            self.default_headers["Accept-Encoding"] = self.accept_encoding
+        if headers:
+            self.default_headers.update(headers)
+        # Never test a jar for truth: an empty CookieJar has len() 0.
+        if cookiejar is True:
+            cookiejar = CookieJar()
+        elif cookiejar is False:
+            cookiejar = None
+        self.cookiejar = cookiejar
+        self.clientpool = HTTPClientPool(**client_kw)
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        self.clientpool.close()
+
+    def __enter__(self) -> UserAgent:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # -- hooks -----------------------------------------------------------------------------
+
+    def _make_request(
+        self,
+        url: Union[str, URL],
+        method: str = "GET",
+        headers: Any = None,
+        payload: Any = None,
+        params: Any = None,
+        files: Any = None,
+        json: Any = None,
+    ) -> Any:
+        """A ``request_type`` for ``url`` with the body encoded and described.
+
+        ``headers`` are used as given (copied; the agent's defaults are merged by
+        ``urlopen``). Reads nothing from files or streams: Locust calls this on its
+        error path just to describe a request that failed.
+        """
+        headers = Headers(headers) if headers else Headers()
+        has_type = "content-type" in headers
+        chunked = "transfer-encoding" in headers
+        body: Any = None
+        if json is not None:
+            if payload:
+                raise ValueError("pass either payload or json, not both")
+            body = jsonlib.dumps(json).encode("utf-8")
+            if not has_type:
+                headers["Content-Type"] = "application/json"
+        elif files:
+            multipart = _multipart(files, payload)
+            if multipart.length is not None and multipart.length <= MULTIPART_IN_MEMORY_MAX:
+                body = multipart.to_bytes()
+            else:
+                body = multipart
+            headers["Content-Type"] = multipart.content_type
+        elif payload is not None and not _is_empty(payload):
+            body = payload
+            if isinstance(payload, Mapping) or _is_pair_list(payload):
+                body = _form_encode(payload)
+                if not has_type:
+                    headers["Content-Type"] = "application/x-www-form-urlencoded; charset=utf-8"
+            elif isinstance(payload, str):
+                body = payload.encode("utf-8")
+                if not has_type:
+                    headers["Content-Type"] = "text/plain; charset=utf-8"
+            elif not has_type:
+                headers["Content-Type"] = "application/octet-stream"
+        if isinstance(body, (bytes, bytearray)) and body and not chunked:
+            headers["Content-Length"] = str(len(body))
+        return self.request_type(url, method=method, headers=headers, payload=body, params=params)
+
+    def _urlopen(self, request: Any) -> Any:
+        """Send ``request`` once (one attempt, one hop) and return a ``response_type``."""
+        client = self.clientpool.get_client(request.url_split)
+        resp = client.request(
+            request.method,
+            request.url_split.request_uri,
+            body=request.payload,
+            headers=request.headers,
+        )
+        return self.response_type(resp, request=request, sent_request=resp._sent_request)
+
+    def _verify_status(self, status_code: int, url: Any = None) -> None:
+        """Raise :class:`BadStatusCode` unless ``status_code`` is a valid one."""
+        if status_code not in self.valid_response_codes:
+            raise BadStatusCode(url, code=status_code)
+
+    def _handle_error(self, e: BaseException, url: Any = None) -> BaseException:
+        """Return ``e`` if it is worth another attempt, raise it if not (2.x hook).
+
+        The caller still refuses to retry a non-idempotent request that may have
+        been sent, whatever this returns.
+        """
+        if isinstance(e, gevent.Timeout) or not isinstance(e, Exception):
+            raise e  # the caller's own timeout, or an interruption: never ours to retry
+        if isinstance(e, (socket.timeout, GHTimeoutError, PoolTimeout)):
+            return e
+        if isinstance(e, (ConnectionClosed, EmptyResponse)):
+            return e
+        if isinstance(e, ConnectError) or isinstance(e, ConnectionRefusedError):
+            raise e
+        if isinstance(e, ssl.SSLError):
+            if "timed out" in str(e):
+                return e
+            raise e
+        if isinstance(e, OSError) and e.errno in {
+            errno.ETIMEDOUT,
+            errno.EPIPE,
+            errno.ECONNRESET,
+            errno.ECONNABORTED,
+        }:
+            return e
+        raise e
+
+    def _handle_retries_exceeded(self, url: Any, last_error: Optional[BaseException] = None) -> Any:
+        """Raise :class:`RetriesExceeded` (2.x hook)."""
+        raise RetriesExceeded(url, self.max_retries, original=last_error) from last_error
+
+    # -- urlopen ---------------------------------------------------------------------------
+
+    def _add_cookies(self, req: Any) -> None:
+        """Let the jar set ``Cookie`` for this hop, replacing what it set before but
+        never a ``Cookie`` the caller set."""
+        if getattr(req, "_jar_cookie", False):
+            req.headers.discard("cookie")
+        had = "cookie" in req.headers
+        self.cookiejar.add_cookie_header(req)
+        try:
+            req._jar_cookie = not had and "cookie" in req.headers
+        except AttributeError:  # a request type with __slots__
+            pass
+
+    def _apply_limits(self, resp: Any) -> None:
+        if self.max_decompressed_size != CompatResponse.max_decompressed_size:
+            resp.max_decompressed_size = self.max_decompressed_size
+        if self.max_encodings != CompatResponse.max_encodings:
+            resp.max_encodings = self.max_encodings
+
+    def _backoff(self, attempt: int) -> float:
+        """Seconds to wait before retry number ``attempt`` (1-based)."""
+        base = float(self.retry_delay or 0)
+        if base <= 0:
+            return 0.0
+        delay = min(float(self.max_retry_delay), base * 2 ** (attempt - 1))
+        return random.uniform(delay / 2, delay)
+
+    def _sleep(self, seconds: float) -> None:
+        """Wait between attempts (a hook, so tests and subclasses can see the delays)."""
+        gevent.sleep(seconds)
+
+    @staticmethod
+    def _sent_nothing(e: BaseException) -> bool:
+        """True for failures that happen before any byte of the request is sent."""
+        return isinstance(e, (ConnectTimeout, ConnectError, PoolTimeout))
+
+    def urlopen(
+        self,
+        url: Union[str, URL],
+        method: str = "GET",
+        response_codes: Any = None,
+        headers: Any = None,
+        payload: Any = None,
+        to_string: bool = False,
+        debug_stream: Any = None,
+        params: Any = None,
+        max_retries: Optional[int] = None,
+        max_redirects: Optional[int] = None,
+        files: Any = None,
+        json: Any = None,
+        **kw: Any,
+    ) -> Any:
+        """Request ``url`` with retries and redirects; return the response, or its
+        decoded body if ``to_string``.
+
+        As in 2.x, extra keyword arguments are form fields for a POST and query
+        parameters otherwise. ``response_codes`` replaces ``valid_response_codes``
+        (and the ``_verify_status`` hook) for this call. ``max_retries`` and
+        ``max_redirects`` override the agent's for this call.
+        """
+        method = str(method).upper()
+        if kw:
+            if method == "POST":
+                if payload is None:
+                    payload = kw
+                elif isinstance(payload, dict):
+                    payload = {**payload, **kw}
+            elif params is None:
+                params = kw
+            elif isinstance(params, dict):
+                params = {**params, **kw}
+        req_headers = self.default_headers.copy()
+        if headers:
+            req_headers.update(headers)
+        req = self._make_request(
+            url, method=method, headers=req_headers, payload=payload, params=params,
+            files=files, json=json,
+        )  # fmt: skip
+        retries = self.max_retries if max_retries is None else int(max_retries)
+        redirects = self.max_redirects if max_redirects is None else int(max_redirects)
+        idempotent = req.method in IDEMPOTENT_METHODS
+        attempt = 0
+        hops = 0
+        while True:
+            if self.cookiejar is not None:
+                self._add_cookies(req)
+            try:
+                resp = self._urlopen(req)
+            except Exception as e:
+                if isinstance(e, gevent.Timeout):
+                    raise
+                _annotate(e, request=req)
+                error = self._handle_error(e, url=req.url)
+                if not (idempotent or self._sent_nothing(error)):
+                    if error is e:
+                        raise
+                    raise error from e
+                attempt = self._next_attempt(attempt, retries, url, error, req, None)
+                continue
+
+            self._apply_limits(resp)
+            if debug_stream is not None:
+                debug_stream.write(self._conversation_str(req.url, resp, payload=req.payload))
+                debug_stream.write("\n\n")
+            if self.cookiejar is not None:
+                self.cookiejar.extract_cookies(resp, req)
+
+            try:
+                if response_codes is not None:
+                    if resp.status_code not in response_codes:
+                        raise BadStatusCode(req.url, code=resp.status_code)
+                else:
+                    self._verify_status(resp.status_code, url=req.url)
+            except Exception as e:
+                self._attach_response(e, req, resp)
+                code = getattr(e, "code", None)
+                if (
+                    isinstance(e, BadStatusCode)
+                    and code in self.retry_response_codes
+                    and idempotent
+                    and attempt < retries
+                ):
+                    wait = _retry_after(getattr(resp, "headers", None))
+                    if wait is None or wait <= self.max_retry_delay:
+                        attempt = self._next_attempt(attempt, retries, url, e, req, wait)
+                        continue
+                raise
+
+            location = resp.headers.get("location") if resp.headers is not None else None
+            if isinstance(location, list):
+                location = location[0]
+            if location and resp.status_code in self.redirect_response_codes:
+                self._discard(resp)
+                if hops >= redirects:
+                    error = TooManyRedirects(req.url, f"Redirection limit reached ({redirects})")
+                    _annotate(error, response=resp, request=req)
+                    raise error
+                hops += 1
+                req.redirect(resp.status_code, location)
+                continue
+
+            if not to_string:
+                return resp
+            try:
+                content = resp.content
+            except Exception as e:
+                self._handle_error(e, url=req.url)
+                if not idempotent:
+                    raise
+                attempt = self._next_attempt(attempt, retries, url, e, req, None)
+                continue
+            if content:
+                return content
+            error = EmptyResponse(req.url, "Empty response body received")
+            _annotate(error, response=resp, request=req)
+            if not idempotent:
+                raise error
+            self._handle_error(error, url=req.url)
+            attempt = self._next_attempt(attempt, retries, url, error, req, None)
+
+    def _next_attempt(
+        self,
+        attempt: int,
+        retries: int,
+        url: Any,
+        error: BaseException,
+        req: Any,
+        wait: Optional[float],
+    ) -> int:
+        """Count one more attempt, sleep before it; raise when none are left or the
+        body cannot be sent again."""
+        attempt += 1
+        if attempt > retries:
+            if isinstance(error, BadStatusCode):
+                raise error
+            self._handle_retries_exceeded(url, last_error=error)
+            raise RetriesExceeded(url, retries, original=error) from error  # hook returned
+        if req.payload is not None and not req.rewind():
+            raise error
+        delay = wait if wait is not None else self._backoff(attempt)
+        if delay > 0:
+            self._sleep(delay)
+        return attempt
+
+    def _attach_response(self, e: BaseException, req: Any, resp: Any) -> None:
+        """Give a status error its response, request and log (2.x), reading the body
+        first: a released response could not be read any more."""
+        try:
+            _ = resp.content
+        except Exception:  # noqa: BLE001 - the status error is what gets reported
+            pass
+        _annotate(e, response=resp, request=req)
+        try:
+            log = self._conversation_str(req.url, resp, payload=req.payload)
+        except Exception:  # noqa: BLE001
+            log = ""
+        _annotate(e, http_log=log)
+        resp.release()
+
+    @staticmethod
+    def _discard(resp: Any) -> None:
+        """Drop a redirect's body undecoded; keep the connection when it is short."""
+        raw = getattr(resp, "_response", None)
+        try:
+            if raw is not None:
+                length = getattr(raw, "content_length", None)
+                if raw.message_complete or (length is not None and length <= REDIRECT_DRAIN_MAX):
+                    raw.read()
+        except Exception:  # noqa: BLE001 - the body is not wanted anyway
+            pass
+        finally:
+            resp.release()
+
+    @classmethod
+    def _conversation_str(
+        cls, url: Any, resp: Any, payload: Any = None, encoding: str = "utf-8"
+    ) -> str:
+        """The exchange as text, for ``debug_stream`` and ``BadStatusCode.http_log``."""
+        sent = getattr(resp, "_sent_request", None) or b""
+        if isinstance(sent, (bytes, bytearray)):
+            sent = bytes(sent).decode("latin-1")
+        out = [f"REQUEST: {url}\n{sent}"]
+        if isinstance(payload, (bytes, bytearray)):
+            out.append(bytes(payload).decode(encoding, "replace") + "\n\n")
+        elif isinstance(payload, str):
+            out.append(payload + "\n\n")
+        headers = resp.headers if resp.headers is not None else ()
+        header_str = "\n".join(f"{k}: {v}" for k, v in headers.items()) if headers else ""
+        version = getattr(getattr(resp, "_response", None), "version", "HTTP/1.1")
+        try:
+            body = resp.content
+        except Exception as exc:  # noqa: BLE001 - a log must not fail
+            body = f"<body unreadable: {exc!r}>".encode()
+        body = body or b""
+        out.append(
+            f"RESPONSE: {version} {resp.status_code}\n{header_str}\n\n"
+            + body.decode(encoding, "replace")
+        )
+        return "".join(out)
+
+    # -- download --------------------------------------------------------------------------
+
+    def download(
+        self,
+        url: Union[str, URL],
+        fpath: Union[str, os.PathLike],
+        chunk_size: int = 16 * 1024,
+        resume: bool = False,
+        **kw: Any,
+    ) -> Any:
+        """Save the body of ``url`` to ``fpath``; return the response.
+
+        With ``resume``, an existing file is continued with a ``Range`` request when
+        the server answers 206 for the right offset, and started over otherwise. A
+        body cut short by a retryable error is continued (``Accept-Ranges: bytes``)
+        or fetched again, up to ``max_retries`` times. ``Accept-Encoding: identity``
+        is asked for unless the caller sets it, since byte ranges count encoded bytes.
+        """
+        kw.pop("to_string", None)
+        headers = Headers(kw.pop("headers", None) or {})
+        if "accept-encoding" not in headers:
+            headers["Accept-Encoding"] = "identity"
+        offset = os.path.getsize(fpath) if resume and os.path.isfile(fpath) else 0
+        attempt = 0
+        while True:
+            req_headers = headers.copy()
+            if offset:
+                req_headers["Range"] = f"bytes={offset}-"
+            resp = self.urlopen(url, headers=req_headers, **kw)
+            if offset and not _resumes_at(resp, offset):
+                if resp.status_code != 200:
+                    resp.release()
+                    offset = 0
+                    continue
+                offset = 0  # the server sent the whole body: start the file over
+            with open(fpath, "ab" if offset else "wb") as f:
+                try:
+                    with resp:
+                        while True:
+                            data = resp.read(chunk_size)
+                            if not data:
+                                break
+                            f.write(data)
+                except Exception as e:
+                    error = self._handle_error(e, url=url)
+                    attempt += 1
+                    if attempt > self.max_retries:
+                        self._handle_retries_exceeded(url, last_error=error)
+                    ranges = resp.headers.get("accept-ranges") if resp.headers else None
+                    offset = f.tell() if ranges == "bytes" else 0
+                    delay = self._backoff(attempt)
+                    if delay > 0:
+                        self._sleep(delay)
+                    continue
+            return resp
+
+
+def _resumes_at(resp: Any, offset: int) -> bool:
+    if resp.status_code != 206:
+        return False
+    cr = resp.headers.get("content-range") or ""
+    unit, _, rest = str(cr).partition(" ")
+    return unit.strip().lower() == "bytes" and rest.strip().startswith(f"{offset}-")
+
+
+def _annotate(e: BaseException, **attrs: Any) -> None:
+    for name, value in attrs.items():
+        try:
+            setattr(e, name, value)
+        except (AttributeError, TypeError):
+            pass
+
+
+class RestkitCompatUserAgent(UserAgent):
+    response_type = RestkitCompatResponse
+
+
+class XmlrpcCompatUserAgent(UserAgent):
+    """A transport for :mod:`xmlrpc.client` (2.x)."""
+
+    def request(self, host: str, handler: str, request: bytes, verbose: bool = False) -> Any:
+        import io
+
+        debug_stream = io.StringIO() if verbose else None
+        ret = self.urlopen(
+            host + handler, "POST", payload=request, to_string=True, debug_stream=debug_stream
+        )
+        if debug_stream is not None:
+            print(debug_stream.getvalue())
+        return ret
