@@ -4,6 +4,7 @@ Its response parser is our own C code (``csrc/``) built with cffi, so the same
 package runs at full speed on CPython and PyPy. See README.md for the tour.
 """
 
+from ._decoding import DecodingError, DecompressionLimitExceeded
 from ._version import __version__
 from .client import HTTPClient, HTTPClientPool
 from .exceptions import (
@@ -33,6 +34,8 @@ __all__ = [
     "URL",
     "HTTPError",
     "HTTPParseError",
+    "DecodingError",
+    "DecompressionLimitExceeded",
     "IncompleteResponse",
     "LimitExceeded",
     "NetworkError",

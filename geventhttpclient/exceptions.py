@@ -22,8 +22,11 @@ against sockets, ``http.client`` or geventhttpclient 2.x keeps working::
     ├── ProtocolError(ValueError)               the server broke HTTP/1.1
     │     ├── HTTPParseError                    the C parser refused the bytes (code, reason)
     │     │     ├── LimitExceeded               a configured size/count limit was hit
-    │     │     └── IncompleteResponse          the connection ended mid-message: a body cut
-    │     │                                     short is never returned as complete
+    │     │     ├── IncompleteResponse          the connection ended mid-message: a body cut
+    │     │     │                               short is never returned as complete
+    │     │     └── DecodingError(zlib.error)   corrupt or unknown Content-Encoding
+    │     │           └── DecompressionLimitExceeded(LimitExceeded)
+    │     │                                     (both in _decoding.py, exported here)
     │     └── UnexpectedResponse                e.g. an unsolicited 101, too many 1xx
     ├── PoolTimeout(TimeoutError)               no connection became free in time
     └── PoolClosed(RuntimeError)                the client was closed
@@ -196,3 +199,13 @@ class PoolClosed(HTTPError, RuntimeError):
 # 2.x names.
 HTTPConnectionClosed = ConnectionClosed
 HTTPProtocolViolationError = ProtocolError
+
+
+def __getattr__(name: str) -> type:
+    # The decoding errors live beside the decoders (which import this module);
+    # resolve them lazily so both import orders work.
+    if name in ("DecodingError", "DecompressionLimitExceeded"):
+        from . import _decoding
+
+        return getattr(_decoding, name)  # type: ignore[no-any-return]
+    raise AttributeError(name)

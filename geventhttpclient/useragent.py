@@ -309,7 +309,7 @@ class CompatRequest(urllib.request.Request):
         return self.original_host
 
     def get_method(self) -> str:
-        return self.method
+        return self.method or "GET"
 
     def is_unverifiable(self) -> bool:
         """RFC 2965 3.3.6: True for requests the user did not ask for; we send
@@ -335,7 +335,7 @@ class CompatRequest(urllib.request.Request):
         self.headers[key] = str(val)
 
     def remove_header(self, header_name: str) -> None:
-        self.headers.discard(header_name)
+        self.headers.discard(header_name)  # type: ignore[attr-defined]
 
     # -- redirects ------------------------------------------------------------------------
 
@@ -345,17 +345,17 @@ class CompatRequest(urllib.request.Request):
         self.payload = None
         self._payload_start = None
         for name in ("content-length", "content-type", "content-encoding", "transfer-encoding"):
-            self.headers.discard(name)
+            self.headers.discard(name)  # type: ignore[attr-defined]
 
     def _drop_cookies(self) -> None:
         for name in ("cookie", "cookie2"):
-            self.headers.discard(name)
+            self.headers.discard(name)  # type: ignore[attr-defined]
         self._jar_cookie = False
 
     def _drop_credentials(self) -> None:
         self._drop_cookies()
         for name in ("authorization", "proxy-authorization", "host"):
-            self.headers.discard(name)
+            self.headers.discard(name)  # type: ignore[attr-defined]
 
     def rewind(self) -> bool:
         """Make the payload ready to be sent again; False if it cannot be."""
@@ -602,7 +602,7 @@ class CompatResponse:
         """The whole decoded body (the rest of it, if some was read). Kept after the
         first access; careful with large bodies."""
         try:
-            return self._cached_content  # type: ignore[no-any-return]
+            return self._cached_content  # type: ignore[no-any-return,has-type]
         except AttributeError:
             pass
         self._cached_content = self._content()

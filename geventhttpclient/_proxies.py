@@ -1,0 +1,173 @@
+"""Choosing an HTTP proxy for a URL, the way requests and curl do.
+
+Three sources, in this order: the ``proxies`` mapping given to a request, the one
+set on the session, and (unless ``trust_env`` is off) the environment variables
+``http_proxy``, ``https_proxy``, ``all_proxy`` and ``no_proxy``. For each variable
+the lowercase spelling wins over the uppercase one (curl's rule, which requests and
+urllib follow), and ``HTTP_PROXY`` is ignored when ``REQUEST_METHOD`` is set: under
+CGI that variable comes from the client's ``Proxy:`` header ("httpoxy").
+
+``no_proxy`` only ever exempts hosts from the *environment's* proxies, as in
+requests: a proxy the program names explicitly is used as given.
+
+Only plain ``http://`` proxy URLs are supported (absolute-form requests for http
+targets, a CONNECT tunnel for https ones); TLS to the proxy itself and SOCKS are
+refused with :class:`~geventhttpclient.exceptions.InvalidURL` rather than being
+silently ignored, which would send the traffic directly.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from typing import Any, Dict, Mapping, NamedTuple, Optional, Tuple
+from urllib.parse import unquote, urlsplit
+
+from .exceptions import InvalidURL
+
+__all__ = ["ProxyConfig", "parse_proxy_url", "environ_proxies", "bypass_proxy", "select_proxy"]
+
+_ENV_SCHEMES = ("http", "https", "all", "no")
+
+
+class ProxyConfig(NamedTuple):
+    """Where and as whom to connect to a proxy. Hashable: it is part of the key
+    under which a session pools its clients, so two proxies (or two sets of
+    credentials) never share a connection."""
+
+    host: str
+    port: int
+    user: Optional[str] = None
+    password: Optional[str] = None
+
+    def __repr__(self) -> str:  # a password never lands in logs or tracebacks
+        auth = f"{self.user}:***@" if self.user is not None else ""
+        return f"ProxyConfig(http://{auth}{self.host}:{self.port})"
+
+
+def parse_proxy_url(url: str) -> ProxyConfig:
+    """The :class:`ProxyConfig` for a proxy URL such as ``http://user:pw@proxy:3128``.
+
+    A URL without a scheme is taken as ``http://`` (requests does the same); the
+    port defaults to 80. Credentials are percent-decoded, so a password with ``@``
+    or ``:`` in it can be given as ``%40`` and ``%3A``.
+    """
+    text = str(url).strip()
+    if "://" not in text:
+        text = "http://" + text
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as exc:
+        raise InvalidURL(f"invalid proxy URL {_redact(url)!r}: {exc}") from exc
+    scheme = parts.scheme.lower()
+    if scheme != "http":
+        raise InvalidURL(
+            f"unsupported proxy scheme {scheme!r} in {_redact(url)!r}: only http:// proxies "
+            "are supported (https targets are tunnelled through them with CONNECT)"
+        )
+    if not parts.hostname:
+        raise InvalidURL(f"proxy URL {_redact(url)!r} has no host")
+    user = unquote(parts.username) if parts.username is not None else None
+    password = unquote(parts.password) if parts.password is not None else None
+    return ProxyConfig(parts.hostname, port or 80, user, password)
+
+
+def _redact(url: Any) -> str:
+    text = str(url)
+    scheme, sep, rest = text.rpartition("://")
+    userinfo, at, hostpart = rest.rpartition("@")
+    if not at:
+        return text
+    return f"{scheme}{sep}***@{hostpart}"
+
+
+def environ_proxies(environ: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
+    """Proxy settings from the environment: keys ``http``, ``https``, ``all``, ``no``.
+
+    Read on every request (as requests does) so a change to ``os.environ`` takes
+    effect at once; that is eight dictionary look-ups, not a scan of the whole
+    environment.
+    """
+    env = os.environ if environ is None else environ
+    cgi = "REQUEST_METHOD" in env
+    found: Dict[str, str] = {}
+    for scheme in _ENV_SCHEMES:
+        value = env.get(f"{scheme}_proxy")
+        if value is None and not (cgi and scheme == "http"):
+            value = env.get(f"{scheme.upper()}_PROXY")
+        if value:
+            found[scheme] = value
+    return found
+
+
+def _host_matches(host: str, pattern: str) -> bool:
+    pattern = pattern.lower().lstrip("*").lstrip(".")
+    if not pattern:
+        return False
+    return host == pattern or host.endswith("." + pattern)
+
+
+def bypass_proxy(host: str, port: Optional[int], no_proxy: Optional[str]) -> bool:
+    """True if ``no_proxy`` exempts ``host`` (and ``port``) from the environment's proxies.
+
+    ``no_proxy`` is a comma (or space) separated list of: ``*`` (everything), host
+    names (matching the name and its subdomains; a leading ``.`` or ``*.`` is
+    allowed), IP addresses, CIDR networks (``10.0.0.0/8``), each optionally with
+    ``:port``. Names are compared case-insensitively.
+    """
+    if not no_proxy:
+        return False
+    host = host.lower().strip("[]")
+    try:
+        ip: Any = ipaddress.ip_address(host)
+    except ValueError:
+        ip = None
+    for raw in no_proxy.replace(" ", ",").split(","):
+        entry = raw.strip().lower()
+        if not entry:
+            continue
+        if entry == "*":
+            return True
+        entry_host, entry_port = _split_port(entry)
+        if entry_port is not None and entry_port != port:
+            continue
+        if ip is not None:
+            try:
+                if ip in ipaddress.ip_network(entry_host, strict=False):
+                    return True
+            except ValueError:
+                pass
+            continue
+        if _host_matches(host, entry_host):
+            return True
+    return False
+
+
+def _split_port(entry: str) -> Tuple[str, Optional[int]]:
+    """``host:port``, ``[v6]:port``, a bare IPv6 address or a CIDR network."""
+    if entry.startswith("["):
+        addr, _, rest = entry[1:].partition("]")
+        port = rest[1:] if rest.startswith(":") else ""
+        return addr, int(port) if port.isdigit() else None
+    if entry.count(":") == 1:
+        name, _, port = entry.partition(":")
+        if port.isdigit():
+            return name, int(port)
+    return entry, None
+
+
+def select_proxy(
+    scheme: str, host: str, proxies: Mapping[str, Any]
+) -> Tuple[bool, Optional[str]]:
+    """The entry of ``proxies`` for a URL: ``(found, value)``.
+
+    Keys are tried most specific first, as in requests: ``scheme://host``,
+    ``scheme``, ``all://host``, ``all``. A key that is present with a value of
+    ``None`` or ``""`` is found and means "connect directly".
+    """
+    for key in (f"{scheme}://{host}", scheme, f"all://{host}", "all"):
+        if key in proxies:
+            value = proxies[key]
+            return True, (str(value) if value else None)
+    return False, None
