@@ -156,7 +156,9 @@ class RequestBody:
     """A prepared body: what to send after the head and how it is framed.
 
     ``kind`` is ``"none"``, ``"bytes"``, ``"file"`` (sized, sent with sendfile when the
-    socket allows) or ``"chunked"`` (an iterator of raw blocks, framed on the way out).
+    socket allows), ``"chunked"`` (an iterator of raw blocks, framed on the way out) or
+    ``"stream"`` (an iterator of raw blocks whose total the caller gave as
+    Content-Length; a mismatch is an error and the connection is not reused).
     ``replayable`` says whether the same body can be sent again on a retry.
     """
 
@@ -273,7 +275,13 @@ def prepare_body(
 
     if rb.kind == "chunked":
         if user_cl is not None:
-            raise RequestError("Content-Length set for a body of unknown length")
+            if not user_cl.isdigit():
+                raise RequestError(f"malformed Content-Length {user_cl!r}")
+            # The caller knows the size of its stream (a multipart body, a proxy
+            # relaying a sized upload): send the blocks raw, counting them.
+            rb.kind = "stream"
+            rb.length = int(user_cl)
+            return rb, b""
         return rb, (b"" if user_te is not None else b"Transfer-Encoding: chunked\r\n")
     assert rb.length is not None
     if user_cl is not None:

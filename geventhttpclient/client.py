@@ -44,6 +44,7 @@ from .exceptions import (
     ConnectionClosed,
     HeaderInjectionError,
     InvalidURL,
+    RequestError,
     RequestTimeout,
     UnexpectedResponse,
 )
@@ -380,6 +381,19 @@ class HTTPClient:
             if head:
                 sock.sendall(head)
             self._send_file(sock, body)
+        elif kind == "stream":
+            if head:
+                conn.sendall(head)
+            expected = body.length or 0
+            sent = 0
+            for block in body.chunks or ():
+                data = block.encode("utf-8") if isinstance(block, str) else bytes(block)
+                sent += len(data)
+                if sent > expected:
+                    raise RequestError(f"body longer than its Content-Length {expected}")
+                sock.sendall(data)
+            if sent != expected:
+                raise RequestError(f"body of {sent} bytes, Content-Length said {expected}")
         else:
             first = True
             for frame in chunk_frames(body.chunks or ()):

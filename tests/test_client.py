@@ -563,3 +563,20 @@ def test_forgotten_streaming_response_frees_its_slot_after_collection(server_fac
     gc.collect()
     gevent.sleep(0)
     assert len(http.get("/").read()) == 300000
+
+
+def test_iterable_body_with_callers_content_length_is_sent_raw(echo_server):
+    http = HTTPClient("127.0.0.1", echo_server.port)
+    r = http.post("/", body=iter([b"ab", b"cd"]), headers={"Content-Length": "4"})
+    assert r.read() == b"POST /\nabcd"
+    req = echo_server.requests[0]
+    assert req["headers"]["content-length"] == ["4"]
+    assert "transfer-encoding" not in req["headers"]
+
+
+def test_iterable_body_longer_than_content_length_fails_and_discards(echo_server):
+    http = HTTPClient("127.0.0.1", echo_server.port)
+    with pytest.raises(RequestError):
+        http.post("/", body=iter([b"abc", b"def"]), headers={"Content-Length": "4"})
+    assert http.statistics().connections == 0
+    assert http.get("/ok").read() == b"GET /ok\n"
