@@ -305,7 +305,7 @@ class HTTPClient:
         for attempt in range(attempts):
             if attempt and not body.rewind():
                 break
-            conn = pool.acquire(self.pool_timeout, check=not idempotent)
+            conn = pool.acquire(self.pool_timeout)
             response = HTTPSocketPoolResponse(
                 conn,
                 pool,

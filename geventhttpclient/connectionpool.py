@@ -15,11 +15,10 @@ closes it and frees its slot. A greenlet killed while waiting gives back anythin
 was handed.
 
 Before an idle connection is reused, a non-blocking ``MSG_PEEK`` tells whether the
-server closed it (or sent bytes nobody asked for); unlike ``select()`` this works for
-any descriptor number. The check costs a syscall, so it runs only when the request
-must not be retried (non-idempotent methods) or when the connection has been idle
-longer than ``idle_check_after``; idempotent requests recover from a stale
-connection by one transparent retry instead.
+server closed it or sent bytes nobody asked for (which must never be read as the next
+response); unlike ``select()`` this works for any descriptor number. It costs one
+syscall per reuse, which correctness requires: a stale connection is replaced, and
+bytes arriving after the peek are the one race no HTTP/1.1 client can close.
 
 Receive buffers belong to the pool, not to connections: idle connections hold none,
 so a thousand idle connections cost little memory.
@@ -29,7 +28,6 @@ from __future__ import annotations
 
 import errno
 import socket as _stdsocket
-import time
 from collections import deque
 from dataclasses import dataclass
 from typing import Any, Callable, Deque, List, Optional
@@ -53,6 +51,7 @@ usual overlap of requests; a pool of 1000 connections that all went idle keeps
 
 _PEEK_FLAGS = _stdsocket.MSG_PEEK | getattr(_stdsocket, "MSG_DONTWAIT", 0)
 _UNSET = object()
+_CLOSED = object()  # handed to waiters by close(): they were given nothing
 
 
 class RecvBuffer:
@@ -81,7 +80,6 @@ class Connection:
         "buf",
         "start",
         "end",
-        "idle_since",
         "requests",
         "verified",
         "_raw_send",
@@ -108,7 +106,6 @@ class Connection:
         self.buf: Optional[RecvBuffer] = None
         self.start = 0
         self.end = 0
-        self.idle_since = 0.0
         self.requests = 0
         self.verified = verified
         # Plain TCP only: TLS bytes must go through the SSL object, which waits itself.
@@ -284,14 +281,12 @@ class ConnectionPool:
         size: int = 1,
         *,
         name: str = "",
-        idle_check_after: float = 1.0,
     ) -> None:
         if size < 1:
             raise ValueError("concurrency (pool size) must be at least 1")
         self._factory = factory
         self.size = size
         self.name = name
-        self.idle_check_after = idle_check_after
         self._idle: List[Connection] = []
         self._waiters: Deque[List[Any]] = deque()
         self._buffers: List[RecvBuffer] = []
@@ -324,10 +319,9 @@ class ConnectionPool:
 
     # -- the API ------------------------------------------------------------------
 
-    def acquire(self, timeout: Optional[float] = None, check: bool = False) -> Connection:
+    def acquire(self, timeout: Optional[float] = None) -> Connection:
         """A connection for one request; waits FIFO while all are busy.
 
-        ``check`` forces the liveness check (for requests that must not be retried).
         Raises :class:`PoolTimeout` after ``timeout`` seconds of waiting,
         :class:`PoolClosed` if the pool is closed, and whatever connecting raises.
         """
@@ -345,9 +339,10 @@ class ConnectionPool:
             if item is None:
                 return self._connect()
             conn: Connection = item
-            if (check or time.monotonic() - conn.idle_since > self.idle_check_after) and (
-                not conn.is_alive()
-            ):
+            # Always: bytes that arrived while the connection sat idle (a body longer
+            # than its Content-Length, a late second response) would otherwise be read
+            # as the answer to the next request; and a closed connection is replaced.
+            if not conn.is_alive():
                 self._discarded += 1
                 conn.close()
                 return self._connect()  # in the same slot
@@ -370,6 +365,8 @@ class ConnectionPool:
             item = entry[1]
             if item is _UNSET:
                 self._waiters.remove(entry)
+            elif item is _CLOSED:
+                pass
             elif item is None:
                 self._slot_freed()
             else:
@@ -405,7 +402,6 @@ class ConnectionPool:
         """Return a connection whose response is complete and may be kept alive."""
         # The per-request path: _drop_buffer and _give_back, inlined.
         conn.requests += 1
-        conn.idle_since = time.monotonic()
         buf = conn.buf
         conn.buf = None
         conn.start = conn.end = 0
@@ -440,7 +436,7 @@ class ConnectionPool:
             self._count -= 1
         while self._waiters:
             entry = self._waiters.popleft()
-            entry[1] = None
+            entry[1] = _CLOSED
             get_hub().loop.run_callback(
                 entry[0].throw, PoolClosed(f"connection pool {self.name} is closed")
             )

@@ -55,6 +55,18 @@ def _collected(pool: ConnectionPool, conn: Connection) -> None:
         pass
 
 
+_RESET = (ConnectionResetError, ConnectionAbortedError, BrokenPipeError)
+
+
+def _cut_short(exc: BaseException, where: str) -> BaseException:
+    """The library error for a failure after the response began. A reset there ends
+    the message early: IncompleteResponse, never ConnectionClosed, which means "no
+    byte of the response arrived" and lets idempotent requests be retried."""
+    if isinstance(exc, _RESET):
+        return IncompleteResponse(f"connection reset {where}: {exc}", "HP_E_INCOMPLETE", 0)
+    return translate(exc, f"reading the response {where}")
+
+
 def _make_headers(headers_type: Type[Any], pairs: List[Tuple[str, str]]) -> Any:
     fast = getattr(headers_type, "_from_str_pairs", None)
     if fast is not None:
@@ -131,7 +143,7 @@ class HTTPSocketPoolResponse:
                         raise ConnectionClosed(
                             exc.errno or 0, f"connection closed before the response: {exc}"
                         ) from exc
-                    raise
+                    raise _cut_short(exc, "head") from exc
                 if n == 0:
                     if first and parser.idle:
                         raise ConnectionClosed(0, "connection closed before the response")
@@ -166,7 +178,7 @@ class HTTPSocketPoolResponse:
         except BaseException as exc:
             self._abandon()
             if isinstance(exc, Exception):
-                raise translate(exc, "reading the response body") from exc
+                raise _cut_short(exc, "body") from exc
             raise
         self._after_parse()
 
@@ -301,7 +313,7 @@ class HTTPSocketPoolResponse:
         except BaseException as exc:
             self._abandon()
             if isinstance(exc, Exception):
-                raise translate(exc, "reading the response body") from exc
+                raise _cut_short(exc, "body") from exc
             raise
         return pieces[0] if len(pieces) == 1 else b"".join(pieces)
 
@@ -324,7 +336,7 @@ class HTTPSocketPoolResponse:
                 except BaseException as exc:
                     self._abandon()
                     if isinstance(exc, Exception):
-                        raise translate(exc, "reading the response body") from exc
+                        raise _cut_short(exc, "body") from exc
                     raise
                 return n
             while not self._chunks and self._conn is not None:
