@@ -91,6 +91,7 @@ void hp_init(hp_parser *p);
 size_t hp_execute(hp_parser *p, const hp_settings *s, const char *data, size_t len);
 int hp_finish(hp_parser *p, const hp_settings *s);
 int hp_idle(const hp_parser *p);
+size_t hp_body_consumed(hp_parser *p, const hp_settings *s, size_t n);
 const char *hp_errno_name(int err);
 const char *hp_errno_description(int err);
 

@@ -671,6 +671,18 @@ size_t hp_execute(hp_parser *p, const hp_settings *s, const char *data, size_t l
     return pos;
 }
 
+size_t hp_body_consumed(hp_parser *p, const hp_settings *s, size_t n)
+{
+    if (p->state != HP_S_BODY_LENGTH)
+        return 0;
+    if ((uint64_t)n > p->remaining)
+        n = (size_t)p->remaining;
+    p->remaining -= n;
+    if (p->remaining == 0 && message_done(p, s, 0))
+        fail(p, HP_E_CALLBACK, 0);
+    return n;
+}
+
 int hp_finish(hp_parser *p, const hp_settings *s)
 {
     if (p->state == HP_S_ERROR)

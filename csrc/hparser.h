@@ -170,6 +170,11 @@ size_t hp_execute(hp_parser *p, const hp_settings *s, const char *data, size_t l
 int hp_finish(hp_parser *p, const hp_settings *s);
 /* 1 when between messages: nothing of a next message has been consumed. */
 int hp_idle(const hp_parser *p);
+/* The caller took up to n bytes of a Content-Length body itself (received them
+ * straight into its own buffer), so they never pass through hp_execute. Only in
+ * HP_S_BODY_LENGTH; returns how many were accounted (at most p->remaining), and
+ * completes the message (on_message_complete, HP_F_DONE) when none remain. */
+size_t hp_body_consumed(hp_parser *p, const hp_settings *s, size_t n);
 
 const char *hp_errno_name(int err);
 const char *hp_errno_description(int err);

@@ -84,10 +84,6 @@ class ParserLimits:
 DEFAULT_LIMITS = ParserLimits()
 
 
-def COUNT_ONLY(_chunk: bytes) -> None:
-    """A ``body_sink`` that means: only count the body bytes, don't copy them."""
-
-
 def split_fields(block: bytes, first: int = 1) -> List[Tuple[str, str]]:
     """``(name, value)`` pairs from a head (``first=1`` skips the status line) or a
     trailer section the C parser has validated: lines end in CRLF, names are tokens
@@ -197,6 +193,16 @@ class HTTPResponseParser:
             self._raise(consumed)
         return consumed
 
+    def body_consumed(self, n: int) -> None:
+        """The caller received ``n`` bytes of a Content-Length body straight into its
+        own buffer: account for them without passing them through the parser."""
+        p = self._p
+        lib.hp_body_consumed(p, _SETTINGS, n)
+        flags = p.flags
+        if flags & F_DONE and self.headers_complete and not self.message_complete:
+            self.message_complete = True
+            self.keep_alive = bool(flags & F_KEEP_ALIVE)
+
     def finish(self) -> None:
         """The peer closed the connection: complete a close-delimited body, or raise
         :class:`IncompleteResponse` if the response was cut short."""
@@ -302,8 +308,6 @@ def _gh_on_headers_complete(p: Any, head: Any, length: int) -> int:
 def _gh_on_body(p: Any, at: Any, length: int) -> int:
     self: HTTPResponseParser = ffi.from_handle(p.data)
     sink = self.body_sink
-    if sink is COUNT_ONLY:
-        return 0  # direct reads: the bytes already are where the caller wants them
     try:
         if sink is None:
             self.body_chunks.append(ffi.unpack(at, length))

@@ -17,9 +17,8 @@ from __future__ import annotations
 import weakref
 from typing import TYPE_CHECKING, Any, Iterator, List, Optional, Tuple, Type
 
-from ._cparser import ffi
 from ._net import translate
-from ._parser import COUNT_ONLY, split_fields
+from ._parser import split_fields
 from .exceptions import (
     ConnectionClosed,
     HTTPConnectionClosed,
@@ -182,14 +181,9 @@ class HTTPSocketPoolResponse:
             raise
         self._after_parse()
 
-    def _direct(self, mem: Any, length: int) -> None:
+    def _direct(self, length: int) -> None:
         """Account for ``length`` body bytes received outside the buffer."""
-        parser = self._parser
-        parser.body_sink = COUNT_ONLY
-        try:
-            parser.feed(ffi.from_buffer(mem), length)
-        finally:
-            parser.body_sink = None
+        self._parser.body_consumed(length)
         self._after_parse()
 
     def _after_parse(self) -> None:
@@ -309,7 +303,7 @@ class HTTPSocketPoolResponse:
                     self._parser.finish()  # raises IncompleteResponse
                 pieces.append(data)
                 got += len(data)
-                self._direct(data, len(data))
+                self._direct(len(data))
         except BaseException as exc:
             self._abandon()
             if isinstance(exc, Exception):
@@ -332,7 +326,7 @@ class HTTPSocketPoolResponse:
                     n = conn.recv_into(mv, want)
                     if n == 0:
                         self._parser.finish()
-                    self._direct(mv, n)
+                    self._direct(n)
                 except BaseException as exc:
                     self._abandon()
                     if isinstance(exc, Exception):

@@ -272,7 +272,7 @@ def test_malformed_response_raises_parse_error_with_code_and_discards_connection
     assert server.connections == 2
     settle(server, http)
     server.stop()
-    assert count_fds() == fds
+    assert count_fds() <= fds  # a leak raises it; a late close from elsewhere lowers it
 
 
 def test_unsolicited_101_raises_unexpected_response_and_discards(servers):
@@ -463,7 +463,7 @@ def test_hostile_server_hits_limit_after_bounded_bytes_and_memory(
     assert_own(http, 2)
     settle(server, http)
     server.stop()
-    assert count_fds() == fds
+    assert count_fds() <= fds  # a leak raises it; a late close from elsewhere lowers it
 
 
 def test_endless_body_is_not_a_limit_but_read_in_blocks_without_growth(servers):
@@ -611,7 +611,7 @@ def test_connection_closed_while_idle_is_replaced_without_the_caller_noticing(se
     assert server.connections == 2
     settle(server, http)
     server.stop()
-    assert count_fds() == fds
+    assert count_fds() <= fds  # a leak raises it; a late close from elsewhere lowers it
 
 
 POST_FAULTS = [
@@ -654,7 +654,7 @@ def test_post_is_sent_exactly_once_whatever_the_server_does(servers, script, err
     assert server.requests[-1].body == b"q" * body_size
     settle(server, http)
     server.stop()
-    assert count_fds() == fds
+    assert count_fds() <= fds  # a leak raises it; a late close from elsewhere lowers it
 
 
 def test_reset_during_large_upload_is_a_clear_network_error(servers):
@@ -687,7 +687,7 @@ def test_early_final_response_during_upload_is_returned(servers, close):
     assert_own(http, 2)
     settle(server, http)
     server.stop()
-    assert count_fds() == fds
+    assert count_fds() <= fds  # a leak raises it; a late close from elsewhere lowers it
 
 
 def test_early_final_response_to_chunked_upload_is_returned(servers):
@@ -729,7 +729,7 @@ def test_pool_serves_every_request_after_a_series_of_faults_without_leaking(serv
     assert http.statistics().connections == 1
     settle(server, http)
     server.stop()
-    assert count_fds() == fds
+    assert count_fds() <= fds  # a leak raises it; a late close from elsewhere lowers it
 
 
 # ---------------------------------------------------------------------------------
@@ -774,7 +774,7 @@ def test_greenlets_killed_at_random_points_never_leak_or_get_a_dirty_connection(
     group.join(raise_error=True)
     settle(server, http)
     server.stop()
-    assert count_fds() == fds
+    assert count_fds() <= fds  # a leak raises it; a late close from elsewhere lowers it
 
 
 KILL_POINTS = ["request_received", "mid_head", "head_sent", "mid_body"]
@@ -895,7 +895,7 @@ def test_close_with_requests_in_flight_finishes_them_and_leaks_nothing(servers):
         fetch(http, 99)
     settle(server, http)
     server.stop()
-    assert count_fds() == fds
+    assert count_fds() <= fds  # a leak raises it; a late close from elsewhere lowers it
 
 
 def test_close_while_streaming_bodies_lets_readers_finish_then_closes_connections(servers):
@@ -961,4 +961,4 @@ def test_many_concurrent_requests_with_kills_and_timeouts_each_get_their_own_res
     assert s.active == 0 and s.connections <= 10, s
     settle(server, http)
     server.stop()
-    assert count_fds() == fds
+    assert count_fds() <= fds  # a leak raises it; a late close from elsewhere lowers it
