@@ -26,6 +26,36 @@ from .exceptions import (
 from .header import Headers
 from .url import URL
 
+# The requests-style API (geventhttpclient.requests, .api) is loaded on first use: it
+# pulls in useragent, http.cookiejar and mimetypes, which plain HTTPClient users never
+# need (about 58 ms of imports).
+_LAZY = {
+    "request": "api",
+    "get": "api",
+    "options": "api",
+    "head": "api",
+    "post": "api",
+    "put": "api",
+    "patch": "api",
+    "delete": "api",
+    "Session": "requests",
+    "Response": "requests",
+    "HTTPBasicAuth": "requests",
+    "HTTPStatusError": "requests",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
 __all__ = [
     "__version__",
     "HTTPClient",
@@ -48,4 +78,16 @@ __all__ = [
     "RequestError",
     "RequestTimeout",
     "TLSError",
+    "request",
+    "get",
+    "options",
+    "head",
+    "post",
+    "put",
+    "patch",
+    "delete",
+    "Session",
+    "Response",
+    "HTTPBasicAuth",
+    "HTTPStatusError",
 ]

@@ -157,9 +157,7 @@ def _split_port(entry: str) -> Tuple[str, Optional[int]]:
     return entry, None
 
 
-def select_proxy(
-    scheme: str, host: str, proxies: Mapping[str, Any]
-) -> Tuple[bool, Optional[str]]:
+def select_proxy(scheme: str, host: str, proxies: Mapping[str, Any]) -> Tuple[bool, Optional[str]]:
     """The entry of ``proxies`` for a URL: ``(found, value)``.
 
     Keys are tried most specific first, as in requests: ``scheme://host``,

@@ -1,0 +1,1298 @@
+"""A requests-style API on the geventhttpclient engine: :class:`Session` and :class:`Response`.
+
+Code written for ``requests`` mostly runs unchanged::
+
+    with geventhttpclient.Session() as s:
+        s.headers["X-Token"] = "..."
+        r = s.get("https://api.example/items", params={"page": 2}, timeout=(3, 10))
+        r.raise_for_status()
+        items = r.json()
+
+How it maps onto the engine: a :class:`Session` is a
+:class:`~geventhttpclient.useragent.UserAgent` (cookies, content decoding, body
+encoding) that keeps one :class:`~geventhttpclient.client.HTTPClient` (a pool of
+keep-alive connections) per *(origin, proxy, TLS settings, timeouts)*. Everything
+that changes how a connection is made is part of that key, so a connection opened
+with ``verify=False``, a client certificate, another proxy or other credentials
+can never carry a request that asked for something else. The number of clients is
+bounded (:attr:`Session.max_clients`; the least recently used one is closed).
+
+Differences from requests, on purpose:
+
+* bodies are read before a request returns unless ``stream=True`` (as in
+  requests), and a streamed response gives its connection back when its body has
+  been read to the end or it is closed; use it as a context manager;
+* ``timeout=None`` means no limit (as in requests); :attr:`Session.timeout` sets a
+  default for every request of a session;
+* ``.text`` is always ``str``; without a charset, ``text/*`` is ISO-8859-1
+  (RFC 2616, like requests), JSON is UTF-8 and anything else is UTF-8 if it is valid
+  UTF-8, else ISO-8859-1 (no statistical charset detection);
+* ``iter_content``/``iter_lines`` yield content-decoded bytes (gzip, deflate, br,
+  zstd, bounded by ``max_decompressed_size``), with ``decode_unicode=True`` text in
+  :attr:`Response.encoding` or UTF-8;
+* ``iter_lines`` splits on ``\\r\\n``, ``\\n`` and ``\\r`` and never reports an empty
+  line for a ``\\r\\n`` that straddles two chunks;
+* 301, 302 and 303 redirects turn any method but HEAD into a bodiless GET (what
+  browsers do); 307 and 308 repeat the method and body;
+* there are no retries unless ``max_retries`` is set (requests' default adapter
+  does none either); a caller's own ``gevent.Timeout`` and ``GreenletExit`` are
+  never retried or wrapped;
+* errors are geventhttpclient's own: :class:`~geventhttpclient.exceptions.HTTPError`
+  is the root of all of them (requests' ``RequestException``), and
+  :meth:`Response.raise_for_status` raises :class:`HTTPStatusError`, an ``HTTPError``
+  with ``.response``;
+* ``~/.netrc`` is not read.
+"""
+
+from __future__ import annotations
+
+import base64
+import codecs
+import json as jsonlib
+import os
+import re
+import time
+from datetime import timedelta
+from http.cookiejar import Cookie, CookieJar
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    Iterable,
+    Iterator,
+    List,
+    Mapping,
+    NamedTuple,
+    Optional,
+    Tuple,
+    Union,
+)
+from urllib.parse import urlencode
+
+from ._proxies import ProxyConfig, bypass_proxy, environ_proxies, parse_proxy_url, select_proxy
+from .client import HTTPClient
+from .exceptions import ConnectTimeout, HTTPError, InvalidURL, ReadTimeout
+from .exceptions import TimeoutError as GHTimeoutError
+from .header import Headers
+from .url import URL
+from .useragent import (
+    IDEMPOTENT_METHODS,
+    MULTIPART_IN_MEMORY_MAX,
+    REDIRECT_DRAIN_MAX,
+    BadStatusCode,
+    CompatRequest,
+    CompatResponse,
+    TooManyRedirects,
+    UserAgent,
+    _annotate,
+    _multipart,
+)
+
+__all__ = [
+    "Session",
+    "Response",
+    "PreparedRequest",
+    "HTTPBasicAuth",
+    "BasicAuth",
+    "RequestsCookieJar",
+    "HTTPStatusError",
+    "StreamConsumedError",
+    "TooManyRedirects",
+    "RequestException",
+    "Timeout",
+    "ConnectTimeout",
+    "ReadTimeout",
+    "REDIRECT_STATUSES",
+    "DEFAULT_MAX_REDIRECTS",
+    "DEFAULT_CONCURRENCY",
+]
+
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+PERMANENT_REDIRECT_STATUSES = frozenset({301, 308})
+DEFAULT_MAX_REDIRECTS = 30
+"""requests' limit."""
+DEFAULT_CONCURRENCY = 10
+"""Connections per client (origin and settings), requests' ``pool_maxsize``."""
+MAX_CLIENTS = 64
+"""Clients a session keeps; the least recently used one beyond this is closed."""
+ITER_LINES_CHUNK_SIZE = 512
+"""requests' default read size for ``iter_lines``."""
+
+_READ_BLOCK = 64 * 1024
+_LINE_RE_BYTES = re.compile(rb"\r\n|\r|\n")
+_LINE_RE_TEXT = re.compile(r"\r\n|\r|\n")
+_UNSET: Any = object()
+
+# requests' exception names, for code that catches them by these names.
+RequestException = HTTPError
+Timeout = GHTimeoutError
+
+
+class HTTPStatusError(BadStatusCode):
+    """:meth:`Response.raise_for_status` found a 4xx or 5xx status.
+
+    An :class:`~geventhttpclient.exceptions.HTTPError` (so ``except HTTPError``
+    catches it, as with requests) and a
+    :class:`~geventhttpclient.useragent.BadStatusCode` (so Locust-style code
+    catching that does too). ``.response`` and ``.request`` are those of the failed
+    exchange, ``.code`` and ``.status_code`` its status.
+    """
+
+    def __init__(self, message: str, response: Response) -> None:
+        super().__init__(response.url, message, code=response.status_code)
+        self.message = message
+        self.response = response
+        self.request = response.request
+        self.status_code = response.status_code
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class StreamConsumedError(HTTPError, RuntimeError):
+    """The body of a streamed response was already iterated over: it is gone, and
+    returning what is left as if it were the whole body would be wrong."""
+
+
+# -- auth ---------------------------------------------------------------------------------
+
+
+class HTTPBasicAuth:
+    """Basic authentication (RFC 7617); ``auth=(user, password)`` means the same.
+
+    Credentials are encoded as UTF-8, the charset RFC 7617 defines (requests uses
+    Latin-1, which is the same for ASCII). Like any requests auth object, an
+    instance is called with the prepared request and returns it.
+    """
+
+    def __init__(self, username: Union[str, bytes], password: Union[str, bytes]) -> None:
+        self.username = username
+        self.password = password
+
+    def header_value(self) -> str:
+        user = self.username if isinstance(self.username, bytes) else self.username.encode()
+        pw = self.password if isinstance(self.password, bytes) else self.password.encode()
+        return "Basic " + base64.b64encode(user + b":" + pw).decode("ascii")
+
+    def __call__(self, request: Any) -> Any:
+        request.headers["Authorization"] = self.header_value()
+        return request
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, HTTPBasicAuth)
+            and self.username == other.username
+            and self.password == other.password
+        )
+
+    def __repr__(self) -> str:  # never the password
+        return f"{type(self).__name__}({self.username!r}, ***)"
+
+
+BasicAuth = HTTPBasicAuth
+
+
+def _resolve_auth(auth: Any) -> Optional[Callable[[Any], Any]]:
+    if auth is None:
+        return None
+    if isinstance(auth, (tuple, list)):
+        if len(auth) != 2:
+            raise TypeError("auth must be a (username, password) pair or an auth callable")
+        return HTTPBasicAuth(auth[0], auth[1])
+    if callable(auth):
+        return auth  # type: ignore[no-any-return]
+    raise TypeError(
+        f"auth must be a (username, password) pair or an auth callable, not {type(auth).__name__}"
+    )
+
+
+# -- cookies ------------------------------------------------------------------------------
+
+
+def create_cookie(name: str, value: str, domain: str = "", path: str = "/", **kw: Any) -> Cookie:
+    """A session cookie (no expiry). With ``domain=""`` it is sent to every host,
+    as requests does for ``session.cookies.set(name, value)``."""
+    fields: Dict[str, Any] = {
+        "version": 0,
+        "name": name,
+        "value": value,
+        "port": None,
+        "port_specified": False,
+        "domain": domain,
+        "domain_specified": bool(domain),
+        "domain_initial_dot": domain.startswith("."),
+        "path": path,
+        "path_specified": True,
+        "secure": False,
+        "expires": None,
+        "discard": True,
+        "comment": None,
+        "comment_url": None,
+        "rest": {"HttpOnly": None},
+        "rfc2109": False,
+    }
+    fields.update(kw)
+    return Cookie(**fields)
+
+
+class RequestsCookieJar(CookieJar):
+    """A :class:`http.cookiejar.CookieJar` that also reads like a dict of names, as
+    requests' jar does: ``jar["name"]``, ``jar.get("name")``, ``jar.set(...)``,
+    ``"name" in jar``, ``jar.get_dict()``, ``jar.update({...})``.
+
+    Name lookups take the first cookie of that name; when several domains or paths
+    hold one, pass ``domain=``/``path=`` to :meth:`get` to choose.
+    """
+
+    def get(  # type: ignore[override]
+        self,
+        name: str,
+        default: Any = None,
+        domain: Optional[str] = None,
+        path: Optional[str] = None,
+    ) -> Any:
+        for cookie in self:
+            if cookie.name == name and (domain is None or cookie.domain == domain):
+                if path is None or cookie.path == path:
+                    return cookie.value
+        return default
+
+    def set(self, name: str, value: Optional[str], **kw: Any) -> Optional[Cookie]:
+        """Set (or with ``value=None`` remove) a cookie; keywords as in
+        :func:`create_cookie` (``domain``, ``path``...)."""
+        if value is None:
+            self._remove(name, kw.get("domain"), kw.get("path"))
+            return None
+        cookie = create_cookie(name, str(value), **kw)
+        self.set_cookie(cookie)
+        return cookie
+
+    def _remove(self, name: str, domain: Optional[str], path: Optional[str]) -> None:
+        doomed = [
+            c
+            for c in self
+            if c.name == name
+            and (domain is None or c.domain == domain)
+            and (path is None or c.path == path)
+        ]
+        for c in doomed:
+            self.clear(c.domain, c.path, c.name)
+
+    def __getitem__(self, name: str) -> str:
+        value = self.get(name, _UNSET)
+        if value is _UNSET:
+            raise KeyError(name)
+        return value  # type: ignore[no-any-return]
+
+    def __setitem__(self, name: str, value: str) -> None:
+        self.set(name, value)
+
+    def __delitem__(self, name: str) -> None:
+        self._remove(name, None, None)
+
+    def __contains__(self, name: object) -> bool:
+        if isinstance(name, Cookie):
+            return any(c is name for c in self)
+        return any(c.name == name for c in self)
+
+    def keys(self) -> List[str]:
+        return [c.name for c in self]
+
+    def values(self) -> List[Optional[str]]:
+        return [c.value for c in self]
+
+    def items(self) -> List[Tuple[str, Optional[str]]]:
+        return [(c.name, c.value) for c in self]
+
+    def get_dict(
+        self, domain: Optional[str] = None, path: Optional[str] = None
+    ) -> Dict[str, Optional[str]]:
+        return {
+            c.name: c.value
+            for c in self
+            if (domain is None or c.domain == domain) and (path is None or c.path == path)
+        }
+
+    def update(self, other: Any) -> None:
+        """Add cookies from another jar (kept as they are) or a mapping of names."""
+        if isinstance(other, CookieJar):
+            for cookie in other:
+                self.set_cookie(cookie)
+        else:
+            for name, value in dict(other).items():
+                self.set(name, value)
+
+    def copy(self) -> RequestsCookieJar:
+        new = RequestsCookieJar(getattr(self, "_policy", None))
+        new.update(self)
+        return new
+
+
+def _as_jar(cookies: Any) -> RequestsCookieJar:
+    if isinstance(cookies, RequestsCookieJar):
+        return cookies
+    jar = RequestsCookieJar()
+    if cookies is not None:
+        jar.update(cookies)
+    return jar
+
+
+def _cookie_pairs(header: Optional[str]) -> List[Tuple[str, str]]:
+    """``name=value`` parts of a ``Cookie`` header, as (name, part) to merge by name."""
+    out: List[Tuple[str, str]] = []
+    for part in (header or "").split(";"):
+        part = part.strip()
+        if part:
+            out.append((part.partition("=")[0].strip(), part))
+    return out
+
+
+# -- the request ----------------------------------------------------------------------------
+
+
+class _Settings(NamedTuple):
+    """How one request connects: resolved once per call, used for every hop."""
+
+    verify: Any
+    cert: Any
+    proxies: Mapping[str, Any]
+    trust_env: bool
+    timeouts: Tuple[Optional[float], Optional[float]]
+
+
+class PreparedRequest(CompatRequest):
+    """The request as sent (``method``, ``url``, ``headers``, ``body``); what auth
+    callables receive and what :attr:`Response.request` is."""
+
+    _settings: Optional[_Settings] = None
+
+    @property
+    def body(self) -> Any:
+        return self.payload
+
+    def copy(self) -> PreparedRequest:
+        new = type(self).__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        new.headers = Headers(self.headers)
+        return new
+
+
+def _timeouts(timeout: Any) -> Tuple[Optional[float], Optional[float]]:
+    """``(connect, read)`` seconds from a number, a pair or None (no limit)."""
+    if isinstance(timeout, (tuple, list)):
+        if len(timeout) != 2:
+            raise ValueError(f"timeout must be a number or a (connect, read) pair, not {timeout!r}")
+        return _seconds(timeout[0], "connect"), _seconds(timeout[1], "read")
+    value = _seconds(timeout, "")
+    return value, value
+
+
+def _seconds(value: Any, what: str) -> Optional[float]:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{what} timeout must be a number or None, not {value!r}".lstrip())
+    if value <= 0:
+        raise ValueError(f"{what} timeout must be greater than 0, not {value!r}".lstrip())
+    return float(value)
+
+
+def _is_pairs(obj: Any) -> bool:
+    return isinstance(obj, (list, tuple)) and all(
+        isinstance(p, (tuple, list)) and len(p) == 2 for p in obj
+    )
+
+
+def _encode_body(data: Any, files: Any, json: Any) -> Tuple[Any, Optional[str]]:
+    """The body to send and the Content-Type it implies (None: leave it unset).
+
+    As in requests: a mapping or list of pairs is form-encoded; str (as UTF-8),
+    bytes, files and iterables are sent as they are, without a Content-Type;
+    ``files`` makes a multipart body (``data`` then gives its form fields).
+    """
+    has_data = data is not None and not (
+        isinstance(data, (str, bytes, bytearray, Mapping, list, tuple)) and len(data) == 0
+    )
+    if json is not None:
+        if has_data or files:
+            raise ValueError("pass json= alone: it cannot be combined with data= or files=")
+        return jsonlib.dumps(json, allow_nan=False).encode("utf-8"), "application/json"
+    if files:
+        multipart = _multipart(files, data if has_data else None)
+        if multipart.length is not None and multipart.length <= MULTIPART_IN_MEMORY_MAX:
+            return multipart.to_bytes(), multipart.content_type
+        return multipart, multipart.content_type
+    if not has_data:
+        return None, None
+    if isinstance(data, Mapping) or (isinstance(data, (list, tuple)) and _is_pairs(data)):
+        items = data.items() if isinstance(data, Mapping) else data
+        pairs: List[Tuple[Any, Any]] = []
+        for key, value in items:
+            values = value if isinstance(value, (list, tuple)) else [value]
+            pairs.extend((key, v) for v in values if v is not None)
+        return urlencode(pairs).encode("ascii"), "application/x-www-form-urlencoded"
+    if isinstance(data, str):
+        return data.encode("utf-8"), None
+    return data, None
+
+
+def _merge_headers(base: Headers, extra: Any) -> Headers:
+    """``base`` updated with ``extra``; a None value removes the field (requests)."""
+    headers = base.copy()
+    if not extra:
+        return headers
+    items = extra.items() if isinstance(extra, Headers) or isinstance(extra, Mapping) else extra
+    items = list(items)
+    for name, _ in items:
+        headers.discard(name)
+    for name, value in items:
+        if value is not None:
+            headers.add(name, value)
+    return headers
+
+
+# -- the response ---------------------------------------------------------------------------
+
+
+def _encoding_from_headers(headers: Any) -> Optional[str]:
+    """The charset of Content-Type, else ISO-8859-1 for ``text/*`` (RFC 2616 3.7.1,
+    as requests), UTF-8 for JSON (RFC 8259), else None."""
+    value = headers.get("content-type") if headers is not None else None
+    if isinstance(value, list):
+        value = value[-1]
+    if not value:
+        return None
+    mime, *params = str(value).split(";")
+    for param in params:
+        name, _, val = param.partition("=")
+        if name.strip().lower() == "charset":
+            charset = val.strip().strip("\"'")
+            if charset:
+                return charset
+    mime = mime.strip().lower()
+    if mime.startswith("text/"):
+        return "ISO-8859-1"
+    if mime == "application/json" or mime.endswith("+json"):
+        return "utf-8"
+    return None
+
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def _bom_encoding(content: bytes) -> Optional[str]:
+    for bom, name in _BOMS:
+        if content.startswith(bom):
+            return name
+    return None
+
+
+def _slices(data: bytes, size: Optional[int]) -> Iterator[bytes]:
+    if not size or len(data) <= size:
+        if data:
+            yield data
+        return
+    for i in range(0, len(data), size):
+        yield data[i : i + size]
+
+
+def _split_lines(chunks: Iterable[Any], delimiter: Any, text: bool) -> Iterator[Any]:
+    """Lines from ``chunks``, reassembled across chunk boundaries.
+
+    Without a delimiter a line ends at ``\\r\\n``, ``\\n`` or ``\\r``; a ``\\r`` that
+    ends a chunk ends its line at once, and a ``\\n`` starting the next chunk is then
+    taken as the rest of that ``\\r\\n``. An unfinished line is kept as a list of
+    pieces, so one very long line costs one join, not one copy per chunk.
+    """
+    empty: Any = "" if text else b""
+    if delimiter is not None:
+        if text and isinstance(delimiter, bytes):
+            delimiter = delimiter.decode("utf-8")
+        elif not text and isinstance(delimiter, str):
+            delimiter = delimiter.encode("utf-8")
+        if not delimiter:
+            raise ValueError("delimiter must not be empty")
+        yield from _split_on(chunks, delimiter, empty)
+        return
+    regex = _LINE_RE_TEXT if text else _LINE_RE_BYTES
+    cr: Any = "\r" if text else b"\r"
+    lf: Any = "\n" if text else b"\n"
+    parts: List[Any] = []
+    skip_lf = False
+    for chunk in chunks:
+        if skip_lf:
+            skip_lf = False
+            if chunk[:1] == lf:
+                chunk = chunk[1:]
+        if not chunk:
+            continue
+        if lf not in chunk and cr not in chunk:
+            parts.append(chunk)
+            continue
+        if chunk[-1:] == cr:
+            skip_lf = True
+            chunk = chunk[:-1]
+        lines = regex.split(chunk)
+        if parts:
+            parts.append(lines[0])
+            lines[0] = empty.join(parts)
+            parts = []
+        if not skip_lf:
+            rest = lines.pop()
+            if rest:
+                parts.append(rest)
+        yield from lines
+    if parts:
+        yield empty.join(parts)
+
+
+def _split_on(chunks: Iterable[Any], delimiter: Any, empty: Any) -> Iterator[Any]:
+    parts: List[Any] = []
+    overlap = len(delimiter) - 1
+    for chunk in chunks:
+        if not chunk:
+            continue
+        straddles = overlap and parts and delimiter in parts[-1][-overlap:] + chunk[:overlap]
+        if delimiter not in chunk and not straddles:
+            parts.append(chunk)
+            continue
+        parts.append(chunk)
+        lines = empty.join(parts).split(delimiter)
+        rest = lines.pop()
+        parts = [rest] if rest else []
+        yield from lines
+    if parts:
+        yield empty.join(parts)
+
+
+class Response(CompatResponse):
+    """A response as requests gives it.
+
+    ``status_code``, ``reason``, ``ok``, ``url`` (after redirects), ``headers`` (a
+    case-insensitive :class:`~geventhttpclient.header.Headers`; a repeated field
+    reads as a list), ``content`` (decoded bytes), ``text`` (always ``str``),
+    ``encoding`` (settable), ``apparent_encoding``, ``json()``,
+    ``raise_for_status()``, ``iter_content()``, ``iter_lines()``, ``history`` (the
+    redirect responses, oldest first), ``elapsed`` (until the response head
+    arrived), ``cookies`` (those this response set), ``request``, ``raw`` (the
+    undecoded stream), ``close()`` and use as a context manager. True when ``ok``.
+    """
+
+    def __init__(self, ghc_response: Any, request: Any = None, sent_request: Any = None) -> None:
+        super().__init__(ghc_response, request=request, sent_request=sent_request)
+        self.history: List[Response] = []
+        self.elapsed = timedelta(0)
+        self._url: Optional[str] = request.url if request is not None else None
+        self._encoding: Any = _UNSET
+        self._streamed = False
+        self._cookies: Optional[RequestsCookieJar] = None
+
+    # -- head ------------------------------------------------------------------------------
+
+    @property
+    def url(self) -> Optional[str]:  # type: ignore[override]
+        """The URL this response answers (the last one, after redirects)."""
+        return self._url
+
+    @url.setter
+    def url(self, value: Optional[str]) -> None:
+        self._url = value
+
+    @property
+    def request(self) -> Any:
+        """The :class:`PreparedRequest` that got this response."""
+        return self._request
+
+    @property
+    def raw(self) -> Any:
+        """The underlying response: ``raw.read()`` gives the body as sent (encoded)."""
+        return self._response
+
+    @property
+    def ok(self) -> bool:
+        """False for 4xx and 5xx: what :meth:`raise_for_status` raises for."""
+        return not 400 <= self.status_code < 600
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    @property
+    def is_redirect(self) -> bool:
+        """A redirect the session would follow (a redirect status and a Location)."""
+        return self.status_code in REDIRECT_STATUSES and "location" in self.headers
+
+    @property
+    def is_permanent_redirect(self) -> bool:
+        return self.status_code in PERMANENT_REDIRECT_STATUSES and "location" in self.headers
+
+    @property
+    def cookies(self) -> RequestsCookieJar:
+        """The cookies this response set (its ``Set-Cookie`` fields)."""
+        jar = self._cookies
+        if jar is None:
+            jar = self._cookies = RequestsCookieJar()
+            if self._request is not None:
+                jar.extract_cookies(self, self._request)  # type: ignore[arg-type]
+        return jar
+
+    def raise_for_status(self) -> None:
+        """Raise :class:`HTTPStatusError` for a 4xx or 5xx status."""
+        code = self.status_code
+        if 400 <= code < 500:
+            kind = "Client Error"
+        elif 500 <= code < 600:
+            kind = "Server Error"
+        else:
+            return
+        raise HTTPStatusError(f"{code} {kind}: {self.reason} for url: {self.url}", self)
+
+    # -- text -------------------------------------------------------------------------------
+
+    @property
+    def encoding(self) -> Optional[str]:
+        """The charset ``text`` uses: set it to override. From Content-Type, see
+        :func:`_encoding_from_headers`; None means :attr:`apparent_encoding`."""
+        enc = self._encoding
+        if enc is _UNSET:
+            enc = self._encoding = _encoding_from_headers(self.headers)
+        return enc  # type: ignore[no-any-return]
+
+    @encoding.setter
+    def encoding(self, value: Optional[str]) -> None:
+        self._encoding = value
+
+    @property
+    def apparent_encoding(self) -> str:
+        """A guess from the bytes: a BOM's encoding, else UTF-8 if the content is
+        valid UTF-8, else ISO-8859-1 (which decodes any bytes)."""
+        content = self.content
+        bom = _bom_encoding(content)
+        if bom is not None:
+            return bom
+        try:
+            content.decode("utf-8")
+        except UnicodeDecodeError:
+            return "ISO-8859-1"
+        return "utf-8"
+
+    @property
+    def text(self) -> str:
+        """The content as ``str`` in :attr:`encoding` (else the apparent encoding);
+        bytes that do not decode become U+FFFD, so this never raises for the body."""
+        content = self.content
+        if not content:
+            return ""
+        enc = self.encoding
+        if enc is not None:
+            try:
+                return str(content, enc, errors="replace")
+            except LookupError:  # a charset Python does not know
+                pass
+        bom = _bom_encoding(content)
+        if bom is not None:
+            return str(content, bom, errors="replace")
+        try:
+            return content.decode("utf-8")
+        except UnicodeDecodeError:
+            return content.decode("ISO-8859-1")
+
+    def json(self, **kw: Any) -> Any:
+        """The content parsed as JSON. UTF-8, -16 and -32 are recognised from the
+        bytes; a different charset declared in Content-Type (or set as
+        :attr:`encoding`) is used to decode first."""
+        enc = self.encoding
+        if enc is not None:
+            try:
+                utf = codecs.lookup(enc).name.startswith("utf")
+            except LookupError:
+                utf = True
+            if not utf:
+                return jsonlib.loads(self.text, **kw)
+        return jsonlib.loads(self.content, **kw)
+
+    # -- streaming --------------------------------------------------------------------------
+
+    def _content(self) -> bytes:
+        if self._streamed:
+            raise StreamConsumedError(
+                "the body of this response was already iterated over (stream=True)"
+            )
+        return super()._content()
+
+    def iter_content(
+        self, chunk_size: Optional[int] = 1, decode_unicode: bool = False
+    ) -> Iterator[Any]:
+        """The body in pieces of at most ``chunk_size`` bytes (None: as they come).
+
+        Pieces are content-decoded; a streamed body is yielded as it arrives, so a
+        piece can be shorter than ``chunk_size``. With ``decode_unicode`` they are
+        ``str`` in :attr:`encoding` (UTF-8 if None), multi-byte characters kept
+        whole across pieces. A streamed body can be iterated once: the second
+        time raises :class:`StreamConsumedError`. Stopping early closes the
+        connection (the rest of the body is not read).
+        """
+        if chunk_size is not None:
+            if isinstance(chunk_size, bool) or not isinstance(chunk_size, int):
+                raise TypeError(f"chunk_size must be an int or None, not {chunk_size!r}")
+            if chunk_size < 1:
+                raise ValueError("chunk_size must be at least 1")
+        if "_cached_content" in self.__dict__:
+            chunks = _slices(self._cached_content, chunk_size)
+        elif self._streamed:
+            raise StreamConsumedError("the body of this response was already iterated over")
+        else:
+            self._streamed = True
+            chunks = self._stream(chunk_size)
+        if decode_unicode:
+            return self._decode_text(chunks)
+        return chunks
+
+    def _stream(self, chunk_size: Optional[int]) -> Iterator[bytes]:
+        raw = self._response
+        view = memoryview(bytearray(chunk_size or _READ_BLOCK))
+        try:
+            decoder = self._get_decoder()
+            if self._pending:  # what read()/readline() had decoded but not returned
+                pending, self._pending = self._pending, b""
+                yield from _slices(pending, chunk_size)
+            while True:
+                n = raw.readinto(view)
+                if not n:
+                    break
+                if decoder is None:
+                    yield bytes(view[:n])
+                else:
+                    for piece in decoder.iter_decompress(bytes(view[:n])):
+                        yield from _slices(piece, chunk_size)
+            if decoder is not None:
+                for piece in decoder.iter_finish():
+                    yield from _slices(piece, chunk_size)
+        except BaseException:
+            # An error, the consumer stopping early (GeneratorExit) or a caller's own
+            # timeout: the body will not be read to its end, so the connection closes.
+            raw.release()
+            raise
+
+    def _decode_text(self, chunks: Iterable[bytes]) -> Iterator[str]:
+        try:
+            factory = codecs.getincrementaldecoder(self.encoding or "utf-8")
+        except LookupError:
+            factory = codecs.getincrementaldecoder("utf-8")
+        decoder = factory(errors="replace")
+        for chunk in chunks:
+            text = decoder.decode(chunk)
+            if text:
+                yield text
+        text = decoder.decode(b"", final=True)
+        if text:
+            yield text
+
+    def iter_lines(
+        self,
+        chunk_size: Optional[int] = ITER_LINES_CHUNK_SIZE,
+        decode_unicode: bool = False,
+        delimiter: Union[str, bytes, None] = None,
+    ) -> Iterator[Any]:
+        """The body line by line, without the line ends (see :func:`_split_lines`),
+        or split on ``delimiter``. Lines are bytes, or ``str`` with ``decode_unicode``."""
+        chunks = self.iter_content(chunk_size, decode_unicode=decode_unicode)
+        return _split_lines(chunks, delimiter, text=decode_unicode)
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self.iter_content(_READ_BLOCK)
+
+    def __repr__(self) -> str:
+        return f"<Response [{self.status_code}]>"
+
+
+# -- the session ----------------------------------------------------------------------------
+
+_RESERVED_CLIENT_KW = frozenset(
+    {
+        "ssl",
+        "ssl_options",
+        "ssl_context_factory",
+        "insecure",
+        "proxy_host",
+        "proxy_port",
+        "proxy_user",
+        "proxy_password",
+        "connection_timeout",
+        "network_timeout",
+        "concurrency",
+        "pool_timeout",
+        "host",
+        "port",
+    }
+)
+
+
+def _capath_factory(capath: str) -> Callable[..., Any]:
+    import gevent.ssl
+
+    def factory(cafile: Any = None) -> Any:
+        return gevent.ssl.create_default_context(capath=capath)
+
+    return factory
+
+
+class Session(UserAgent):
+    """Persistent settings and pooled keep-alive connections for many requests.
+
+    Like ``requests.Session()`` it needs no arguments; its attributes can be set
+    after construction and apply to the requests made after that: ``headers``
+    (sent with every request; a request's own replace them, ``None`` removes one),
+    ``cookies`` (a :class:`RequestsCookieJar`, updated from every response),
+    ``auth``, ``params``, ``proxies``, ``verify``, ``cert``, ``trust_env``,
+    ``max_redirects``, ``stream``, ``hooks``. Extensions: ``timeout`` (the default
+    for requests that give none), ``max_retries``/``retry_delay`` (transport
+    retries, as :class:`~geventhttpclient.useragent.UserAgent`; none by default),
+    ``concurrency`` (connections per origin), ``pool_timeout``, ``max_clients``,
+    and any other :class:`~geventhttpclient.client.HTTPClient` keyword argument
+    (``block_size``, ``disable_ipv6``, ``limits``...).
+
+    Close it (or use ``with``) to close its connections. Thread-unsafe, greenlet-safe.
+    """
+
+    response_type: Any = Response
+    request_type: Any = PreparedRequest
+
+    def __init__(
+        self,
+        *,
+        headers: Any = None,
+        cookies: Any = None,
+        auth: Any = None,
+        params: Any = None,
+        proxies: Optional[Mapping[str, Any]] = None,
+        verify: Union[bool, str, os.PathLike] = True,  # type: ignore[type-arg]
+        cert: Union[str, Tuple[str, str], None] = None,
+        trust_env: bool = True,
+        max_redirects: int = DEFAULT_MAX_REDIRECTS,
+        stream: bool = False,
+        timeout: Any = None,
+        max_retries: int = 0,
+        retry_delay: float = 0,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        pool_timeout: Optional[float] = None,
+        max_clients: int = MAX_CLIENTS,
+        hooks: Optional[Mapping[str, Any]] = None,
+        **client_kw: Any,
+    ) -> None:
+        limits = {
+            k: client_kw.pop(k)
+            for k in ("max_decompressed_size", "max_encodings")
+            if k in client_kw
+        }
+        reserved = _RESERVED_CLIENT_KW.intersection(client_kw)
+        if reserved:
+            raise TypeError(
+                f"Session() sets {', '.join(sorted(reserved))} itself: use verify=, cert=, "
+                "proxies=, timeout=, concurrency= or pool_timeout= instead"
+            )
+        super().__init__(
+            max_redirects=max_redirects,
+            max_retries=max_retries,
+            retry_delay=retry_delay,
+            cookiejar=_as_jar(cookies),
+            **limits,
+        )
+        self.default_headers["Accept"] = "*/*"
+        if headers:
+            self.default_headers = _merge_headers(self.default_headers, headers)
+        self.auth = auth
+        self.params: Any = dict(params) if isinstance(params, Mapping) else params or {}
+        self.proxies: Dict[str, Any] = dict(proxies or {})
+        self.verify = verify
+        self.cert = cert
+        self.trust_env = trust_env
+        self.stream = stream
+        self.timeout = timeout
+        _timeouts(timeout)  # refuse a bad default now, not at the first request
+        self.concurrency = int(concurrency)
+        self.pool_timeout = pool_timeout
+        self.max_clients = int(max_clients)
+        self.hooks: Dict[str, List[Callable[..., Any]]] = {"response": []}
+        for event, fns in (hooks or {}).items():
+            self.hooks.setdefault(event, []).extend(
+                fns if isinstance(fns, (list, tuple)) else [fns]
+            )
+        self.client_kw = client_kw
+        self._clients: Dict[Tuple[Any, ...], HTTPClient] = {}
+
+    # -- requests' attribute names over UserAgent's -------------------------------------------
+
+    @property
+    def headers(self) -> Headers:
+        return self.default_headers  # type: ignore[no-any-return]
+
+    @headers.setter
+    def headers(self, value: Any) -> None:
+        self.default_headers = value if isinstance(value, Headers) else Headers(value or {})
+
+    @property
+    def cookies(self) -> RequestsCookieJar:
+        return self.cookiejar  # type: ignore[no-any-return]
+
+    @cookies.setter
+    def cookies(self, value: Any) -> None:
+        self.cookiejar = _as_jar(value)
+
+    # -- clients ---------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close every idle connection now; a streamed response still being read
+        keeps its connection until it ends. The session stays usable."""
+        clients, self._clients = self._clients, {}
+        for client in clients.values():
+            client.close()
+        super().close()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def _merge_settings(self, verify: Any, cert: Any, proxies: Any, timeout: Any) -> _Settings:
+        merged = dict(self.proxies)
+        if proxies:
+            merged.update(proxies)
+        return _Settings(
+            verify=self.verify if verify is None else verify,
+            cert=self.cert if cert is None else cert,
+            proxies=merged,
+            trust_env=bool(self.trust_env),
+            timeouts=_timeouts(self.timeout if timeout is None else timeout),
+        )
+
+    def _proxy_for(self, url: URL, settings: _Settings) -> Optional[ProxyConfig]:
+        found, value = select_proxy(url.scheme, url.host, settings.proxies)
+        if not found and settings.trust_env:
+            env = environ_proxies()
+            if env:
+                no_proxy = settings.proxies.get("no_proxy") or env.get("no")
+                if not bypass_proxy(url.host, url.port, no_proxy):
+                    found, value = select_proxy(url.scheme, url.host, env)
+        return parse_proxy_url(value) if value else None
+
+    def _tls_for(self, settings: _Settings) -> Tuple[Any, ...]:
+        """A hashable description of the TLS settings (part of the client key)."""
+        verify = settings.verify
+        if verify is True:
+            ca = None
+            if settings.trust_env:
+                ca = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+            mode: Tuple[Any, ...] = ("verify", ca or None)
+        elif verify is False:
+            mode = ("insecure", None)
+        elif isinstance(verify, (str, os.PathLike)):
+            mode = ("verify", os.fspath(verify))
+        else:
+            raise TypeError(f"verify must be True, False or a CA bundle path, not {verify!r}")
+        cert = settings.cert
+        if cert is None:
+            pair: Tuple[Any, Any] = (None, None)
+        elif isinstance(cert, (str, os.PathLike)):
+            pair = (os.fspath(cert), None)
+        elif isinstance(cert, (tuple, list)) and len(cert) == 2:
+            pair = (os.fspath(cert[0]), os.fspath(cert[1]) if cert[1] else None)
+        else:
+            raise TypeError(f"cert must be a path or a (cert, key) pair, not {cert!r}")
+        return mode + pair
+
+    def _client(self, url: URL, settings: _Settings) -> HTTPClient:
+        if url.scheme not in ("http", "https"):
+            raise InvalidURL(f"unsupported scheme {url.scheme!r} in {url}")
+        proxy = self._proxy_for(url, settings)
+        tls = self._tls_for(settings) if url.scheme == "https" else None
+        key = (url.scheme, url.host, url.port, proxy, tls, settings.timeouts)
+        clients = self._clients
+        client = clients.pop(key, None)
+        if client is None:
+            client = self._new_client(url, proxy, tls, settings.timeouts)
+            while len(clients) >= max(1, self.max_clients):
+                clients.pop(next(iter(clients))).close()
+        clients[key] = client  # (re)inserted last: the dict is in least-recent-use order
+        return client
+
+    def _new_client(
+        self,
+        url: URL,
+        proxy: Optional[ProxyConfig],
+        tls: Optional[Tuple[Any, ...]],
+        timeouts: Tuple[Optional[float], Optional[float]],
+    ) -> HTTPClient:
+        kw: Dict[str, Any] = dict(self.client_kw)
+        kw.update(
+            concurrency=self.concurrency,
+            pool_timeout=self.pool_timeout,
+            connection_timeout=timeouts[0],
+            network_timeout=timeouts[1],
+        )
+        if proxy is not None:
+            kw.update(
+                proxy_host=proxy.host,
+                proxy_port=proxy.port,
+                proxy_user=proxy.user,
+                proxy_password=proxy.password,
+            )
+        if tls is not None:
+            mode, ca, certfile, keyfile = tls
+            options: Dict[str, Any] = {}
+            if ca is not None:
+                if os.path.isdir(ca):
+                    kw["ssl_context_factory"] = _capath_factory(ca)
+                elif os.path.isfile(ca):
+                    options["ca_certs"] = ca
+                else:
+                    raise OSError(f"no CA bundle at {ca!r} (verify=)")
+            if certfile is not None:
+                options["certfile"] = certfile
+                if keyfile is not None:
+                    options["keyfile"] = keyfile
+            kw["ssl_options"] = options
+            kw["insecure"] = mode == "insecure"
+        return HTTPClient(url.host, port=url.port, ssl=url.scheme == "https", **kw)
+
+    def _urlopen(self, request: Any) -> Any:
+        """Send ``request`` once on the client for its URL and settings."""
+        settings = getattr(request, "_settings", None) or self._merge_settings(
+            None, None, None, None
+        )
+        client = self._client(request.url_split, settings)
+        resp = client.request(
+            request.method,
+            request.url_split.request_uri,
+            body=request.payload,
+            headers=request.headers,
+        )
+        return self.response_type(resp, request=request, sent_request=resp._sent_request)
+
+    def _send(self, req: PreparedRequest) -> Response:
+        """One hop, retried as :class:`UserAgent` would when ``max_retries`` allows."""
+        attempt = 0
+        idempotent = req.method in IDEMPOTENT_METHODS
+        while True:
+            try:
+                return self._urlopen(req)  # type: ignore[no-any-return]
+            except Exception as e:
+                # A gevent.Timeout or GreenletExit is a BaseException: never caught here.
+                if attempt >= self.max_retries:
+                    raise
+                error = self._handle_error(e, url=req.url)  # raises what is not retryable
+                if not (idempotent or self._sent_nothing(error)):
+                    raise
+                if req.payload is not None and not req.rewind():
+                    raise
+                attempt += 1
+                delay = self._backoff(attempt)
+                if delay > 0:
+                    self._sleep(delay)
+
+    # -- requests ---------------------------------------------------------------------------------
+
+    def prepare_request(
+        self,
+        method: str,
+        url: Union[str, URL],
+        params: Any = None,
+        data: Any = None,
+        headers: Any = None,
+        files: Any = None,
+        auth: Any = None,
+        json: Any = None,
+    ) -> PreparedRequest:
+        """The request as it will be sent: session headers, params and auth merged
+        in, the body encoded."""
+        if not isinstance(method, str):
+            raise TypeError(f"method must be a str, not {type(method).__name__}")
+        session_params = self.params
+        if isinstance(session_params, Mapping) and isinstance(params, Mapping):
+            params = {**session_params, **params}
+        elif params is None or (isinstance(params, (Mapping, list, tuple)) and not params):
+            params = session_params or None
+        merged = _merge_headers(self.default_headers, headers)
+        body, content_type = _encode_body(data, files, json)
+        if content_type is not None and "content-type" not in merged:
+            merged["Content-Type"] = content_type
+        req = self.request_type(
+            url, method=method.upper(), headers=merged, payload=body, params=params
+        )
+        handler = _resolve_auth(auth if auth is not None else self.auth)
+        split = req.url_split
+        if handler is None and (split.user or split.password):
+            handler = HTTPBasicAuth(split.user, split.password)
+        if handler is not None:
+            prepared = handler(req)
+            if prepared is not None:
+                req = prepared
+        return req  # type: ignore[no-any-return]
+
+    def request(  # type: ignore[override]
+        self,
+        method: str,
+        url: Union[str, URL],
+        params: Any = None,
+        data: Any = None,
+        headers: Any = None,
+        cookies: Any = None,
+        files: Any = None,
+        auth: Any = None,
+        timeout: Any = None,
+        allow_redirects: bool = True,
+        proxies: Optional[Mapping[str, Any]] = None,
+        hooks: Optional[Mapping[str, Any]] = None,
+        stream: Optional[bool] = None,
+        verify: Union[bool, str, None] = None,
+        cert: Union[str, Tuple[str, str], None] = None,
+        json: Any = None,
+    ) -> Response:
+        """Send a request and return its :class:`Response`, following redirects.
+
+        The arguments are requests': ``params`` (query, merged with
+        :attr:`params`), ``data`` (form dict or pairs, str, bytes, file or
+        iterable), ``json``, ``headers``, ``cookies`` (dict or jar, for this request
+        only), ``files`` (multipart), ``auth`` (a pair or an auth callable such as
+        :class:`HTTPBasicAuth`), ``timeout`` (seconds, or ``(connect, read)``),
+        ``allow_redirects``, ``proxies``, ``hooks``, ``stream`` (leave the body
+        unread), ``verify`` (bool or CA bundle path), ``cert`` (path or
+        ``(cert, key)``). Anything else is a ``TypeError``: nothing is silently sent
+        as a query parameter.
+        """
+        req = self.prepare_request(method, url, params, data, headers, files, auth, json)
+        req._settings = self._merge_settings(verify, cert, proxies, timeout)
+        stream = self.stream if stream is None else stream
+        all_hooks = self._hooks(hooks)
+        extra_cookies = self._request_cookies(cookies, req) if cookies is not None else None
+        origin = (req.url_split.scheme, req.url_split.host, req.url_split.port)
+        history: List[Response] = []
+        resp: Optional[Response] = None
+        try:
+            while True:
+                split = req.url_split
+                same_origin = (split.scheme, split.host, split.port) == origin
+                self._set_cookie_header(req, extra_cookies if same_origin else None)
+                started = time.monotonic()
+                resp = self._send(req)
+                resp.elapsed = timedelta(seconds=time.monotonic() - started)
+                self._apply_limits(resp)
+                if self.cookiejar is not None:
+                    self.cookiejar.extract_cookies(resp, req)
+                for hook in all_hooks:
+                    replaced = hook(resp)
+                    if replaced is not None:
+                        resp = replaced
+                if not (allow_redirects and resp.is_redirect):
+                    break
+                if len(history) >= self.max_redirects:
+                    error = TooManyRedirects(req.url, f"Exceeded {self.max_redirects} redirects")
+                    _annotate(error, response=resp, request=req)
+                    resp.history = list(history)
+                    self._drain(resp)
+                    resp = None
+                    raise error
+                self._drain(resp)
+                resp._request = req.copy()  # the live request moves on to the next hop
+                history.append(resp)
+                location = resp.headers.get("location")
+                if isinstance(location, list):
+                    location = location[0]
+                req.redirect(resp.status_code, location)
+                resp = None
+            resp.history = history
+            if not stream:
+                _ = resp.content  # reads the body and gives the connection back
+            return resp
+        except BaseException:
+            if resp is not None:
+                resp.release()
+            raise
+
+    def _hooks(self, hooks: Optional[Mapping[str, Any]]) -> List[Callable[..., Any]]:
+        fns = list(self.hooks.get("response", ()))
+        extra = (hooks or {}).get("response")
+        if extra:
+            fns.extend(extra if isinstance(extra, (list, tuple)) else [extra])
+        return fns
+
+    @staticmethod
+    def _request_cookies(cookies: Any, req: PreparedRequest) -> List[Tuple[str, str]]:
+        """``(name, "name=value")`` for a request's own ``cookies=``."""
+        if isinstance(cookies, CookieJar):
+            probe = PreparedRequest(req.url)
+            cookies.add_cookie_header(probe)
+            return _cookie_pairs(probe.headers.get("cookie"))
+        out = []
+        for name, value in dict(cookies).items():
+            if value is not None:
+                out.append((str(name), f"{name}={value}"))
+        return out
+
+    def _set_cookie_header(
+        self, req: PreparedRequest, extra: Optional[List[Tuple[str, str]]]
+    ) -> None:
+        """``Cookie`` for this hop: the session jar's, then the request's own
+        (winning by name). A ``Cookie`` the caller set is left alone; redirects
+        drop it, as requests does."""
+        if "cookie" in req.headers:
+            return
+        if self.cookiejar is not None:
+            self.cookiejar.add_cookie_header(req)
+        if extra:
+            merged = dict(_cookie_pairs(req.headers.get("cookie")))
+            merged.update(extra)
+            req.headers["Cookie"] = "; ".join(merged.values())
+
+    @staticmethod
+    def _drain(resp: Response) -> None:
+        """Read a redirect's body (kept as its ``content``) when it is short, so the
+        connection can be reused; release a long one (its ``content`` is then b"")."""
+        raw = resp._response
+        try:
+            length = raw.content_length
+            if raw.message_complete or (length is not None and length <= REDIRECT_DRAIN_MAX):
+                _ = resp.content
+            else:
+                resp._cached_content = b""
+        except Exception:  # noqa: BLE001 - the body of a redirect is not what was asked for
+            resp._cached_content = b""
+        finally:
+            resp.release()
+
+    # -- verbs ----------------------------------------------------------------------------------
+
+    def get(self, url: Union[str, URL], params: Any = None, **kw: Any) -> Response:
+        kw.setdefault("allow_redirects", True)
+        return self.request("GET", url, params=params, **kw)
+
+    def options(self, url: Union[str, URL], **kw: Any) -> Response:
+        kw.setdefault("allow_redirects", True)
+        return self.request("OPTIONS", url, **kw)
+
+    def head(self, url: Union[str, URL], **kw: Any) -> Response:
+        """HEAD does not follow redirects unless ``allow_redirects=True`` (requests)."""
+        kw.setdefault("allow_redirects", False)
+        return self.request("HEAD", url, **kw)
+
+    def post(self, url: Union[str, URL], data: Any = None, json: Any = None, **kw: Any) -> Response:
+        return self.request("POST", url, data=data, json=json, **kw)
+
+    def put(self, url: Union[str, URL], data: Any = None, **kw: Any) -> Response:
+        return self.request("PUT", url, data=data, **kw)
+
+    def patch(self, url: Union[str, URL], data: Any = None, **kw: Any) -> Response:
+        return self.request("PATCH", url, data=data, **kw)
+
+    def delete(self, url: Union[str, URL], **kw: Any) -> Response:
+        return self.request("DELETE", url, **kw)
+
+    def __repr__(self) -> str:
+        return f"<Session clients={len(self._clients)}>"
+
+
+RequestsResponse = Response
+"""The 2.x name."""
