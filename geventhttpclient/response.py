@@ -14,6 +14,7 @@ counts them.
 
 from __future__ import annotations
 
+import platform
 import weakref
 from typing import TYPE_CHECKING, Any, Iterator, List, Optional, Tuple, Type
 
@@ -38,6 +39,11 @@ __all__ = [
     "HTTPParseError",
     "HTTPProtocolViolationError",
 ]
+
+_RECV_INTO_COPY = platform.python_implementation() == "PyPy"
+"""How ``read(n)`` gets bytes: CPython's ``recv`` fills a new bytes object with one
+copy; PyPy's ``recv`` is slower than ``recv_into`` a reusable buffer plus a copy
+(measured on /big: about 1,040 against 1,350 MB/s)."""
 
 DIRECT_READ_MIN = 16384
 """Reads at least this large bypass the receive buffer (one copy fewer)."""
@@ -298,7 +304,12 @@ class HTTPSocketPoolResponse:
         got = 0
         try:
             while got < want:
-                data = conn.recv_bytes(want - got)
+                if _RECV_INTO_COPY:
+                    view = conn.buf.view  # type: ignore[union-attr]
+                    n = conn.recv_into(view, min(want - got, len(view)))
+                    data = view[:n].tobytes()
+                else:
+                    data = conn.recv_bytes(want - got)
                 if not data:
                     self._parser.finish()  # raises IncompleteResponse
                 pieces.append(data)
