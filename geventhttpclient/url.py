@@ -321,6 +321,12 @@ class URL:
         return self.query
 
     @property
+    def quoted_uri(self) -> str:
+        """2.x name (since 2.3.4) for the percent-encoded request target, which
+        :attr:`request_uri` already is; Locust asks for it by this name."""
+        return self.request_uri
+
+    @property
     def request_uri(self) -> str:
         """Origin-form request target (RFC 9112 section 3.2.1): ``path[?query]``."""
         query = self.query

@@ -1,0 +1,427 @@
+"""The Locust job: run Locust's FastHttpUser on this geventhttpclient and check its stats.
+
+    python tests/locust/run_check.py [--iterations N] [--keep DIR]
+
+1. Checks that the installed ``geventhttpclient`` is this one (3.x, with the
+   ``_cparser`` extension), not the 2.x that ``pip install locust`` pulls in.
+2. Starts ``target_server.py`` (HTTP and HTTPS on ephemeral loopback ports).
+3. Runs ``locust -f locustfile.py --headless`` with a fixed number of users per
+   user class, each running the scenario ``--iterations`` times (``--run-time`` is
+   only a safety bound), writing ``--csv`` stats and a log file.
+4. Checks the statistics: every request name has exactly users x iterations
+   requests; failures are exactly on the names the locustfile's ``EXPECTED``
+   says, with the expected error text, and nowhere else; the server saw the
+   requests that were counted (redirect hops, no retries); no exception escaped a
+   task (Locust's ``user_error`` event, its exceptions CSV, no ``Traceback`` or
+   ERROR line in its output); the custom ``ssl_context_factory`` was used and the
+   shared ``HTTPClientPool`` was shared.
+
+Prints one line per check and ends with ``N passed, N failed``; exits 1 if any
+check failed. Used by ``tests/test_locust.py`` (``tox -e locust``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from typing import Any, Dict, List, Optional, Tuple
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+LOCUSTFILE = os.path.join(HERE, "locustfile.py")
+SERVER = os.path.join(HERE, "target_server.py")
+
+# Users per class, as the locustfile's fixed_count says.
+USERS = {"http": 2, "https": 1, "pool": 2}
+LOCUST_TIMEOUT = 120.0
+"""Seconds before the Locust process is killed (--run-time is a bit less)."""
+
+
+def load_expected() -> Tuple[Dict[str, Any], Dict[str, Any]]:
+    """EXPECTED and EXPECTED_TLS_ONLY from the locustfile, without importing Locust
+    (which would monkey-patch this process): the file is parsed, not run."""
+    import ast
+
+    tree = ast.parse(open(LOCUSTFILE, encoding="utf-8").read())
+    consts: Dict[str, Any] = {}
+    for node in tree.body:
+        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+            target = node.targets[0] if isinstance(node, ast.Assign) else node.target
+            if isinstance(target, ast.Name) and target.id in (
+                "DECODING",
+                "CUT_SHORT",
+                "EXPECTED",
+                "EXPECTED_TLS_ONLY",
+            ):
+                value = node.value
+                assert value is not None
+                consts[target.id] = eval(  # noqa: S307 - literals from our own file
+                    compile(ast.Expression(value), LOCUSTFILE, "eval"), {}, dict(consts)
+                )
+    return consts["EXPECTED"], consts["EXPECTED_TLS_ONLY"]
+
+
+class Checks:
+    def __init__(self) -> None:
+        self.passed = 0
+        self.failed = 0
+        self.failures: List[str] = []
+
+    def check(self, ok: bool, what: str, detail: str = "") -> bool:
+        if ok:
+            self.passed += 1
+            print(f"  ok    {what}")
+        else:
+            self.failed += 1
+            self.failures.append(what)
+            print(f"  FAIL  {what}" + (f"\n        {detail}" if detail else ""))
+        sys.stdout.flush()
+        return ok
+
+
+PRECHECK = """
+import importlib, json, geventhttpclient as g
+info = {"file": g.__file__, "version": g.__version__}
+for name in ("_cparser", "_parser"):
+    try:
+        info[name] = importlib.import_module("geventhttpclient." + name).__file__
+    except ImportError as e:
+        info[name] = "not importable: %r" % (e,)
+print(json.dumps(info))
+"""
+
+
+def precheck() -> Dict[str, str]:
+    """Which geventhttpclient is installed (in a fresh interpreter, from a neutral
+    folder, so nothing in the source tree can shadow it)."""
+    out = subprocess.run(
+        [sys.executable, "-c", PRECHECK],
+        capture_output=True,
+        text=True,
+        cwd=tempfile.gettempdir(),
+    )
+    if out.returncode != 0:
+        raise SystemExit(f"run_check: cannot import geventhttpclient:\n{out.stderr}")
+    return json.loads(out.stdout)  # type: ignore[no-any-return]
+
+
+def start_server(stderr: Any) -> Tuple[subprocess.Popen, Dict[str, Any]]:
+    proc = subprocess.Popen(
+        [sys.executable, SERVER, "--max-seconds", str(LOCUST_TIMEOUT + 60)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        text=True,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if not line:
+        proc.kill()
+        raise SystemExit("run_check: the target server did not start")
+    return proc, json.loads(line)
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on (bound, then released)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    try:
+        if proc.stdin is not None:
+            proc.stdin.close()
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def read_csv(path: str) -> Optional[List[Dict[str, str]]]:
+    """The rows of a CSV file as dicts; None if there is no such file."""
+    if not os.path.exists(path):
+        return None
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def matches(error: str, expected: Any) -> bool:
+    if isinstance(expected, tuple):
+        return error.startswith(expected)
+    return bool(error == expected)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description="Run and check the Locust job.")
+    parser.add_argument(
+        "--iterations", type=int, default=int(os.environ.get("GHC_LOCUST_ITERATIONS", "20"))
+    )
+    parser.add_argument("--keep", help="keep Locust's CSV, log and output in this folder")
+    args = parser.parse_args(argv)
+
+    if importlib.util.find_spec("locust") is None:
+        raise SystemExit("run_check: locust is not installed (tox -e locust installs it)")
+
+    checks = Checks()
+    started = time.monotonic()
+    info = precheck()
+    print(f"geventhttpclient {info['version']} from {info['file']}")
+    print(f"  _cparser: {info['_cparser']}")
+    checks.check(
+        info["version"].split(".")[0] == "3" and "site-packages" in info["file"],
+        "the installed geventhttpclient is this 3.x package, not the 2.x Locust pulls in",
+        repr(info),
+    )
+    checks.check(
+        info["_cparser"].endswith((".so", ".pyd")),
+        "its _cparser extension module is there",
+        info["_cparser"],
+    )
+    checks.check(
+        info["_parser"].endswith(".py"),
+        "no 2.x _parser extension module is left over to shadow ours",
+        info["_parser"],
+    )
+
+    workdir = args.keep or tempfile.mkdtemp(prefix="ghc-locust-run-")
+    os.makedirs(workdir, exist_ok=True)
+    prefix = os.path.join(workdir, "locust")
+    logfile = os.path.join(workdir, "locust.log")
+    factsfile = os.path.join(workdir, "facts.json")
+    for path in (logfile, factsfile):
+        if os.path.exists(path):
+            os.remove(path)
+
+    server_err = open(os.path.join(workdir, "server.err"), "w+")
+    server, ports = start_server(server_err)
+    try:
+        env = dict(os.environ)
+        env.update(
+            GHC_LOCUST_HTTP=f"http://127.0.0.1:{ports['http']}",
+            GHC_LOCUST_HTTPS=f"https://localhost:{ports['https']}",
+            GHC_LOCUST_CA=ports["ca"],
+            GHC_LOCUST_ITERATIONS=str(args.iterations),
+            GHC_LOCUST_FACTS=factsfile,
+            GHC_LOCUST_REFUSED=f"http://127.0.0.1:{free_port()}",
+        )
+        env.pop("PYTHONSAFEPATH", None)  # Locust imports the locustfile from its folder
+        users = sum(USERS.values())
+        cmd = [
+            sys.executable, "-m", "locust",
+            "-f", LOCUSTFILE,
+            "--headless",
+            "-u", str(users), "-r", str(users),
+            "--run-time", f"{int(LOCUST_TIMEOUT) - 30}s",
+            "--stop-timeout", "10",
+            "--csv", prefix,
+            "--json-file", prefix,
+            "--logfile", logfile,
+            "--only-summary",
+            "--exit-code-on-error", "0",
+        ]  # fmt: skip
+        print("$ " + " ".join(cmd))
+        t0 = time.monotonic()
+        try:
+            run = subprocess.run(
+                cmd, env=env, cwd=workdir, capture_output=True, text=True, timeout=LOCUST_TIMEOUT
+            )
+        except subprocess.TimeoutExpired:
+            checks.check(False, f"Locust finished within {LOCUST_TIMEOUT:.0f}s")
+            print(f"\n{checks.passed} passed, {checks.failed} failed")
+            return 1
+        locust_seconds = time.monotonic() - t0
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{ports['http']}/__hits") as r:
+                hits = json.load(r)
+        except OSError as e:
+            hits = {"<error>": repr(e)}
+    finally:
+        stop_server(server)
+        server_err.seek(0)
+        server_errors = server_err.read()
+        server_err.close()
+
+    output = run.stdout + run.stderr
+    with open(os.path.join(workdir, "locust.out"), "w") as f:
+        f.write(output)
+    log = open(logfile).read() if os.path.exists(logfile) else ""
+    print(f"Locust ran {locust_seconds:.1f}s, exit status {run.returncode}; files in {workdir}")
+
+    check_run(checks, args.iterations, run.returncode, output, log, prefix, factsfile, hits)
+    checks.check(not server_errors, "the target server logged no error", server_errors[-3000:])
+
+    if checks.failed:
+        print("\n---- Locust output ----\n" + output[-6000:])
+        print("---- Locust log ----\n" + log[-6000:])
+    elif not args.keep:
+        shutil.rmtree(workdir, ignore_errors=True)
+    print(f"\nLocust job took {time.monotonic() - started:.1f}s")
+    print(f"{checks.passed} passed, {checks.failed} failed")
+    return 1 if checks.failed else 0
+
+
+def check_run(
+    checks: Checks,
+    iterations: int,
+    returncode: int,
+    output: str,
+    log: str,
+    prefix: str,
+    factsfile: str,
+    hits: Dict[str, Any],
+) -> None:
+    check = checks.check
+    check(returncode == 0, "Locust exited with status 0", f"status {returncode}")
+
+    # -- nothing escaped a task --------------------------------------------------------
+    facts: Dict[str, Any] = {}
+    if check(os.path.exists(factsfile), "the locustfile wrote its facts at quit"):
+        facts = json.load(open(factsfile))
+    errors = facts.get("user_errors", [])
+    check(
+        not errors,
+        "no exception escaped a task (Locust's user_error event never fired)",
+        "\n".join(e["traceback"] for e in errors[:3]),
+    )
+    exceptions = read_csv(prefix + "_exceptions.csv")
+    check(exceptions == [], "Locust's exceptions CSV is empty", repr(exceptions)[:2000])
+    bad_lines = [
+        line
+        for line in (log + "\n" + output).splitlines()
+        if "Traceback" in line
+        or "/ERROR/" in line
+        or "/CRITICAL/" in line
+        or "Uncaught exception" in line
+        or "Unexpected error" in line
+    ]
+    check(
+        not bad_lines,
+        "no traceback or ERROR line in Locust's log and output",
+        "\n".join(bad_lines[:10]),
+    )
+
+    # -- every user ran every iteration --------------------------------------------------
+    want_iterations = {tag: n * iterations for tag, n in USERS.items()}
+    check(
+        facts.get("iterations") == want_iterations,
+        f"every user ran the scenario {iterations} times (ended by itself, not by --run-time)",
+        f"got {facts.get('iterations')}, want {want_iterations}",
+    )
+    check(facts.get("ssl_factory_calls", 0) >= 1, "TlsUser's custom ssl_context_factory was used",
+          f"{facts.get('ssl_factory_calls')} calls")  # fmt: skip
+    check(facts.get("pool_shared") is True, "PoolUser's users all use the shared client_pool",
+          f"pool_shared={facts.get('pool_shared')}")  # fmt: skip
+
+    # -- request counts and failures -----------------------------------------------------
+    expected, tls_only = load_expected()
+    want: Dict[Tuple[str, str], Tuple[int, Any]] = {}
+    for tag, n in USERS.items():
+        names = dict(expected, **(tls_only if tag == "https" else {}))
+        for key, failure in names.items():
+            method, name = key.split(" ", 1)
+            want[(method, f"{tag} {name}")] = (n * iterations, failure)
+
+    stats = read_csv(prefix + "_stats.csv") or []
+    failures = read_csv(prefix + "_failures.csv") or []
+    check(bool(stats), "Locust wrote its stats CSV")
+    got = {(r["Type"], r["Name"]): r for r in stats if r["Name"] != "Aggregated"}
+    # The CSV is Locust's last periodic snapshot; the JSON is written at shutdown.
+    final = json.load(open(prefix + ".json")) if os.path.exists(prefix + ".json") else []
+    csv_counts = {k: (int(r["Request Count"]), int(r["Failure Count"])) for k, r in got.items()}
+    json_counts = {(e["method"], e["name"]): (e["num_requests"], e["num_failures"]) for e in final}
+    check(
+        bool(final) and csv_counts == json_counts,
+        "Locust's final JSON stats agree with its CSV stats",
+        f"csv {sorted(csv_counts.items())[:5]}... json {sorted(json_counts.items())[:5]}...",
+    )
+    unexpected = sorted(set(got) - set(want))
+    check(not unexpected, "no request name beyond the expected ones", repr(unexpected))
+
+    errors_by_name: Dict[Tuple[str, str], List[Tuple[str, int]]] = {}
+    for r in failures:
+        errors_by_name.setdefault((r["Method"], r["Name"]), []).append(
+            (r["Error"], int(r["Occurrences"]))
+        )
+
+    for (method, name), (count, failure) in sorted(want.items()):
+        row = got.get((method, name))
+        label = f"{method} {name}"
+        if not check(row is not None, f"{label}: in the stats"):
+            continue
+        assert row is not None
+        n_req, n_fail = int(row["Request Count"]), int(row["Failure Count"])
+        errs = errors_by_name.get((method, name), [])
+        if failure is None:
+            check(
+                n_req == count and n_fail == 0 and not errs,
+                f"{label}: {count} requests, no failure",
+                f"{n_req} requests, {n_fail} failures: {errs[:3]}",
+            )
+        else:
+            bad = [e for e, _ in errs if not matches(e, failure)]
+            check(
+                n_req == count and n_fail == count and not bad and sum(o for _, o in errs) == count,
+                f"{label}: {count} requests, all failed with {failure!r}",
+                f"{n_req} requests, {n_fail} failures, errors {errs[:5]}",
+            )
+    stray = sorted(k for k in errors_by_name if k not in want)
+    check(not stray, "no failures under other names", repr(stray))
+
+    # -- what the server saw -------------------------------------------------------------
+    for scheme, users in (("http", USERS["http"] + USERS["pool"]), ("https", USERS["https"])):
+        want_hits = server_hits(users * iterations, tls=scheme == "https")
+        seen = hits.get(scheme, {})
+        diff = {k: (seen.get(k), v) for k, v in want_hits.items() if seen.get(k) != v}
+        diff.update({k: (v, 0) for k, v in seen.items() if k not in want_hits})
+        check(
+            not diff,
+            f"the {scheme} server saw exactly the requests Locust counted (redirect hops too)",
+            f"(seen, expected): {diff}",
+        )
+
+
+def server_hits(n: int, tls: bool) -> Dict[str, int]:
+    """What the server sees when ``n`` scenario iterations ran against it."""
+    return {
+        # rest GET, the manual failure (and, over TLS, the insecure session's GET;
+        # the default-CA session never gets past the handshake)
+        "GET /api/item": 2 * n + (n if tls else 0),
+        "POST /api/item": n,
+        "GET /missing": 2 * n,
+        "GET /redirect/3": 2 * n,  # followed and not followed
+        "GET /redirect/2": n,
+        "GET /redirect/1": n,
+        "GET /redirect/0": n,
+        "GET /whoami": 2 * n,
+        "GET /login": n,
+        "GET /gzip": n,
+        "GET /br": n,
+        "GET /bad-gzip": n,
+        "GET /bad-br": n,
+        "GET /unknown-coding": n,
+        "GET /stream": 2 * n,  # iter_content and iter_lines
+        "GET /reset": n,  # max_retries = 0: never sent twice
+        "GET /truncated": n,
+        "GET /echo-target/a%20b/%C3%BC": n,
+        # HTTPClient itself sends an idempotent request once more when the connection
+        # closes before any byte of a response (a stale keep-alive connection); 2.x
+        # did too, up to pool size + 1 times. max_retries = 0 does not change that.
+        "GET /close-early": 2 * n,
+        "GET /slow": n,
+        **({"TLS handshake failed": n} if tls else {}),  # the default-CA session
+    }
+
+
+if __name__ == "__main__":
+    sys.exit(main())
