@@ -49,7 +49,7 @@ from .exceptions import (
     IncompleteResponse,
     LimitExceeded,
 )
-from .response import HTTPSocketPoolResponse
+from .response import HTTPSocketPoolResponse, byte_view
 
 __all__ = [
     "HTTPConnection",
@@ -507,7 +507,7 @@ class HTTPResponse(io.BufferedIOBase):
         raw = self._raw
         if raw is None or self.closed:
             return 0
-        mv = memoryview(b).cast("B")
+        mv = byte_view(b)
         size = len(mv)
         head = self._take_pushback(size)
         n = len(head)

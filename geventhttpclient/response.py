@@ -72,6 +72,15 @@ def _cut_short(exc: BaseException, where: str) -> BaseException:
     return translate(exc, f"reading the response {where}")
 
 
+def byte_view(b: Any) -> memoryview:
+    """A flat, writable byte view of ``b``, cast only when its items are not bytes:
+    on PyPy 7.3 a slice of a cast memoryview is refused by ``recv_into``."""
+    mv = memoryview(b)
+    if mv.itemsize != 1 or mv.ndim != 1:
+        mv = mv.cast("B")
+    return mv
+
+
 def _make_headers(headers_type: Type[Any], pairs: List[Tuple[str, str]]) -> Any:
     fast = getattr(headers_type, "_from_str_pairs", None)
     if fast is not None:
@@ -324,7 +333,7 @@ class HTTPSocketPoolResponse:
 
     def readinto(self, b: Any) -> int:
         """Fill ``b`` with body bytes; returns how many (0 at the end)."""
-        mv = memoryview(b).cast("B")
+        mv = byte_view(b)
         size = len(mv)
         if not size:
             return 0
