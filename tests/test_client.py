@@ -580,3 +580,23 @@ def test_iterable_body_longer_than_content_length_fails_and_discards(echo_server
         http.post("/", body=iter([b"abc", b"def"]), headers={"Content-Length": "4"})
     assert http.statistics().connections == 0
     assert http.get("/ok").read() == b"GET /ok\n"
+
+
+def test_idle_pool_keeps_only_a_few_spare_receive_buffers(server_factory):
+    from geventhttpclient.connectionpool import SPARE_BUFFERS
+
+    gate = gevent.event.Event()
+
+    def respond(conn, req):
+        gate.wait(2)
+        conn.respond(200, b"ok")
+
+    server = server_factory(keep_alive(respond))
+    http = HTTPClient("127.0.0.1", server.port, concurrency=40)
+    jobs = [gevent.spawn(lambda: http.get("/").read()) for _ in range(40)]
+    assert wait_until(lambda: len(server.requests) == 40)
+    gate.set()
+    gevent.joinall(jobs, raise_error=True)
+    stats = http.statistics()
+    assert (stats.connections, stats.idle) == (40, 40)
+    assert len(http._connection_pool._buffers) == SPARE_BUFFERS
