@@ -31,9 +31,10 @@ from .exceptions import (
     NetworkError,
     ReadTimeout,
     TLSError,
+    UnexpectedResponse,
 )
 
-__all__ = ["connect", "make_ssl_context", "translate", "ATTEMPT_DELAY"]
+__all__ = ["connect", "connect_tunnel", "make_ssl_context", "translate", "ATTEMPT_DELAY"]
 
 ATTEMPT_DELAY = 0.25
 """RFC 8305 section 5 recommends 250 ms between connection attempts."""
@@ -245,6 +246,31 @@ def connect(
             raise translate(exc, what, connecting=True) from exc
         raise
     return sock
+
+
+def connect_tunnel(sock: Any, head: bytes, limits: Any) -> Any:
+    """Send a CONNECT request ``head`` to an HTTP proxy and read its response head.
+
+    Returns the parser (status, reason, header pairs). Raises :class:`ConnectionClosed`
+    if the proxy closes first, :class:`HTTPParseError` for a malformed answer, and
+    :class:`UnexpectedResponse` if the proxy sends bytes past its 2xx head (nothing
+    may come before our TLS handshake). Callers turn these into their own errors.
+    """
+    from ._parser import HTTPResponseParser  # the C module is not needed to connect
+
+    sock.sendall(head)
+    parser = HTTPResponseParser(limits)
+    parser.start(tunnel=True)
+    data = b""
+    while not parser.headers_complete:
+        block = sock.recv(8192)
+        if not block:
+            raise ConnectionClosed(errno.ECONNRESET, "proxy closed the connection during CONNECT")
+        data += block
+        data = data[parser.feed(data) :]
+    if data and 200 <= parser.status_code < 300:
+        raise UnexpectedResponse("proxy sent bytes after its CONNECT response")
+    return parser
 
 
 def _clear_openssl_errors() -> None:

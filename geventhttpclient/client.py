@@ -36,7 +36,7 @@ from ._http11 import (
     iter_fields,
     prepare_body,
 )
-from ._parser import DEFAULT_LIMITS, HTTPResponseParser, ParserLimits
+from ._parser import DEFAULT_LIMITS, ParserLimits
 from ._version import __version__
 from .connectionpool import Connection, ConnectionPool
 from .exceptions import (
@@ -46,7 +46,6 @@ from .exceptions import (
     InvalidURL,
     RequestError,
     RequestTimeout,
-    UnexpectedResponse,
 )
 from .header import Headers
 from .response import HTTPSocketPoolResponse
@@ -201,23 +200,16 @@ class HTTPClient:
         lines = [f"CONNECT {authority} HTTP/1.1", f"Host: {authority}"]
         if self._proxy_auth:
             lines.append(f"Proxy-Authorization: {self._proxy_auth}")
-        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
-        parser = HTTPResponseParser(self.limits)
-        parser.start(tunnel=True)
-        data = b""
-        while not parser.headers_complete:
-            block = sock.recv(4096)
-            if not block:
-                raise ConnectError(errno.ECONNRESET, "proxy closed the connection during CONNECT")
-            data += block
-            data = data[parser.feed(data) :]
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        try:
+            parser = _net.connect_tunnel(sock, head, self.limits)
+        except ConnectionClosed as exc:
+            raise ConnectError(exc.errno, str(exc)) from exc
         if not 200 <= parser.status_code < 300:
             raise ConnectError(
                 errno.ECONNREFUSED,
                 f"proxy refused CONNECT to {authority}: {parser.status_code} {parser.reason}",
             )
-        if data:
-            raise UnexpectedResponse("proxy sent bytes after its CONNECT response")
 
     # -- requests --------------------------------------------------------------------
 

@@ -40,7 +40,7 @@ from gevent.hub import get_hub
 
 from . import _net
 from ._http11 import check_field, check_method, check_target, host_header, iter_fields
-from ._parser import DEFAULT_LIMITS, HTTPResponseParser, ParserLimits
+from ._parser import DEFAULT_LIMITS, ParserLimits
 from .connectionpool import Connection, RecvBuffer
 from .exceptions import (
     ConnectionClosed,
@@ -48,6 +48,7 @@ from .exceptions import (
     HTTPParseError,
     IncompleteResponse,
     LimitExceeded,
+    UnexpectedResponse,
 )
 from .response import HTTPSocketPoolResponse, byte_view
 
@@ -752,19 +753,14 @@ class HTTPConnection:
         for name, value in fields.items():
             n, v = check_field(name, value)
             lines.append(n + b": " + v)
-        sock.sendall(b"\r\n".join(lines) + b"\r\n\r\n")
-        parser = HTTPResponseParser(self.limits)
-        parser.start(tunnel=True)
-        data = b""
-        while not parser.headers_complete:
-            block = sock.recv(8192)
-            if not block:
-                raise RemoteDisconnected("proxy closed the connection during CONNECT")
-            data += block
-            try:
-                data = data[parser.feed(data) :]
-            except HTTPParseError as exc:
-                raise _head_error(exc) from exc
+        try:
+            parser = _net.connect_tunnel(sock, b"\r\n".join(lines) + b"\r\n\r\n", self.limits)
+        except ConnectionClosed as exc:
+            raise RemoteDisconnected("proxy closed the connection during CONNECT") from exc
+        except UnexpectedResponse as exc:
+            raise BadStatusLine(str(exc)) from exc
+        except HTTPParseError as exc:
+            raise _head_error(exc) from exc
         message = http.client.HTTPMessage()
         for name, value in parser.header_pairs:
             message[name] = value
@@ -773,8 +769,6 @@ class HTTPConnection:
             print("proxy:", parser.status_code, parser.reason)
         if not 200 <= parser.status_code < 300:
             raise OSError(f"Tunnel connection failed: {parser.status_code} {parser.reason}")
-        if data:
-            raise BadStatusLine("proxy sent bytes after its CONNECT response")
 
     def close(self) -> None:
         """Close the connection and any response still unread (as http.client does)."""
