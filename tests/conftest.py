@@ -9,6 +9,7 @@ head (and body by Content-Length or chunked), so most handlers are a few lines.
 from __future__ import annotations
 
 import os
+import platform
 import re
 import ssl
 import time
@@ -20,8 +21,11 @@ import gevent.server
 import gevent.socket
 import pytest
 
-HUB_BLOCK_LIMIT = 0.1
-"""A test fails if anything blocks the gevent hub longer than this (seconds)."""
+HUB_BLOCK_LIMIT = 0.25 if platform.python_implementation() == "PyPy" else 0.1
+"""A test fails if anything blocks the gevent hub longer than this (seconds). PyPy
+gets more: its JIT compiling a new hot path and its major collections stop the whole
+process for up to about 0.1-0.2 s on this 2-core machine (seen in CI at 0.102 s),
+which is not our code blocking the hub; a blocking socket call still shows."""
 
 
 class ServerConn:
