@@ -21,7 +21,7 @@ which this module also exports under its 2.x name.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, List, Optional, Tuple
+from typing import Any, List, Optional, Tuple
 
 from ._cparser import ffi, lib
 from .exceptions import (
@@ -126,7 +126,6 @@ class HTTPResponseParser:
         "_header_pairs",
         "trailer_pairs",
         "body_chunks",
-        "body_sink",
         "headers_complete",
         "message_complete",
         "keep_alive",
@@ -149,7 +148,6 @@ class HTTPResponseParser:
         p.data = self._handle
         self.limits = limits
         self._error: Optional[BaseException] = None
-        self.body_sink: Optional[Callable[[bytes], Any]] = None
         self.start()
 
     def start(self, no_body: bool = False, tunnel: bool = False) -> None:
@@ -307,12 +305,8 @@ def _gh_on_headers_complete(p: Any, head: Any, length: int) -> int:
 @ffi.def_extern()
 def _gh_on_body(p: Any, at: Any, length: int) -> int:
     self: HTTPResponseParser = ffi.from_handle(p.data)
-    sink = self.body_sink
     try:
-        if sink is None:
-            self.body_chunks.append(ffi.unpack(at, length))
-        else:
-            sink(ffi.unpack(at, length))
+        self.body_chunks.append(ffi.unpack(at, length))
     except BaseException as exc:  # noqa: BLE001 - re-raised from feed()
         self._error = exc
         return lib.HP_CB_ERROR

@@ -190,9 +190,7 @@ class HTTPClient:
             server_hostname=self._server_hostname,
             tunnel=self._tunnel if (self.use_proxy and self.ssl) else None,
         )
-        return Connection(
-            sock, self.limits, verified=not self.insecure, timeout=self.network_timeout
-        )
+        return Connection(sock, self.limits, timeout=self.network_timeout)
 
     def _tunnel(self, sock: Any) -> None:
         """Ask the HTTP proxy for a CONNECT tunnel to our origin (RFC 9110 9.3.6)."""

@@ -83,7 +83,6 @@ class Connection:
         "start",
         "end",
         "requests",
-        "verified",
         "_raw_send",
         "_raw_recv_into",
         "_raw_recv",
@@ -98,7 +97,6 @@ class Connection:
         self,
         sock: Any,
         limits: ParserLimits = DEFAULT_LIMITS,
-        verified: bool = True,
         timeout: Optional[float] = None,
     ):
         self.sock = sock
@@ -109,7 +107,6 @@ class Connection:
         self.start = 0
         self.end = 0
         self.requests = 0
-        self.verified = verified
         # Plain TCP only: TLS bytes must go through the SSL object, which waits itself.
         plain = not hasattr(sock, "do_handshake") and hasattr(sock, "_read_event")
         self._raw_send = getattr(self.raw, "send", None) if plain else None
