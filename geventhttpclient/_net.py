@@ -13,6 +13,7 @@ closed.
 from __future__ import annotations
 
 import errno
+import os
 import socket as _stdsocket
 import ssl as _stdssl
 from typing import Any, Callable, Dict, List, Optional, Tuple
@@ -57,16 +58,14 @@ def make_ssl_context(
 
     ``ssl_options`` keys, as in 2.x: ``ca_certs``, ``certfile``, ``keyfile``,
     ``ciphers``, ``options``, ``verify_flags``; ``insecure=True`` turns off both
-    certificate and host name verification. Loading a CA bundle takes milliseconds,
-    so the context is made once per client (and the plain default one once per
-    process).
+    certificate and host name verification. Without a ``ssl_context_factory`` the
+    context is shared by every client with the same settings (see _context_key).
     """
     opts = dict(ssl_options or {})
     opts.pop("server_hostname", None)
     cafile = opts.pop("ca_certs", None) or _ca_file()
-    plain = ssl_context_factory is None and not opts
-    key = (cafile, insecure)
-    if plain and key in _default_contexts:
+    key = _context_key(cafile, opts, insecure) if ssl_context_factory is None else None
+    if key is not None and key in _default_contexts:
         return _default_contexts[key]
     factory = ssl_context_factory or gevent.ssl.create_default_context
     try:
@@ -93,9 +92,34 @@ def make_ssl_context(
         ctx.set_alpn_protocols(["http/1.1"])
     except NotImplementedError:  # pragma: no cover - OpenSSL without ALPN
         pass
-    if plain:
+    if key is not None:
+        if len(_default_contexts) >= _CONTEXT_CACHE_SIZE:
+            _default_contexts.clear()
         _default_contexts[key] = ctx
     return ctx
+
+
+_CONTEXT_CACHE_SIZE = 32
+"""Contexts kept per process. Making one reads the CA bundle (tens of milliseconds,
+blocking the hub), so clients with the same TLS settings share one."""
+
+
+def _context_key(cafile: str, opts: Dict[str, Any], insecure: bool) -> Optional[Tuple[Any, ...]]:
+    """Cache key for our own contexts: the settings plus each file's identity, so a
+    rotated certificate file gets a new context. None when an option is not hashable."""
+    files = []
+    for path in (cafile, opts.get("certfile"), opts.get("keyfile")):
+        try:
+            st = os.stat(path) if path else None
+        except OSError:
+            return None
+        files.append((path, st.st_mtime_ns, st.st_size) if st else None)
+    try:
+        rest = tuple(sorted(opts.items()))
+        hash(rest)
+    except TypeError:
+        return None
+    return (tuple(files), rest, insecure)
 
 
 def translate(exc: BaseException, what: str, connecting: bool = False) -> BaseException:
