@@ -84,6 +84,12 @@ class ParserLimits:
 DEFAULT_LIMITS = ParserLimits()
 
 
+def reason_phrase(head: bytes) -> str:
+    """The reason phrase from a validated head ("HTTP/1.x NNN reason\r\n..."), decoded
+    only when asked for: most callers never look at it."""
+    return head[13 : head.find(b"\r\n")].decode("latin-1") if head else ""
+
+
 def split_fields(block: bytes, first: int = 1) -> List[Tuple[str, str]]:
     """``(name, value)`` pairs from a head (``first=1`` skips the status line) or a
     trailer section the C parser has validated: lines end in CRLF, names are tokens
@@ -276,8 +282,7 @@ class HTTPResponseParser:
     @property
     def reason(self) -> str:
         """The reason phrase of the final response ("" before its head)."""
-        head = self.head_block
-        return head[13 : head.find(b"\r\n")].decode("latin-1") if head else ""
+        return reason_phrase(self.head_block)
 
     @property
     def chunked(self) -> bool:

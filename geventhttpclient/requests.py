@@ -1063,14 +1063,7 @@ class Session(UserAgent):
         settings = getattr(request, "_settings", None) or self._merge_settings(
             None, None, None, None
         )
-        client = self._client(request.url_split, settings)
-        resp = client.request(
-            request.method,
-            request.url_split.request_uri,
-            body=request.payload,
-            headers=request.headers,
-        )
-        return self.response_type(resp, request=request, sent_request=resp._sent_request)
+        return self._send_on(self._client(request.url_split, settings), request)
 
     def _send(self, req: PreparedRequest) -> Response:
         """One hop, retried as :class:`UserAgent` would when ``max_retries`` allows."""

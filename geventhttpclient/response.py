@@ -19,7 +19,7 @@ import weakref
 from typing import TYPE_CHECKING, Any, Iterator, List, Optional, Tuple, Type
 
 from ._net import translate
-from ._parser import split_fields
+from ._parser import reason_phrase, split_fields
 from .exceptions import (
     ConnectionClosed,
     HTTPConnectionClosed,
@@ -403,8 +403,7 @@ class HTTPSocketPoolResponse:
     @property
     def status_message(self) -> str:
         """The reason phrase, decoded on first use."""
-        head = self._head_block
-        return head[13 : head.find(b"\r\n")].decode("latin-1") if head else ""
+        return reason_phrase(self._head_block)
 
     @property
     def reason(self) -> str:

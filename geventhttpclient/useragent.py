@@ -1098,7 +1098,10 @@ class UserAgent(metaclass=_UserAgentType):
 
     def _urlopen(self, request: Any) -> Any:
         """Send ``request`` once (one attempt, one hop) and return a ``response_type``."""
-        client = self.clientpool.get_client(request.url_split)
+        return self._send_on(self.clientpool.get_client(request.url_split), request)
+
+    def _send_on(self, client: Any, request: Any) -> Any:
+        """One attempt of ``request`` on ``client``, wrapped as a ``response_type``."""
         resp = client.request(
             request.method,
             request.url_split.request_uri,

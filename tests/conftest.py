@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import platform
 import re
+import socket
 import ssl
 import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
@@ -241,6 +242,40 @@ def ca_file(tls_ca, tmp_path):
     path = tmp_path / "ca.pem"
     tls_ca.cert_pem.write_to_path(str(path))
     return str(path)
+
+
+def pipe(src: Any, dst: Any) -> None:
+    """Copy bytes from ``src`` to ``dst`` until EOF, then half-close ``dst`` (a
+    tunnelling proxy's one direction)."""
+    try:
+        while True:
+            data = src.recv(65536)
+            if not data:
+                break
+            dst.sendall(data)
+    except OSError:
+        pass
+    finally:
+        try:
+            dst.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+
+# csrc/fuzz/sanitize-tests.sh sets this (with PYTHONMALLOC=malloc): every feed then gets
+# a fresh buffer of exactly its length, so AddressSanitizer reports any read past it.
+EXACT_BUFFERS = bool(os.environ.get("HP_EXACT_BUFFERS"))
+
+
+def feed(p: Any, buf: bytes) -> int:
+    """Feed a parser, through an exact-size C buffer in sanitizer runs."""
+    if EXACT_BUFFERS:
+        from geventhttpclient import _cparser
+
+        exact = _cparser.ffi.new("char[]", len(buf))
+        _cparser.ffi.memmove(exact, buf, len(buf))
+        return p.feed(exact, len(buf))  # type: ignore[no-any-return]
+    return p.feed(buf)  # type: ignore[no-any-return]
 
 
 def open_fds() -> int:

@@ -12,13 +12,12 @@ presented again, followed by the new ones. All feedings must give the same outco
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import pytest
+from conftest import feed
 
-from geventhttpclient import _cparser
 from geventhttpclient._parser import HTTPResponseParser, ParserLimits
 from geventhttpclient.exceptions import (
     HTTPParseError,
@@ -26,19 +25,6 @@ from geventhttpclient.exceptions import (
     LimitExceeded,
     UnexpectedResponse,
 )
-
-# csrc/fuzz/sanitize-tests.sh sets this (with PYTHONMALLOC=malloc): every feed then gets
-# a fresh buffer of exactly its length, so AddressSanitizer reports any read past it.
-EXACT_BUFFERS = bool(os.environ.get("HP_EXACT_BUFFERS"))
-
-
-def feed(p: HTTPResponseParser, buf: bytes) -> int:
-    if EXACT_BUFFERS:
-        exact = _cparser.ffi.new("char[]", len(buf))
-        _cparser.ffi.memmove(exact, buf, len(buf))
-        return p.feed(exact, len(buf))
-    return p.feed(buf)
-
 
 DEFAULT = ParserLimits()
 

@@ -13,29 +13,15 @@
 
 from __future__ import annotations
 
-import os
 import re
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from conftest import feed
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from geventhttpclient import _cparser
 from geventhttpclient._parser import HTTPResponseParser, ParserLimits
 from geventhttpclient.exceptions import HTTPParseError, LimitExceeded, UnexpectedResponse
-
-# csrc/fuzz/sanitize-tests.sh sets this (with PYTHONMALLOC=malloc): every feed then gets
-# a fresh buffer of exactly its length, so AddressSanitizer reports any read past it.
-EXACT_BUFFERS = bool(os.environ.get("HP_EXACT_BUFFERS"))
-
-
-def feed(p: HTTPResponseParser, buf: bytes) -> int:
-    if EXACT_BUFFERS:
-        exact = _cparser.ffi.new("char[]", len(buf))
-        _cparser.ffi.memmove(exact, buf, len(buf))
-        return p.feed(exact, len(buf))
-    return p.feed(buf)
-
 
 Msg = Tuple[int, str, str, tuple, bytes, tuple, bool, tuple]
 Outcome = Tuple[Tuple[Msg, ...], Optional[Tuple[type, Optional[str]]], bytes]

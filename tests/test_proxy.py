@@ -22,7 +22,7 @@ import gevent.event
 import gevent.socket
 import gevent.ssl
 import pytest
-from conftest import keep_alive
+from conftest import keep_alive, pipe
 
 from geventhttpclient import HTTPClient, _net
 from geventhttpclient.exceptions import ConnectError, ConnectTimeout, TLSError
@@ -60,22 +60,6 @@ def origin_answers(conn, req):
     conn.respond(200, b"from origin " + req["target"].encode())
 
 
-def _pipe(src, dst) -> None:
-    try:
-        while True:
-            data = src.recv(65536)
-            if not data:
-                break
-            dst.sendall(data)
-    except OSError:
-        pass
-    finally:
-        try:
-            dst.shutdown(socket.SHUT_WR)
-        except OSError:
-            pass
-
-
 def connect_proxy(answer: bytes = b"HTTP/1.1 200 Connection established\r\n\r\n"):
     """A CONNECT-only proxy handler: answers ``answer``; on 2xx pipes to the target
     port on 127.0.0.1 (every origin in these tests is local)."""
@@ -99,7 +83,7 @@ def connect_proxy(answer: bytes = b"HTTP/1.1 200 Connection established\r\n\r\n"
                 upstream.sendall(conn.buf)
                 conn.buf = b""
             gevent.joinall(
-                [gevent.spawn(_pipe, conn.sock, upstream), gevent.spawn(_pipe, upstream, conn.sock)]
+                [gevent.spawn(pipe, conn.sock, upstream), gevent.spawn(pipe, upstream, conn.sock)]
             )
         finally:
             upstream.close()

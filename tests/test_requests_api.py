@@ -18,7 +18,7 @@ import gevent
 import gevent.socket
 import gevent.ssl
 import pytest
-from conftest import keep_alive, wait_until
+from conftest import keep_alive, pipe, wait_until
 
 from geventhttpclient import api
 from geventhttpclient.exceptions import (
@@ -865,22 +865,6 @@ def test_each_proxy_gets_its_own_connections(proxy, server_factory):
     assert len(other.requests) == 1
 
 
-def _pipe(src, dst) -> None:
-    try:
-        while True:
-            data = src.recv(65536)
-            if not data:
-                break
-            dst.sendall(data)
-    except OSError:
-        pass
-    finally:
-        try:
-            dst.shutdown(socket.SHUT_WR)
-        except OSError:
-            pass
-
-
 def connect_proxy(conn):
     """CONNECT only; tunnels to the requested port on 127.0.0.1."""
     req = conn.read_request()
@@ -893,7 +877,7 @@ def connect_proxy(conn):
     try:
         conn.send(b"HTTP/1.1 200 Connection established\r\n\r\n")
         gevent.joinall(
-            [gevent.spawn(_pipe, conn.sock, upstream), gevent.spawn(_pipe, upstream, conn.sock)]
+            [gevent.spawn(pipe, conn.sock, upstream), gevent.spawn(pipe, upstream, conn.sock)]
         )
     finally:
         upstream.close()
