@@ -243,8 +243,10 @@ def connect(
         infos = _resolve(host, port, disable_ipv6)
         if not infos:
             raise DNSError(errno.ENOENT, f"{what}: no address")
-        sock = _attempt(infos[0], connection_timeout) if len(infos) == 1 else _race(
-            infos, connection_timeout
+        sock = (
+            _attempt(infos[0], connection_timeout)
+            if len(infos) == 1
+            else _race(infos, connection_timeout)
         )
     except Exception as exc:
         raise translate(exc, what, connecting=True) from exc
