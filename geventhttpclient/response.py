@@ -294,24 +294,45 @@ class HTTPSocketPoolResponse:
             return self._take_all()
         if amt == 0:
             return b""
-        if self._conn is not None and not self._chunks and amt >= DIRECT_READ_MIN:
-            data = self._read_direct(amt)
-            if data is not None:
-                return data
+        conn = self._conn
+        if conn is not None and amt >= DIRECT_READ_MIN and not conn.pending:
+            # Big reads bypass the receive buffer. Body bytes that came with the head
+            # (or an earlier small read) go first: otherwise every later read would
+            # stay misaligned on the buffered path (measured on PyPy /big: 700 ->
+            # 1,400 MB/s; two copies and three allocations per read on that path).
+            buffered = self._buffered() if self._chunks else 0
+            if buffered < amt and self._parser.remaining:
+                return self._read_direct(amt, self._take_all() if buffered else b"")
         while self._conn is not None and self._buffered() < amt:
             self._pump()
         return self._take(amt)
 
-    def _read_direct(self, amt: int) -> Optional[bytes]:
+    def _read_direct(self, amt: int, prefix: bytes) -> bytes:
+        """``prefix`` (already received) plus up to ``amt - len(prefix)`` more bytes
+        straight from the socket, stopping at the end of the body."""
         conn = self._conn
         assert conn is not None
-        remaining = self._parser.remaining
-        if not remaining or conn.pending:
-            return None
-        want = min(amt, remaining)
-        pieces: List[bytes] = []
-        got = 0
+        have = len(prefix)
+        want = have + min(amt - have, self._parser.remaining)
+        got = have
         try:
+            if _RECV_INTO_COPY and want <= conn.buf.size:  # type: ignore[union-attr]
+                # PyPy: fill the receive buffer, then make one bytes object (its
+                # recv() is slower than recv_into plus a copy).
+                view = conn.buf.view  # type: ignore[union-attr]
+                if have:
+                    view[:have] = prefix
+                while got < want:
+                    n = conn.recv_into(view[got:want])
+                    if not n:
+                        self._parser.finish()  # raises IncompleteResponse
+                    got += n
+                data: bytes = view[:got].tobytes()
+                # Accounted only now: completing the body hands the connection, and
+                # this buffer with it, back to the pool.
+                self._direct(got - have)
+                return data
+            pieces = [prefix] if have else []
             while got < want:
                 if _RECV_INTO_COPY:
                     view = conn.buf.view  # type: ignore[union-attr]

@@ -12,6 +12,7 @@ import pytest
 from conftest import keep_alive, wait_until
 
 from geventhttpclient import URL, HTTPClient
+from geventhttpclient import response as response_module
 from geventhttpclient.exceptions import (
     ConnectionClosed,
     HeaderInjectionError,
@@ -302,6 +303,54 @@ def test_large_content_length_body_direct_reads(server_factory):
     assert out == data
     assert http.get("/").read() == data
     assert server.connections == 1
+
+
+@pytest.fixture(params=["recv", "recv_into+copy"])
+def read_path(request, monkeypatch):
+    """Both ways read(n) takes big blocks off the socket (CPython's, PyPy's), on
+    either interpreter."""
+    monkeypatch.setattr(response_module, "_RECV_INTO_COPY", request.param != "recv")
+    return request.param
+
+
+def test_big_reads_after_body_bytes_came_with_the_head(server_factory, read_path):
+    # The head and the first body bytes arrive in one segment; later read(n) calls
+    # must return exactly n bytes each and leave nothing buffered behind (a
+    # remainder kept every following read on the slow buffered path).
+    data = bytes(range(256)) * 1024  # 256 KiB
+    head = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(data)
+
+    def handler(conn):
+        conn.read_request()
+        conn.send(head + data[:1000])
+        conn.send(data[1000:])
+
+    server = server_factory(handler)
+    http = HTTPClient("127.0.0.1", server.port)
+    r = http.get("/")
+    got = [r.read(10)]
+    for size in (65536, 70000, 20000, 65536, 65536):
+        block = r.read(size)
+        assert len(block) == min(size, len(data) - sum(map(len, got)))
+        assert not r._chunks, "a big read left bytes on the buffered path"
+        got.append(block)
+    assert r.read(65536) == b""
+    assert b"".join(got) == data
+
+
+def test_big_read_truncated_after_buffered_bytes_raises(server_factory, read_path):
+    def handler(conn):
+        conn.read_request()
+        conn.send(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n" + b"x" * 5000)
+        conn.send(b"y" * 5000)
+        conn.close()
+
+    server = server_factory(handler)
+    http = HTTPClient("127.0.0.1", server.port)
+    r = http.get("/")
+    with pytest.raises(IncompleteResponse):
+        r.read(65536)
+    assert http.statistics().connections == 0
 
 
 def test_truncated_content_length_body_raises_and_discards(server_factory):
