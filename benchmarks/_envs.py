@@ -10,7 +10,8 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-VENVS = os.path.join(HERE, ".venvs")
+# GHC_BENCH_VENVS: keep the peers' virtualenvs elsewhere (e.g. one per CI run).
+VENVS = os.environ.get("GHC_BENCH_VENVS") or os.path.join(HERE, ".venvs")
 
 
 def cpython_exe() -> str:

@@ -132,6 +132,7 @@ class Suite:
         self.ng = nginx
         self.res = {"rps": {}, "big": {}, "callgrind": {}, "mem": {}, "extra": {}, "errors": []}
         self.peers = []
+        self.missing = []  # peers whose virtualenv could not be made
 
     # peers available on this interpreter, optionally filtered
     def setup(self):
@@ -148,6 +149,7 @@ class Suite:
                 self.peers.append(p)
             else:
                 log(f"[setup] skipping {p[0]} (venv {v} unavailable)")
+                self.missing.append((p[0], v))
         log("[setup] peers: " + ", ".join(p[0] for p in self.peers))
 
     def peer(self, name):
@@ -351,9 +353,10 @@ class Suite:
     # -- output ----------------------------------------------------------------------
 
     def save(self):
-        os.makedirs(RESULTS, exist_ok=True)
+        out = self.a.out
+        os.makedirs(out, exist_ok=True)
         md = render(self)
-        with open(os.path.join(RESULTS, f"latest-{self.interp}.md"), "w") as f:
+        with open(os.path.join(out, f"latest-{self.interp}.md"), "w") as f:
             f.write(md)
         raw = {
             k: {"|".join(map(str, kk)) if isinstance(kk, tuple) else kk: vv for kk, vv in v.items()}
@@ -361,7 +364,7 @@ class Suite:
             else v
             for k, v in self.res.items()
         }
-        with open(os.path.join(RESULTS, f"latest-{self.interp}.json"), "w") as f:
+        with open(os.path.join(out, f"latest-{self.interp}.json"), "w") as f:
             json.dump(
                 {"command": self.a.command, "interp": self.interp, "results": raw},
                 f,
@@ -620,7 +623,15 @@ def main():
     ap.add_argument(
         "--big-core-only", action="store_true", help="/big only for floor, ours, upstream"
     )
+    ap.add_argument(
+        "--out",
+        default=None,
+        help="directory for latest-<interp>.md/.json (default results/; --quick: results/smoke/)",
+    )
     a = ap.parse_args()
+    if a.out is None:
+        # A smoke run must not overwrite the tables the README quotes.
+        a.out = os.path.join(RESULTS, "smoke") if a.quick else RESULTS
     a.command = "python benchmarks/run.py " + " ".join(sys.argv[1:])
     if a.rounds is None:
         a.rounds = 1 if a.quick else 5
@@ -631,6 +642,7 @@ def main():
     sections = set(a.sections.split(","))
     interps = ["cpython", "pypy"] if a.interp == "both" else [a.interp]
     t0 = time.time()
+    problems = []
     with Nginx() as ng:
         log(f"[nginx] {ng.exe} on 127.0.0.1:{ng.port} (config in {ng.tmp})")
         for interp in interps:
@@ -658,7 +670,24 @@ def main():
             s.save()
             print()
             print(render(s))
-            log(f"[done] {interp}: results/latest-{interp}.md  ({time.time() - t0:.0f}s so far)")
+            out = os.path.relpath(a.out, HERE)
+            log(f"[done] {interp}: {out}/latest-{interp}.md  ({time.time() - t0:.0f}s so far)")
+            problems += [f"{interp} {e.get('peer')}: worker failed" for e in s.res["errors"]]
+            problems += [
+                f"{interp} ours c={c}: {sum(x.get('errors', 0) for x in lst)} failed requests"
+                for (c, name), lst in s.res["rps"].items()
+                if name == "ours" and any(x.get("errors") for x in lst)
+            ]
+            problems += [
+                f"{interp} {name}: no virtualenv ({v})"
+                for name, v in s.missing
+                if v not in _envs.OPTIONAL
+            ]
+    if problems:
+        # No speed thresholds here, but a peer that cannot run or a request that fails
+        # means the suite has rotted: say so with the exit status (CI runs --quick).
+        log("[fail] " + "; ".join(problems))
+        sys.exit(1)
 
 
 if __name__ == "__main__":
