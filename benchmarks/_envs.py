@@ -11,7 +11,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 # GHC_BENCH_VENVS: keep the peers' virtualenvs elsewhere (e.g. one per CI run).
-VENVS = os.environ.get("GHC_BENCH_VENVS") or os.path.join(HERE, ".venvs")
+VENVS = os.path.abspath(os.environ.get("GHC_BENCH_VENVS") or os.path.join(HERE, ".venvs"))
 
 
 def cpython_exe() -> str:

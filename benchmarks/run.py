@@ -166,9 +166,10 @@ class Suite:
             for p in order:
                 res = fn(p, r)
                 if res.get("error"):
-                    self.res["errors"].append(res)
+                    self.res["errors"].append(res)  # listed under the tables, not in them
                     log(f"    {p[0]:15s} ERROR {res['error'][:300]}")
-                elif res.get("skipped"):
+                    continue
+                if res.get("skipped"):
                     log(f"    {p[0]:15s} skipped: {res['skipped']}")
                     continue
                 out[p[0]].append(res)
