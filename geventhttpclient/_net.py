@@ -148,7 +148,28 @@ def translate(exc: BaseException, what: str, connecting: bool = False) -> BaseEx
     return exc
 
 
+def _numeric(host: str, port: int, disable_ipv6: bool) -> Optional[List[Tuple[Any, ...]]]:
+    """The address of an IP literal, without the resolver: gevent's default resolver
+    hands every lookup to its thread pool, even of "127.0.0.1"."""
+    for family in (_stdsocket.AF_INET, _stdsocket.AF_INET6):
+        try:
+            _stdsocket.inet_pton(family, host)
+        except (OSError, ValueError):
+            continue
+        if family == _stdsocket.AF_INET6:
+            if disable_ipv6:
+                return []
+            return [
+                (family, _stdsocket.SOCK_STREAM, _stdsocket.IPPROTO_TCP, "", (host, port, 0, 0))
+            ]
+        return [(family, _stdsocket.SOCK_STREAM, _stdsocket.IPPROTO_TCP, "", (host, port))]
+    return None
+
+
 def _resolve(host: str, port: int, disable_ipv6: bool) -> List[Tuple[Any, ...]]:
+    numeric = _numeric(host, port, disable_ipv6)
+    if numeric is not None:
+        return numeric
     family = _stdsocket.AF_INET if disable_ipv6 else _stdsocket.AF_UNSPEC
     infos = gevent.socket.getaddrinfo(host, port, family, _stdsocket.SOCK_STREAM)
     # RFC 8305 section 4: interleave families, starting with the first one returned.

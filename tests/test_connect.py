@@ -262,6 +262,24 @@ def test_localhost_resolves_through_the_system_resolver(server_factory):
     assert server.requests[0]["headers"]["host"] == [f"localhost:{server.port}"]
 
 
+@pytest.mark.parametrize("family", ["ipv4", pytest.param("ipv6", marks=needs_ipv6)])
+def test_ip_literals_connect_without_the_resolver(server_factory, resolver, family):
+    # gevent's resolver runs every lookup in its thread pool; an address needs none.
+    # (1000 concurrent connects to 127.0.0.1 left ~10 KiB per connection behind.)
+    host = "127.0.0.1" if family == "ipv4" else "::1"
+    server = server_factory(keep_alive(ok), host=host)
+    assert HTTPClient(host, server.port).get("/").read() == b"ok"
+    assert resolver.calls == []
+
+
+@needs_ipv6
+def test_ipv6_literal_with_disable_ipv6_raises_dns_error(resolver):
+    client = HTTPClient("::1", 8080, disable_ipv6=True)
+    with pytest.raises(DNSError):
+        client.get("/")
+    assert resolver.calls == []
+
+
 # -- Happy Eyeballs ---------------------------------------------------------------------------
 
 
