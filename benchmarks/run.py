@@ -219,7 +219,7 @@ class Suite:
 
     def big(self):
         q = self.a.quick
-        reps = 1 if q else 3
+        reps = 1 if q else self.a.big_reps
         for mode in ("read", "readinto"):
             peers = [p for p in self.peers if mode in p[5]]
             if self.a.big_core_only:
@@ -625,6 +625,9 @@ def main():
     )
     ap.add_argument(
         "--big-core-only", action="store_true", help="/big only for floor, ours, upstream"
+    )
+    ap.add_argument(
+        "--big-reps", type=int, default=3, help="100 MiB bodies per /big measurement (default 3)"
     )
     ap.add_argument(
         "--out",
