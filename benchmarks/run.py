@@ -685,6 +685,11 @@ def main():
                 if name == "ours" and any(x.get("errors") for x in lst)
             ]
             problems += [
+                f"{interp} {name} /big {mode}: wrong byte count"
+                for (mode, name), lst in s.res["big"].items()
+                if any(x.get("errors") for x in lst)
+            ]
+            problems += [
                 f"{interp} {name}: no virtualenv ({v})"
                 for name, v in s.missing
                 if v not in _envs.OPTIONAL

@@ -31,7 +31,7 @@ import mmap
 import socket as _stdsocket
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Callable, Deque, List, Optional
+from typing import Any, Callable, Deque, Dict, List, Optional
 
 import gevent
 from gevent.hub import Waiter, get_hub
@@ -51,6 +51,12 @@ buffer is kept for the next request (allocating and zeroing 64 KiB per request c
 a third of the throughput at concurrency 100); when the last busy connection comes
 back the spares are trimmed to this many, so a pool of 1000 connections that all
 went idle keeps 16 x 64 KiB, not 64 MiB."""
+
+# Private: the default anonymous mapping is shared, so after a fork() parent and
+# child would receive into the same pooled pages. (No such flag, or fork, on Windows.)
+_MAP_KW: Dict[str, int] = (
+    {"flags": mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS} if hasattr(mmap, "MAP_PRIVATE") else {}
+)
 
 _PEEK_FLAGS = _stdsocket.MSG_PEEK | getattr(_stdsocket, "MSG_DONTWAIT", 0)
 _UNSET = object()
@@ -74,7 +80,7 @@ class RecvBuffer:
 
     def __init__(self, size: int = BUFFER_SIZE) -> None:
         try:
-            self.data: Any = mmap.mmap(-1, size)
+            self.data: Any = mmap.mmap(-1, size, **_MAP_KW)
         except OSError:  # out of mappings (vm.max_map_count): plain memory still works
             self.data = bytearray(size)
         self.view = memoryview(self.data)

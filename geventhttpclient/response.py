@@ -349,6 +349,9 @@ class HTTPSocketPoolResponse:
                 got += len(data)
                 self._direct(len(data))
         except BaseException as exc:
+            if have:  # what was already received stays readable, as on the buffered path
+                self._chunks.insert(0, prefix)
+                self._off = 0
             self._abandon()
             if isinstance(exc, Exception):
                 raise _cut_short(exc, "body") from exc

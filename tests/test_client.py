@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 
 import gevent
 import gevent.event
@@ -11,7 +12,7 @@ import gevent.pool
 import pytest
 from conftest import keep_alive, wait_until
 
-from geventhttpclient import URL, HTTPClient
+from geventhttpclient import URL, HTTPClient, connectionpool
 from geventhttpclient import response as response_module
 from geventhttpclient.exceptions import (
     ConnectionClosed,
@@ -351,6 +352,9 @@ def test_big_read_truncated_after_buffered_bytes_raises(server_factory, read_pat
     with pytest.raises(IncompleteResponse):
         r.read(65536)
     assert http.statistics().connections == 0
+    # nothing is returned as complete, but bytes already taken in are not dropped
+    rest = r.read()
+    assert rest.startswith(b"x" * 5000) and len(rest) <= 10000
 
 
 def test_truncated_content_length_body_raises_and_discards(server_factory):
@@ -649,3 +653,19 @@ def test_idle_pool_keeps_only_a_few_spare_receive_buffers(server_factory):
     stats = http.statistics()
     assert (stats.connections, stats.idle) == (40, 40)
     assert len(http._connection_pool._buffers) == SPARE_BUFFERS
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
+def test_pooled_receive_buffers_are_not_shared_with_a_forked_child():
+    # Receive buffers are anonymous mmaps (pages only when touched); the default
+    # mapping would be shared, and a child made by fork() (gunicorn --preload,
+    # multiprocessing) would receive into the parent's pooled buffers.
+    buf = connectionpool.RecvBuffer()
+    buf.view[:6] = b"parent"
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        buf.view[:6] = b"child!"
+        os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    assert status == 0
+    assert bytes(buf.view[:6]) == b"parent"
