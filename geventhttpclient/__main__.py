@@ -1,4 +1,4 @@
-"""Command line: ``python -m geventhttpclient bench|get``.
+"""Command line: ``geventhttpclient bench|get`` (or ``python -m geventhttpclient``).
 
 ``bench [URL] [-n N] [-c C] [--no-keepalive]``
     Send N GET requests (default 10000) at concurrency C (default 10): C greenlets
@@ -237,7 +237,7 @@ def _cmd_get(args: argparse.Namespace) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m geventhttpclient",
+        prog="geventhttpclient",
         description="geventhttpclient command line: a load benchmark and a simple GET.",
     )
     parser.add_argument("--version", action="version", version=f"geventhttpclient {__version__}")
