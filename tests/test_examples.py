@@ -48,3 +48,27 @@ def test_bench_cli_against_embedded_server():
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout.lower()
     assert "req" in out and "p99" in out
+
+
+def test_console_script_runs_the_installed_package():
+    # The README's quick start runs the console script: from a clean clone,
+    # `python -m geventhttpclient` would import the unbuilt source tree instead.
+    import os
+    import sysconfig
+
+    import geventhttpclient
+
+    if Path(geventhttpclient.__file__).resolve().parent == ROOT / "geventhttpclient":
+        pytest.skip("development run from the source tree: no console script")
+    script = Path(sysconfig.get_path("scripts")) / "geventhttpclient"
+    assert script.exists(), "the installed package has no geventhttpclient console script"
+    result = subprocess.run(
+        [str(script), "bench", "-n", "200", "-c", "4"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=str(ROOT),  # the source tree: it must not shadow the installed package
+        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "errors:       0" in result.stdout
