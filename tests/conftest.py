@@ -8,6 +8,7 @@ head (and body by Content-Length or chunked), so most handlers are a few lines.
 
 from __future__ import annotations
 
+import gc
 import os
 import platform
 import re
@@ -285,12 +286,29 @@ def open_fds() -> int:
         return -1
 
 
+_gc_seconds = [0.0, 0.0]  # time spent in collections so far; start of the current one
+
+
+def _time_collections(phase: str, info: Dict[str, int]) -> None:
+    if phase == "start":
+        _gc_seconds[1] = time.monotonic()
+    else:
+        _gc_seconds[0] += time.monotonic() - _gc_seconds[1]
+
+
+# CPython only (PyPy has no gc.callbacks; its GC is incremental and its limit higher).
+getattr(gc, "callbacks", []).append(_time_collections)
+
+
 @pytest.fixture(autouse=True)
 def hub_watchdog(request):
     """Fail the test if the gevent hub was blocked for more than HUB_BLOCK_LIMIT.
 
-    A test that blocks on purpose (a full ``gc.collect()``) says so with
-    ``@pytest.mark.hub_block_limit(seconds)``.
+    Time in the cyclic garbage collector is not counted: a full collection of the
+    garbage earlier tests left (hypothesis runs leave ~90,000 objects) took up to
+    0.25 s on CPython and landed in whichever test was running. What the watchdog
+    is for is code that blocks the hub, such as a synchronous socket or handshake.
+    A test that blocks on purpose says so with ``@pytest.mark.hub_block_limit(s)``.
     """
     marker = request.node.get_closest_marker("hub_block_limit")
     limit = marker.args[0] if marker else HUB_BLOCK_LIMIT
@@ -300,10 +318,16 @@ def hub_watchdog(request):
     def watch() -> None:
         period = 0.02
         last = time.monotonic()
-        while not stop.wait(period):
+        in_gc = _gc_seconds[0]
+        while True:
+            stopped = stop.wait(period)
             now = time.monotonic()
-            worst[0] = max(worst[0], now - last - period)
+            collected = _gc_seconds[0] - in_gc
+            worst[0] = max(worst[0], now - last - period - collected)
+            if stopped:  # the last stretch counts too: a test may end by blocking
+                break
             last = now
+            in_gc += collected
 
     g = gevent.spawn(watch)
     yield
