@@ -47,6 +47,8 @@ typedef struct hp_parser {
     uint32_t error_offset;
     int64_t content_length;
     uint64_t remaining;
+    uint32_t head_len;
+    uint8_t expect;
     uint32_t max_line;
     uint32_t max_headers;
     uint32_t max_head;
@@ -95,9 +97,22 @@ size_t hp_body_consumed(hp_parser *p, const hp_settings *s, size_t n);
 const char *hp_errno_name(int err);
 const char *hp_errno_description(int err);
 
-extern "Python" int _gh_on_headers_complete(hp_parser *, const char *, size_t);
 extern "Python" int _gh_on_body(hp_parser *, const char *, size_t);
 extern "Python" int _gh_on_trailers(hp_parser *, const char *, size_t);
+"""
+
+
+SOURCE = """#include "hparser.h"
+
+/* cffi's CPython wrappers release the GIL around every call into C and take it back
+ * afterwards. Our functions never block and return in microseconds, so that round
+ * trip (a mutex and a condition variable each way) only costs: calls are made with
+ * the GIL held instead. The wrappers are generated after this text, so only they see
+ * these definitions. PyPy calls the functions directly and never uses them. */
+#undef Py_BEGIN_ALLOW_THREADS
+#define Py_BEGIN_ALLOW_THREADS {
+#undef Py_END_ALLOW_THREADS
+#define Py_END_ALLOW_THREADS }
 """
 
 
@@ -116,7 +131,7 @@ def make_ffi(sanitize: bool = False) -> FFI:
         extra_compile_args += ["-O2"]
     ffibuilder.set_source(
         "geventhttpclient._cparser",
-        '#include "hparser.h"\n',
+        SOURCE,
         sources=[os.path.relpath(CSRC / "hparser.c", Path.cwd())],
         include_dirs=[os.path.relpath(CSRC, Path.cwd())],
         extra_compile_args=extra_compile_args,

@@ -89,15 +89,22 @@ const char *hp_errno_description(int err)
     return (err >= 0 && err < HP_E__COUNT) ? err_descriptions[err] : "unknown error";
 }
 
-static void reset_message(hp_parser *p)
+/* What describes a message: kept readable after it ended, until the next status line
+ * (a caller without on_headers_complete reads it after hp_execute returns). */
+static void reset_description(hp_parser *p)
 {
-    p->state = HP_S_HEAD;
     p->http_major = p->http_minor = 0;
     p->status_code = 0;
     p->flags = 0;
     p->num_headers = 0;
     p->status_line_len = 0;
     p->content_length = -1;
+}
+
+/* Parsing progress: reset as soon as a message ends. */
+static void reset_message(hp_parser *p)
+{
+    p->state = HP_S_HEAD;
     p->remaining = 0;
     p->scan = 0;
     p->line_scan = 0;
@@ -107,9 +114,12 @@ static void reset_message(hp_parser *p)
 
 void hp_init(hp_parser *p)
 {
+    reset_description(p);
     reset_message(p);
     p->error = HP_OK;
     p->error_offset = 0;
+    p->expect = HP_BODY_NORMAL;
+    p->head_len = 0;
 }
 
 int hp_idle(const hp_parser *p)
@@ -374,9 +384,9 @@ static long scan_section(hp_parser *p, const char *data, size_t len, int trailer
             return (long)(pos + 2);
         }
         if (!trailer && pos == 0) {
-            /* A new message starts: drop the previous message's flags, which were
-             * kept readable until now (message_done). */
-            p->flags = 0;
+            /* A new message starts: drop the previous message's description,
+             * which was kept readable until now (message_done). */
+            reset_description(p);
             rc = parse_status_line(p, data, line_len);
         } else {
             uint32_t *count = trailer ? &p->trailer_count : &p->num_headers;
@@ -403,16 +413,12 @@ static size_t fail(hp_parser *p, int err, size_t offset)
 static int message_done(hp_parser *p, const hp_settings *s, int end_of_connection)
 {
     int rc;
-    uint16_t flags;
     p->flags |= HP_F_DONE;
     rc = s->on_message_complete ? s->on_message_complete(p) : 0;
-    flags = p->flags;
-    if (end_of_connection) {
+    if (end_of_connection)
         p->state = HP_S_END;
-    } else {
-        reset_message(p);
-        p->flags = flags; /* keep the finished message's flags readable */
-    }
+    else
+        reset_message(p); /* the description stays readable (reset_description) */
     return rc;
 }
 
@@ -439,10 +445,17 @@ static int head_complete(hp_parser *p, const hp_settings *s, const char *head, s
     p->scan = 0;
     p->line_scan = 0;
 
+    p->head_len = (uint32_t)len;
     if (s->on_headers_complete) {
         rv = s->on_headers_complete(p, head, len);
         if (rv < 0)
             return HP_E_CALLBACK;
+    } else if (p->status_code >= 200) {
+        /* No callback: the caller said beforehand what its request implies. A tunnel
+         * opens only on a 2xx (RFC 9110 9.3.6); any other answer is a normal message. */
+        rv = p->expect;
+        if (rv == HP_BODY_TUNNEL && p->status_code >= 300)
+            rv = HP_BODY_NORMAL;
     }
     if (p->status_code == 101 || rv == HP_BODY_TUNNEL) {
         p->flags |= HP_F_UPGRADE;
@@ -575,6 +588,7 @@ size_t hp_execute(hp_parser *p, const hp_settings *s, const char *data, size_t l
     long r;
     int ended;
 
+    p->head_len = 0;
     if (p->state == HP_S_ERROR)
         return 0;
     while (pos < len) {
@@ -592,8 +606,8 @@ size_t hp_execute(hp_parser *p, const hp_settings *s, const char *data, size_t l
                     return fail(p, rc, pos);
                 pos += head_len;
             }
-            if (ended)
-                return pos;
+            if (ended || !s->on_headers_complete)
+                return pos; /* without the callback, the caller takes the head here */
             break;
 
         case HP_S_BODY_LENGTH:

@@ -83,7 +83,8 @@ enum hp_state {
     HP_S_ERROR
 };
 
-/* Flags describing the current message (valid from on_headers_complete on). */
+/* Flags describing the current message (valid from on_headers_complete on, and after
+ * the message ended until the next status line). */
 #define HP_F_CHUNKED      0x01u /* body uses chunked transfer coding */
 #define HP_F_KEEP_ALIVE   0x02u /* connection may be reused after this message */
 #define HP_F_HAS_LENGTH   0x04u /* a Content-Length header was present */
@@ -111,7 +112,15 @@ typedef struct {
 
 typedef struct {
     /* Whole head (status line up to and including the empty line). Headers are in
-     * p->headers if the caller provided storage. Returns HP_BODY_*, or HP_CB_ERROR. */
+     * p->headers if the caller provided storage. Returns HP_BODY_*, or HP_CB_ERROR.
+     *
+     * May be NULL: then hp_execute returns right after each head (interim ones
+     * included), which is the last p->head_len bytes it consumed, and the body is
+     * framed as p->expect says (HP_BODY_TUNNEL only for a 2xx). The caller reads
+     * the status, flags and content_length from the parser: they describe the
+     * message until the next status line, even once the message is complete. A
+     * caller written in a language where each callback is expensive saves one
+     * crossing per response this way. */
     int (*on_headers_complete)(hp_parser *p, const char *head, size_t len);
     /* A piece of body, after transfer decoding. 0 or HP_CB_ERROR. */
     int (*on_body)(hp_parser *p, const char *at, size_t len);
@@ -133,6 +142,9 @@ struct hp_parser {
     uint32_t error_offset;  /* offset in the last hp_execute data where the error was found */
     int64_t content_length; /* -1 when absent */
     uint64_t remaining;     /* body or chunk bytes still expected */
+    uint32_t head_len;      /* length of the head the last hp_execute call completed, or 0 */
+    uint8_t expect;         /* set by the caller: HP_BODY_* for the next final response
+                             * when there is no on_headers_complete (see hp_settings) */
 
     /* Limits, set by the caller after hp_init; 0 selects the default. */
     uint32_t max_line;       /* status or header line, CRLF included */

@@ -1,14 +1,20 @@
 """The Python face of the C response parser (``csrc/hparser.c``, built by cffi).
 
 Theory of operation: a :class:`HTTPResponseParser` lives as long as its connection.
-The connection feeds it bytes from its receive buffer; the C parser calls back into
-Python at most three times for a typical response:
+The connection feeds it bytes from its receive buffer. For a typical response the C
+parser never calls back into Python (each crossing costs more than parsing the head):
 
-* ``on_headers_complete`` with the whole head in one block, which we split here with
-  ``bytes`` methods (the C side has already validated every byte, so a plain split is
-  exact);
-* ``on_body`` for each piece of body (after removing chunked framing);
-* ``on_message_complete``.
+* it has no ``on_headers_complete`` callback, so ``hp_execute`` returns right after the
+  head; we slice the head from the caller's buffer (fields are split from it with
+  ``bytes`` methods only when asked for: the C side has already validated every byte,
+  so a plain split is exact) and read status, flags and Content-Length from the
+  parser struct;
+* the body bytes of a Content-Length response that came in the same buffer are
+  sliced the same way and accounted with ``hp_body_consumed``;
+* the end of the message is read from the ``HP_F_DONE`` flag.
+
+Chunked and close-delimited bodies go through ``hp_execute`` and its ``on_body``
+callback, which removes the chunked framing; trailers come through ``on_trailers``.
 
 Bytes the C parser does not consume (an incomplete head or chunk-size line) must be
 presented again, followed by new bytes: :meth:`HTTPResponseParser.feed` returns how
@@ -42,6 +48,9 @@ F_CHUNKED = lib.HP_F_CHUNKED
 F_KEEP_ALIVE = lib.HP_F_KEEP_ALIVE
 F_UPGRADE = lib.HP_F_UPGRADE
 F_DONE = lib.HP_F_DONE
+_S_BODY_LENGTH = lib.HP_S_BODY_LENGTH
+_S_CHUNK_SIZE = lib.HP_S_CHUNK_SIZE
+_S_BODY_EOF = lib.HP_S_BODY_EOF
 _BODY_NORMAL = lib.HP_BODY_NORMAL
 _BODY_NONE = lib.HP_BODY_NONE
 _BODY_TUNNEL = lib.HP_BODY_TUNNEL
@@ -154,37 +163,52 @@ class HTTPResponseParser:
         p.data = self._handle
         self.limits = limits
         self._error: Optional[BaseException] = None
-        self.start()
-
-    def start(self, no_body: bool = False, tunnel: bool = False) -> None:
-        """Expect a new response: ``no_body`` for the response to HEAD, ``tunnel`` for
-        the response to CONNECT (a 2xx ends the HTTP part of the connection)."""
-        self.no_body = no_body
-        self.tunnel = tunnel
         self.status_code = 0
         self.version = "HTTP/1.1"
         self.head_block = b""
         self._header_pairs: Optional[List[Tuple[str, str]]] = None
         self.trailer_pairs: List[Tuple[str, str]] = []
-        self.body_chunks: List[bytes] = []
-        self.headers_complete = False
-        self.message_complete = False
         self.keep_alive = False
         self.content_length: Optional[int] = None
         self.interim: List[int] = []
         self.upgraded = False
+        self.start()
 
-    def feed(self, data: Any, length: Optional[int] = None) -> int:
+    def start(self, no_body: bool = False, tunnel: bool = False) -> None:
+        """Expect a new response: ``no_body`` for the response to HEAD, ``tunnel`` for
+        the response to CONNECT (a 2xx ends the HTTP part of the connection).
+
+        Only what is read before the head arrives is reset here (this runs once per
+        request); the head itself sets the rest (:meth:`_take_head`).
+        """
+        self.no_body = no_body
+        self.tunnel = tunnel
+        self._p.expect = _BODY_NONE if no_body else _BODY_TUNNEL if tunnel else _BODY_NORMAL
+        self.body_chunks: List[bytes] = []
+        self.headers_complete = False
+        self.message_complete = False
+        if self.interim:
+            self.interim: List[int] = []
+
+    def feed(
+        self, data: Any, length: Optional[int] = None, src: Any = None, base: int = 0
+    ) -> int:
         """Parse ``data`` (a cdata ``char *`` with ``length``, or any buffer).
 
-        Returns the number of bytes consumed; the caller must present the rest again.
-        Raises :class:`HTTPParseError` (or a subclass) if the bytes are not valid.
+        ``src`` is the Python buffer that ``data`` points into, at offset ``base``:
+        the head and body are sliced from it (one copy each), else copied out of
+        ``data``. Returns the number of bytes consumed; the caller must present the
+        rest again. Raises :class:`HTTPParseError` (or a subclass) if the bytes are
+        not valid.
         """
         if length is None:
             length = len(data)
+            src = data
             data = ffi.from_buffer(data)
         p = self._p
         consumed = lib.hp_execute(p, _SETTINGS, data, length)
+        if p.head_len:
+            consumed = self._take_head(data, length, consumed, src, base)
         flags = p.flags
         if flags & F_DONE:
             # Read from the flags rather than a callback: one crossing fewer.
@@ -196,6 +220,81 @@ class HTTPResponseParser:
         elif p.error:
             self._raise(consumed)
         return consumed
+
+    def _take_head(self, data: Any, length: int, consumed: int, src: Any, base: int) -> int:
+        """hp_execute stopped right after a head (the last ``head_len`` bytes it
+        consumed): take it, then the body bytes that came with it. Returns the new
+        count of bytes consumed."""
+        p = self._p
+        while not p.error:
+            hl = p.head_len
+            if src is None:
+                head = ffi.unpack(data + (consumed - hl), hl)
+            else:
+                head = src[base + consumed - hl : base + consumed]
+                if type(head) is not bytes:
+                    head = bytes(head)
+            status = p.status_code
+            if status < 200:
+                try:
+                    self._interim(status)
+                except BaseException:
+                    p.error = lib.HP_E_CALLBACK  # failed for good, as after a callback
+                    p.state = lib.HP_S_ERROR
+                    raise
+                if consumed == length:
+                    break
+                # the final response (or another 1xx) follows
+                consumed += lib.hp_execute(p, _SETTINGS, data + consumed, length - consumed)
+                if not p.head_len:
+                    break
+                continue
+            # Fields (and the reason phrase) are split only when someone looks at them:
+            # many callers never do, and the C side already took what framing needs.
+            self.head_block = head
+            self.version = _VERSIONS.get(head[:8]) or head[:8].decode("latin-1")
+            self.status_code = status
+            cl = p.content_length
+            self.content_length = None if cl < 0 else cl
+            flags = p.flags
+            self.keep_alive = bool(flags & F_KEEP_ALIVE)
+            self.upgraded = bool(flags & F_UPGRADE)  # a tunnel opened (expect and a 2xx)
+            self._header_pairs = None
+            if self.trailer_pairs:
+                self.trailer_pairs = []
+            self.headers_complete = True
+            left = length - consumed
+            if not left:
+                break
+            state = p.state
+            if state == _S_BODY_LENGTH:
+                # The body bytes that came with the head: sliced here, no callback.
+                n = min(left, p.remaining)
+                if src is None:
+                    body = ffi.unpack(data + consumed, n)
+                else:
+                    body = src[base + consumed : base + consumed + n]
+                    if type(body) is not bytes:
+                        body = bytes(body)
+                self.body_chunks.append(body)
+                lib.hp_body_consumed(p, _SETTINGS, n)
+                consumed += n
+            elif state == _S_CHUNK_SIZE or state == _S_BODY_EOF:
+                consumed += lib.hp_execute(p, _SETTINGS, data + consumed, left)
+            # else no body (HEAD, 204, 304, a tunnel): what follows is not ours
+            break
+        return consumed
+
+    def _interim(self, status: int) -> None:
+        if status == 101:
+            self.upgraded = True
+            raise UnexpectedResponse("unsolicited 101 Switching Protocols")
+        self.interim.append(status)
+        if len(self.interim) > self.limits.max_interim:
+            raise LimitExceeded(
+                f"more than {self.limits.max_interim} interim (1xx) responses",
+                "GH_E_TOO_MANY_INTERIM",
+            )
 
     def body_consumed(self, n: int) -> None:
         """The caller received ``n`` bytes of a Content-Length body straight into its
@@ -251,34 +350,6 @@ class HTTPResponseParser:
             pairs = self._header_pairs = split_fields(self.head_block)
         return pairs
 
-    def _on_head(self, head: bytes) -> int:
-        p = self._p
-        status = p.status_code
-        if status < 200:
-            if status == 101:
-                self.upgraded = True
-                raise UnexpectedResponse("unsolicited 101 Switching Protocols")
-            self.interim.append(status)
-            if len(self.interim) > self.limits.max_interim:
-                raise LimitExceeded(
-                    f"more than {self.limits.max_interim} interim (1xx) responses",
-                    "GH_E_TOO_MANY_INTERIM",
-                )
-            return 0
-        # Fields (and the reason phrase) are split only when someone looks at them:
-        # many callers never do, and the C side already took what framing needs.
-        self.head_block = head
-        self.version = _VERSIONS.get(head[:8]) or head[:8].decode("latin-1")
-        self.status_code = status
-        cl = p.content_length
-        self.content_length = None if cl < 0 else cl
-        self.keep_alive = bool(p.flags & F_KEEP_ALIVE)
-        self.headers_complete = True
-        if self.tunnel and status < 300:
-            self.upgraded = True
-            return _BODY_TUNNEL
-        return _BODY_NONE if self.no_body else _BODY_NORMAL
-
     @property
     def reason(self) -> str:
         """The reason phrase of the final response ("" before its head)."""
@@ -295,16 +366,6 @@ class HTTPResponseParser:
         if self.headers_complete and not self.message_complete:
             self.message_complete = True
             self.keep_alive = bool(self._p.flags & F_KEEP_ALIVE)
-
-
-@ffi.def_extern()
-def _gh_on_headers_complete(p: Any, head: Any, length: int) -> int:
-    self: HTTPResponseParser = ffi.from_handle(p.data)
-    try:
-        return self._on_head(ffi.unpack(head, length))
-    except BaseException as exc:  # noqa: BLE001 - re-raised from feed()
-        self._error = exc
-        return lib.HP_CB_ERROR
 
 
 @ffi.def_extern()
@@ -330,7 +391,7 @@ def _gh_on_trailers(p: Any, at: Any, length: int) -> int:
 
 
 _SETTINGS = ffi.new("hp_settings *")
-_SETTINGS.on_headers_complete = lib._gh_on_headers_complete
+# on_headers_complete stays NULL: hp_execute stops after each head and feed() takes
+# it; on_message_complete stays NULL: feed() reads HP_F_DONE instead.
 _SETTINGS.on_body = lib._gh_on_body
 _SETTINGS.on_trailers = lib._gh_on_trailers
-# on_message_complete stays NULL: feed() reads HP_F_DONE instead.

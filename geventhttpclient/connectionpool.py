@@ -14,11 +14,14 @@ and the server allowed keep-alive; any other end goes through :meth:`discard`, w
 closes it and frees its slot. A greenlet killed while waiting gives back anything it
 was handed.
 
-Before an idle connection is reused, a non-blocking ``MSG_PEEK`` tells whether the
+Before an idle connection is reused, a zero-timeout ``poll()`` tells whether the
 server closed it or sent bytes nobody asked for (which must never be read as the next
 response); unlike ``select()`` this works for any descriptor number. It costs one
 syscall per reuse, which correctness requires: a stale connection is replaced, and
-bytes arriving after the peek are the one race no HTTP/1.1 client can close.
+bytes arriving after the check are the one race no HTTP/1.1 client can close. (A
+``MSG_PEEK`` receive does the same, but on a live connection it fails with EAGAIN,
+and CPython builds an exception with a decoded error message for that: 1.3 against
+0.7 us per check.)
 
 Receive buffers belong to the pool, not to connections: idle connections hold none,
 so a thousand idle connections cost little memory.
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import errno
 import mmap
+import select as _select
 import socket as _stdsocket
 from collections import deque
 from dataclasses import dataclass
@@ -35,6 +39,7 @@ from typing import Any, Callable, Deque, Dict, List, Optional
 
 import gevent
 from gevent.hub import Waiter, get_hub
+from gevent.monkey import get_original
 
 from ._cparser import ffi
 from ._parser import DEFAULT_LIMITS, HTTPResponseParser, ParserLimits
@@ -59,6 +64,12 @@ _MAP_KW: Dict[str, int] = (
 )
 
 _PEEK_FLAGS = _stdsocket.MSG_PEEK | getattr(_stdsocket, "MSG_DONTWAIT", 0)
+# The real poll even under gevent.monkey (Locust patches everything): the check must
+# not yield.
+_make_poll: Optional[Callable[[], Any]] = (
+    get_original("select", "poll") if hasattr(_select, "poll") else None
+)
+_POLLIN = getattr(_select, "POLLIN", 1)
 _UNSET = object()
 _CLOSED = object()  # handed to waiters by close(): they were given nothing
 
@@ -99,6 +110,7 @@ class Connection:
     __slots__ = (
         "sock",
         "raw",
+        "fd",
         "parser",
         "buf",
         "start",
@@ -123,6 +135,10 @@ class Connection:
         self.sock = sock
         # The kernel socket under gevent's wrapper, for the MSG_PEEK liveness check.
         self.raw = getattr(sock, "_sock", sock)
+        try:
+            self.fd: int = sock.fileno()
+        except (AttributeError, OSError, ValueError):
+            self.fd = -1
         self.parser = HTTPResponseParser(limits)
         self.buf: Optional[RecvBuffer] = None
         self.start = 0
@@ -207,13 +223,27 @@ class Connection:
         """Receive more bytes after the unconsumed ones; 0 means the peer closed."""
         buf = self.buf
         assert buf is not None
-        if self.end == buf.size:
+        end = self.end
+        if end == buf.size:
             self._make_room()
             buf = self.buf
             assert buf is not None
-        n = self.recv_into(buf.view[self.end :])
-        self.end += n
+            end = self.end
+        n = self.recv_into(buf.view[end:] if end else buf.view)
+        self.end = end + n
         return n
+
+    def recv_answer(self) -> int:
+        """:meth:`recv` for the first bytes of a response to a request just sent.
+
+        They cannot be there yet (the server has to answer first), so on plain TCP
+        we wait for readability before trying: trying first fails with EAGAIN,
+        which CPython turns into an exception with a decoded error message, a cost
+        paid on every request.
+        """
+        if self._raw_recv_into is not None and self.end == self.start:
+            self._wait_readable()
+        return self.recv()
 
     def _make_room(self) -> None:
         buf = self.buf
@@ -239,7 +269,7 @@ class Connection:
         assert buf is not None
         start = self.start
         end = self.end
-        n = self.parser.feed(buf.ptr + start, end - start)
+        n = self.parser.feed(buf.ptr + start if start else buf.ptr, end - start, buf.data, start)
         start += n
         if start == end:
             self.start = self.end = 0
@@ -252,8 +282,25 @@ class Connection:
         """Bytes received and not yet consumed."""
         return self.end - self.start
 
-    def is_alive(self) -> bool:
-        """False if the server closed the idle connection or sent unsolicited bytes."""
+    def is_alive(self, poller: Any = None) -> bool:
+        """False if the server closed the idle connection or sent unsolicited bytes.
+
+        ``poller``: a ``select.poll`` object with nothing registered, to reuse.
+        """
+        if poller is None and _make_poll is not None:
+            poller = _make_poll()
+        fd = self.fd
+        if poller is not None and fd >= 0:
+            try:
+                poller.register(fd, _POLLIN)
+                try:
+                    # readable: closed, or bytes nobody asked for (POLLHUP and
+                    # POLLERR are reported too)
+                    return not poller.poll(0)
+                finally:
+                    poller.unregister(fd)
+            except (OSError, ValueError):
+                return False
         try:
             self.raw.recv(1, _PEEK_FLAGS)  # b"": closed; bytes: nobody asked for them
             return False
@@ -315,6 +362,7 @@ class ConnectionPool:
         self._created = 0
         self._reused = 0
         self._discarded = 0
+        self._poller = _make_poll() if _make_poll is not None else None
 
     # -- decisions (no I/O) --------------------------------------------------------
 
@@ -345,31 +393,30 @@ class ConnectionPool:
         Raises :class:`PoolTimeout` after ``timeout`` seconds of waiting,
         :class:`PoolClosed` if the pool is closed, and whatever connecting raises.
         """
-        while True:
-            if self._closed:
-                raise PoolClosed(f"connection pool {self.name} is closed")
-            item: Any
-            if self._idle:
-                item = self._idle.pop()
-            elif self._count < self.size:
-                self._count += 1
-                item = None
-            else:
-                item = self._wait(timeout)
-            if item is None:
-                return self._connect()
-            conn: Connection = item
-            # Always: bytes that arrived while the connection sat idle (a body longer
-            # than its Content-Length, a late second response) would otherwise be read
-            # as the answer to the next request; and a closed connection is replaced.
-            if not conn.is_alive():
-                self._discarded += 1
-                conn.close()
-                return self._connect()  # in the same slot
-            self._reused += 1
-            buffers = self._buffers
-            conn.buf = buffers.pop() if buffers else RecvBuffer()
-            return conn
+        if self._closed:
+            raise PoolClosed(f"connection pool {self.name} is closed")
+        item: Any
+        if self._idle:
+            item = self._idle.pop()
+        elif self._count < self.size:
+            self._count += 1
+            item = None
+        else:
+            item = self._wait(timeout)
+        if item is None:
+            return self._connect()
+        conn: Connection = item
+        # Always: bytes that arrived while the connection sat idle (a body longer
+        # than its Content-Length, a late second response) would otherwise be read
+        # as the answer to the next request; and a closed connection is replaced.
+        if not conn.is_alive(self._poller):
+            self._discarded += 1
+            conn.close()
+            return self._connect()  # in the same slot
+        self._reused += 1
+        buffers = self._buffers
+        conn.buf = buffers.pop() if buffers else RecvBuffer()
+        return conn
 
     def _wait(self, timeout: Optional[float]) -> Any:
         entry: List[Any] = [Waiter(), _UNSET]

@@ -108,6 +108,33 @@ class HTTPSocketPoolResponse:
     :class:`NetworkError` subclass for transport failures.
     """
 
+    # Slots: one response is made per request, and slot stores are the cheapest kind
+    # (a dict-backed instance whose attributes are set in varying order rebuilds its
+    # dict). __dict__ stays for code that hangs its own attributes on responses.
+    __slots__ = (
+        "_conn",
+        "_pool",
+        "method",
+        "block_size",
+        "_headers_type",
+        "_sent_request",
+        "_parser",
+        "_chunks",
+        "_off",
+        "_headers",
+        "_keep_alive",
+        "_complete",
+        "_reusable",
+        "status_code",
+        "version",
+        "content_length",
+        "_head_block",
+        "_trailer_pairs",
+        "_guard",
+        "__dict__",
+        "__weakref__",
+    )
+
     def __init__(
         self,
         conn: Connection,
@@ -126,7 +153,7 @@ class HTTPSocketPoolResponse:
         self._sent_request: Any = None
         parser = conn.parser
         self._parser = parser
-        parser.start(no_body=method == "HEAD", tunnel=tunnel)
+        parser.start(method == "HEAD", tunnel)
         self._chunks: List[bytes] = parser.body_chunks
         self._off = 0
         self._headers: Any = None
@@ -150,11 +177,13 @@ class HTTPSocketPoolResponse:
         parser = self._parser
         first = True
         try:
+            if conn.end != conn.start:
+                conn.parse()  # bytes that came before (after a 100 Continue)
             while not parser.headers_complete:
-                if conn.end != conn.start and conn.parse():
-                    continue  # e.g. an interim (1xx) response ended: parse what follows
+                # Each parse takes all it can (interim responses included), so what
+                # is left is an incomplete head: receive more.
                 try:
-                    n = conn.recv()
+                    n = conn.recv_answer() if first else conn.recv()
                 except (ConnectionResetError, ConnectionAbortedError, BrokenPipeError) as exc:
                     if first and parser.idle:
                         raise ConnectionClosed(
@@ -166,6 +195,7 @@ class HTTPSocketPoolResponse:
                         raise ConnectionClosed(0, "connection closed before the response")
                     parser.finish()
                 first = False
+                conn.parse()
         except BaseException as exc:
             self._abandon()
             if isinstance(exc, Exception):
@@ -294,6 +324,11 @@ class HTTPSocketPoolResponse:
         if amt is None or amt < 0:
             while self._conn is not None:
                 self._pump()
+            chunks = self._chunks
+            if len(chunks) == 1 and not self._off:  # the usual case: one piece, whole
+                data = chunks[0]
+                self._chunks = []
+                return data
             return self._take_all()
         if amt == 0:
             return b""
