@@ -190,9 +190,7 @@ class HTTPResponseParser:
         if self.interim:
             self.interim: List[int] = []
 
-    def feed(
-        self, data: Any, length: Optional[int] = None, src: Any = None, base: int = 0
-    ) -> int:
+    def feed(self, data: Any, length: Optional[int] = None, src: Any = None, base: int = 0) -> int:
         """Parse ``data`` (a cdata ``char *`` with ``length``, or any buffer).
 
         ``src`` is the Python buffer that ``data`` points into, at offset ``base``:
