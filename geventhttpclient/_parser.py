@@ -54,7 +54,8 @@ _S_BODY_EOF = lib.HP_S_BODY_EOF
 _BODY_NORMAL = lib.HP_BODY_NORMAL
 _BODY_NONE = lib.HP_BODY_NONE
 _BODY_TUNNEL = lib.HP_BODY_TUNNEL
-_VERSIONS = {b"HTTP/1.1": "HTTP/1.1", b"HTTP/1.0": "HTTP/1.0"}
+_VERSION_NAMES = tuple(f"HTTP/1.{minor}" for minor in range(10))
+"""By ``http_minor``: the C parser accepts HTTP/1.0 to HTTP/1.9."""
 
 _LIMIT_ERRORS = frozenset(
     {
@@ -224,54 +225,58 @@ class HTTPResponseParser:
         consumed): take it, then the body bytes that came with it. Returns the new
         count of bytes consumed."""
         p = self._p
-        while not p.error:
-            hl = p.head_len
-            if src is None:
-                head = ffi.unpack(data + (consumed - hl), hl)
-            else:
-                head = src[base + consumed - hl : base + consumed]
-                if type(head) is not bytes:
-                    head = bytes(head)
+        status = p.status_code
+        while status < 200:  # interim responses (and errors) first
+            if p.error:
+                return consumed
+            try:
+                self._interim(status)
+            except BaseException:
+                p.error = lib.HP_E_CALLBACK  # failed for good, as after a callback
+                p.state = lib.HP_S_ERROR
+                raise
+            if consumed == length:
+                return consumed
+            # the final response (or another 1xx) follows
+            consumed += lib.hp_execute(p, _SETTINGS, data + consumed, length - consumed)
+            if not p.head_len:
+                return consumed
             status = p.status_code
-            if status < 200:
-                try:
-                    self._interim(status)
-                except BaseException:
-                    p.error = lib.HP_E_CALLBACK  # failed for good, as after a callback
-                    p.state = lib.HP_S_ERROR
-                    raise
-                if consumed == length:
-                    break
-                # the final response (or another 1xx) follows
-                consumed += lib.hp_execute(p, _SETTINGS, data + consumed, length - consumed)
-                if not p.head_len:
-                    break
-                continue
-            # Fields (and the reason phrase) are split only when someone looks at them:
-            # many callers never do, and the C side already took what framing needs.
-            self.head_block = head
-            self.version = _VERSIONS.get(head[:8]) or head[:8].decode("latin-1")
-            self.status_code = status
-            cl = p.content_length
-            self.content_length = None if cl < 0 else cl
-            flags = p.flags
-            self.keep_alive = bool(flags & F_KEEP_ALIVE)
-            self.upgraded = bool(flags & F_UPGRADE)  # a tunnel opened (expect and a 2xx)
-            self._header_pairs = None
-            if self.trailer_pairs:
-                self.trailer_pairs = []
-            self.headers_complete = True
-            left = length - consumed
-            if not left:
-                break
+        if p.error:
+            return consumed
+        end = base + consumed
+        if src is None:
+            head = ffi.unpack(data + (consumed - p.head_len), p.head_len)
+        else:
+            head = src[end - p.head_len : end]
+            if type(head) is not bytes:
+                head = bytes(head)
+        # Fields (and the reason phrase) are split only when someone looks at them:
+        # many callers never do, and the C side already took what framing needs.
+        self.head_block = head
+        self.version = _VERSION_NAMES[p.http_minor]
+        self.status_code = status
+        cl = p.content_length
+        self.content_length = None if cl < 0 else cl
+        flags = p.flags
+        self.keep_alive = flags & F_KEEP_ALIVE != 0
+        self.upgraded = flags & F_UPGRADE != 0  # a tunnel opened (expect and a 2xx)
+        self._header_pairs = None
+        if self.trailer_pairs:
+            self.trailer_pairs = []
+        self.headers_complete = True
+        left = length - consumed
+        if left:
             state = p.state
             if state == _S_BODY_LENGTH:
                 # The body bytes that came with the head: sliced here, no callback.
-                n = min(left, p.remaining)
+                n = p.remaining
+                if n > left:
+                    n = left
                 if src is None:
                     body = ffi.unpack(data + consumed, n)
                 else:
-                    body = src[base + consumed : base + consumed + n]
+                    body = src[end : end + n]
                     if type(body) is not bytes:
                         body = bytes(body)
                 self.body_chunks.append(body)
@@ -280,7 +285,6 @@ class HTTPResponseParser:
             elif state == _S_CHUNK_SIZE or state == _S_BODY_EOF:
                 consumed += lib.hp_execute(p, _SETTINGS, data + consumed, left)
             # else no body (HEAD, 204, 304, a tunnel): what follows is not ours
-            break
         return consumed
 
     def _interim(self, status: int) -> None:

@@ -296,17 +296,15 @@ class HTTPClient:
             if attempt and not body.rewind():
                 break
             conn = pool.acquire(self.pool_timeout)
+            # positional: read_head=False, the head is read below
             response = HTTPSocketPoolResponse(
-                conn,
-                pool,
-                method,
-                self.headers_type,
-                self.block_size,
-                read_head=False,
+                conn, pool, method, self.headers_type, self.block_size, False, False
             )
             response._sent_request = head
             try:
-                if expect and body.kind != "none":
+                if body is NO_BODY:
+                    conn.sendall(head)
+                elif expect:
                     conn.sock.sendall(head)
                     if self._await_continue(response):
                         response._reusable = False  # the body was never sent

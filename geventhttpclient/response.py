@@ -236,21 +236,20 @@ class HTTPSocketPoolResponse:
 
     def _after_parse(self) -> None:
         parser = self._parser
-        if parser.message_complete and self._conn is not None:
-            self._complete = True
-            self._keep_alive = parser.keep_alive
-            self._trailer_pairs = parser.trailer_pairs
-            conn, pool = self._conn, self._pool
+        if parser.message_complete:
+            conn = self._conn
+            if conn is None:
+                return
+            pool = self._pool
+            assert pool is not None
             self._conn = self._pool = None
+            self._complete = True
+            keep_alive = self._keep_alive = parser.keep_alive
+            if parser.trailer_pairs:
+                self._trailer_pairs = parser.trailer_pairs
             if self._guard is not None:
                 self._guard.detach()
-            assert pool is not None
-            if (
-                self._reusable
-                and parser.keep_alive
-                and conn.end == conn.start
-                and not parser.upgraded
-            ):
+            if keep_alive and self._reusable and conn.end == conn.start and not parser.upgraded:
                 pool.release(conn)
             else:
                 pool.discard(conn)
