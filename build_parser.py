@@ -46,7 +46,7 @@ typedef struct hp_parser {
     uint32_t status_line_len;
     uint32_t error_offset;
     int64_t content_length;
-    uint64_t remaining;
+    int64_t remaining;
     uint32_t head_len;
     uint8_t expect;
     uint32_t max_line;
@@ -90,10 +90,10 @@ enum hp_errno { HP_OK, HP_E_CALLBACK, HP_E_STATUS_LINE, HP_E_VERSION, HP_E_STATU
     HP_E_INCOMPLETE, HP_E_DATA_AFTER_END, HP_E_CALLER, HP_E__COUNT };
 
 void hp_init(hp_parser *p);
-size_t hp_execute(hp_parser *p, const hp_settings *s, const char *data, size_t len);
+int64_t hp_execute(hp_parser *p, const hp_settings *s, const char *data, size_t len);
 int hp_finish(hp_parser *p, const hp_settings *s);
 int hp_idle(const hp_parser *p);
-size_t hp_body_consumed(hp_parser *p, const hp_settings *s, size_t n);
+int64_t hp_body_consumed(hp_parser *p, const hp_settings *s, size_t n);
 const char *hp_errno_name(int err);
 const char *hp_errno_description(int err);
 

@@ -479,7 +479,7 @@ static int head_complete(hp_parser *p, const hp_settings *s, const char *head, s
             *ended = 1;
             return message_done(p, s, 0) ? HP_E_CALLBACK : 0;
         }
-        p->remaining = (uint64_t)p->content_length;
+        p->remaining = p->content_length;
         p->state = HP_S_BODY_LENGTH;
     } else {
         p->flags &= (uint16_t)~HP_F_KEEP_ALIVE;
@@ -567,7 +567,7 @@ static long scan_chunk_size(hp_parser *p, const char *data, size_t len)
     n -= 2;
     for (i = 0; i < n && IS(C_HEX, data[i]); i++) {
         uint8_t c = (uint8_t)data[i];
-        if (size > (UINT64_C(1) << 59)) /* more would overflow any sane length */
+        if (size >= (UINT64_C(1) << 59)) /* more would not fit in int64_t remaining */
             return -HP_E_CHUNK_SIZE;
         size = size * 16 + (uint64_t)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
     }
@@ -578,11 +578,11 @@ static long scan_chunk_size(hp_parser *p, const char *data, size_t len)
     rc = parse_chunk_ext(data, i, n);
     if (rc)
         return -rc;
-    p->remaining = size;
+    p->remaining = (int64_t)size;
     return (long)(n + 2);
 }
 
-size_t hp_execute(hp_parser *p, const hp_settings *s, const char *data, size_t len)
+static size_t execute(hp_parser *p, const hp_settings *s, const char *data, size_t len)
 {
     size_t pos = 0;
     long r;
@@ -613,12 +613,12 @@ size_t hp_execute(hp_parser *p, const hp_settings *s, const char *data, size_t l
         case HP_S_BODY_LENGTH:
         case HP_S_CHUNK_DATA: {
             size_t n = len - pos;
-            if ((uint64_t)n > p->remaining)
+            if ((uint64_t)n > (uint64_t)p->remaining)
                 n = (size_t)p->remaining;
             if (s->on_body && s->on_body(p, data + pos, n))
                 return fail(p, HP_E_CALLBACK, pos);
             pos += n;
-            p->remaining -= n;
+            p->remaining -= (int64_t)n;
             if (p->remaining == 0) {
                 if (p->state == HP_S_CHUNK_DATA) {
                     p->state = HP_S_CHUNK_CR;
@@ -685,16 +685,21 @@ size_t hp_execute(hp_parser *p, const hp_settings *s, const char *data, size_t l
     return pos;
 }
 
-size_t hp_body_consumed(hp_parser *p, const hp_settings *s, size_t n)
+int64_t hp_execute(hp_parser *p, const hp_settings *s, const char *data, size_t len)
+{
+    return (int64_t)execute(p, s, data, len);
+}
+
+int64_t hp_body_consumed(hp_parser *p, const hp_settings *s, size_t n)
 {
     if (p->state != HP_S_BODY_LENGTH)
         return 0;
-    if ((uint64_t)n > p->remaining)
+    if ((uint64_t)n > (uint64_t)p->remaining)
         n = (size_t)p->remaining;
-    p->remaining -= n;
+    p->remaining -= (int64_t)n;
     if (p->remaining == 0 && message_done(p, s, 0))
         fail(p, HP_E_CALLBACK, 0);
-    return n;
+    return (int64_t)n;
 }
 
 int hp_finish(hp_parser *p, const hp_settings *s)

@@ -141,7 +141,7 @@ struct hp_parser {
     uint32_t status_line_len; /* length of the status line without CRLF */
     uint32_t error_offset;  /* offset in the last hp_execute data where the error was found */
     int64_t content_length; /* -1 when absent */
-    uint64_t remaining;     /* body or chunk bytes still expected */
+    int64_t remaining;      /* body or chunk bytes still expected (never negative) */
     uint32_t head_len;      /* length of the head the last hp_execute call completed, or 0 */
     uint8_t expect;         /* set by the caller: HP_BODY_* for the next final response
                              * when there is no on_headers_complete (see hp_settings) */
@@ -175,8 +175,10 @@ struct hp_parser {
 
 /* Reset the parser for a new connection. Keeps limits, headers storage and data. */
 void hp_init(hp_parser *p);
-/* Parse; see the theory of operation above. Returns bytes consumed. */
-size_t hp_execute(hp_parser *p, const hp_settings *s, const char *data, size_t len);
+/* Parse; see the theory of operation above. Returns bytes consumed (never negative).
+ * Results and `remaining` are signed 64-bit: an unsigned 64-bit value becomes an
+ * arbitrary-precision integer in PyPy's cffi, slow in every later sum. */
+int64_t hp_execute(hp_parser *p, const hp_settings *s, const char *data, size_t len);
 /* The peer closed. Completes a close-delimited body; otherwise HP_E_INCOMPLETE if a
  * message was started. Returns the error code (HP_OK if nothing was lost). */
 int hp_finish(hp_parser *p, const hp_settings *s);
@@ -186,7 +188,7 @@ int hp_idle(const hp_parser *p);
  * straight into its own buffer), so they never pass through hp_execute. Only in
  * HP_S_BODY_LENGTH; returns how many were accounted (at most p->remaining), and
  * completes the message (on_message_complete, HP_F_DONE) when none remain. */
-size_t hp_body_consumed(hp_parser *p, const hp_settings *s, size_t n);
+int64_t hp_body_consumed(hp_parser *p, const hp_settings *s, size_t n);
 
 const char *hp_errno_name(int err);
 const char *hp_errno_description(int err);

@@ -189,7 +189,7 @@ class HTTPResponseParser:
         self.headers_complete = False
         self.message_complete = False
         if self.interim:
-            self.interim: List[int] = []
+            self.interim = []
 
     def feed(self, data: Any, length: Optional[int] = None, src: Any = None, base: int = 0) -> int:
         """Parse ``data`` (a cdata ``char *`` with ``length``, or any buffer).

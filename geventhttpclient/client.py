@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 import errno
 import os
-from typing import Any, Callable, Dict, Optional, Union
+from typing import Any, Callable, Dict, Optional, Tuple, Union
 
 import gevent
 import gevent.socket
@@ -57,7 +57,8 @@ _METHODS = {m: m.encode() for m in ("GET", "HEAD", "POST", "PUT", "DELETE", "PAT
 """Pre-validated methods: the token check is a regex match we can skip."""
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _TARGET_CACHE_SIZE = 512
-"""Validated request targets kept per client: API clients repeat a few paths."""
+"""Validated request targets (and whole heads of requests without headers or body)
+kept per client: API clients repeat a few paths."""
 
 EXPECT_CONTINUE_TIMEOUT = 1.0
 """How long to wait for ``100 Continue`` before sending the body anyway (RFC 9110 10.1.1)."""
@@ -169,6 +170,7 @@ class HTTPClient:
             defaults["Proxy-Authorization"] = self._proxy_auth
         self._template = HeadTemplate(version, defaults)
         self._targets: Dict[str, bytes] = {}
+        self._heads: Dict[Tuple[str, str], Tuple[str, bytes]] = {}
 
         scheme = "https" if ssl else "http"
         netloc = host_header(host, self.port, 443 if ssl else 80)
@@ -249,6 +251,14 @@ class HTTPClient:
         :class:`HTTPParseError` subclasses for a malformed response, and
         :class:`RequestTimeout`.
         """
+        if not headers and not body and body is not None:
+            # The common request: no headers of its own, no body. Its whole head
+            # is made once per method and target.
+            cached = self._heads.get((method, request_uri))
+            if cached is None:
+                cached = self._bodiless_head(method, request_uri)
+            method, head = cached
+            return self._send(method, head, NO_BODY, False, timeout)
         method = method.upper()
         method_b = _METHODS.get(method) or check_method(method)
         targets = self._targets
@@ -275,6 +285,28 @@ class HTTPClient:
         else:
             rbody, framing = prepare_body(method, body, own_names, own)
         head = self._template.build(method_b, target, own, framing)
+        return self._send(method, head, rbody, expect, timeout)
+
+    def _bodiless_head(self, method: str, request_uri: str) -> Tuple[str, bytes]:
+        key = (method, request_uri)
+        method = method.upper()
+        method_b = _METHODS.get(method) or check_method(method)
+        framing = b"Content-Length: 0\r\n" if method in _BODY_METHODS else b""
+        head = self._template.build(method_b, self._target(request_uri), [], framing)
+        heads = self._heads
+        if len(heads) >= _TARGET_CACHE_SIZE:
+            heads.clear()
+        heads[key] = (method, head)
+        return method, head
+
+    def _send(
+        self,
+        method: str,
+        head: bytes,
+        rbody: RequestBody,
+        expect: bool,
+        timeout: Optional[float],
+    ) -> HTTPSocketPoolResponse:
         total = timeout if timeout is not None else self.timeout
         if total is None:
             return self._exchange(method, head, rbody, expect)
@@ -422,13 +454,19 @@ class HTTPClient:
     # -- shortcuts ---------------------------------------------------------------------
 
     def get(self, request_uri: str, headers: Any = None, **kw: Any) -> HTTPSocketPoolResponse:
-        return self.request("GET", request_uri, headers=headers, **kw)
+        if kw:
+            return self.request("GET", request_uri, b"", headers, **kw)
+        return self.request("GET", request_uri, b"", headers)
 
     def head(self, request_uri: str, headers: Any = None, **kw: Any) -> HTTPSocketPoolResponse:
-        return self.request("HEAD", request_uri, headers=headers, **kw)
+        if kw:
+            return self.request("HEAD", request_uri, b"", headers, **kw)
+        return self.request("HEAD", request_uri, b"", headers)
 
     def options(self, request_uri: str, headers: Any = None, **kw: Any) -> HTTPSocketPoolResponse:
-        return self.request("OPTIONS", request_uri, headers=headers, **kw)
+        if kw:
+            return self.request("OPTIONS", request_uri, b"", headers, **kw)
+        return self.request("OPTIONS", request_uri, b"", headers)
 
     def post(
         self, request_uri: str, body: Any = b"", headers: Any = None, **kw: Any

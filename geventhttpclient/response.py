@@ -527,3 +527,24 @@ HTTPResponse = HTTPSocketPoolResponse
 
 # Make sure IncompleteResponse stays importable from here for 2.x-era code.
 __all__ += ["IncompleteResponse"]
+
+
+def _split_jit_trace() -> None:
+    """PyPy: compile reading a response head as a function of its own.
+
+    PyPy's JIT traces one request from the caller's loop through ``request``, the
+    pool, the send, the wait in gevent's hub and the parse. That trace runs into
+    PyPy's trace length limit; PyPy then gives up inlining function after function
+    and the whole path gets slower (/small c=100: 40,000 -> 25,000 req/s after an
+    unrelated change added a few lines). Not inlining ``_read_head`` cuts the trace
+    in two pieces that both fit: 45,000 -> 49,800 req/s, median of 4 alternating
+    runs. (``pypyjit.dont_trace_here`` is PyPy's documented way to say so.)
+    """
+    try:
+        import pypyjit  # type: ignore[import-not-found]
+    except ImportError:
+        return
+    pypyjit.dont_trace_here(0, False, HTTPSocketPoolResponse._read_head.__code__)
+
+
+_split_jit_trace()

@@ -196,7 +196,7 @@ static int on_body(hp_parser *p, const char *at, size_t len)
     CHECK(p->state == HP_S_BODY_LENGTH || p->state == HP_S_BODY_EOF ||
           p->state == HP_S_CHUNK_DATA);
     if (p->state != HP_S_BODY_EOF)
-        CHECK((uint64_t)len <= p->remaining);
+        CHECK(p->remaining >= 0 && (uint64_t)len <= (uint64_t)p->remaining);
     ctx->d.body_hash = fnv(ctx->d.body_hash, at, len);
     ctx->d.body_in_message += len;
     if ((ctx->mode & 32) && ctx->d.body_in_message > ctx->body_fail_after)
