@@ -16,7 +16,8 @@
  * with cffi each crossing into Python costs far more than scanning the bytes.
  *
  * hp_execute stops after each complete message (the return value then points just
- * past it) so that a client can decide what to do with any bytes that follow.
+ * past it) so that a client can decide what to do with any bytes that follow; and,
+ * when there is no on_headers_complete callback, after each head.
  * Call hp_finish() when the peer closed the connection: it completes a
  * close-delimited body, or reports HP_E_INCOMPLETE if a message was cut short.
  *
@@ -131,7 +132,8 @@ typedef struct {
 } hp_settings;
 
 struct hp_parser {
-    /* Public, read-only for the caller (valid from on_headers_complete on). */
+    /* Public, read-only for the caller (valid from on_headers_complete on), except
+     * `expect`, which the caller sets. */
     uint8_t state;          /* enum hp_state */
     uint8_t error;          /* enum hp_errno */
     uint8_t http_major, http_minor;
@@ -173,7 +175,8 @@ struct hp_parser {
 #define HP_DEFAULT_MAX_CHUNK_LINE 4096u
 #define HP_DEFAULT_MAX_TRAILERS   16384u
 
-/* Reset the parser for a new connection. Keeps limits, headers storage and data. */
+/* Reset the parser for a new connection (expect becomes HP_BODY_NORMAL). Keeps limits,
+ * headers storage and data. */
 void hp_init(hp_parser *p);
 /* Parse; see the theory of operation above. Returns bytes consumed (never negative).
  * Results and `remaining` are signed 64-bit: an unsigned 64-bit value becomes an

@@ -204,6 +204,9 @@ class HTTPResponseParser:
             length = len(data)
             src = data
             data = ffi.from_buffer(data)
+        elif src is None and not isinstance(data, ffi.CData):
+            src = data  # a Python buffer with an explicit length
+            data = ffi.from_buffer(data)
         p = self._p
         consumed = lib.hp_execute(p, _SETTINGS, data, length)
         if p.head_len:

@@ -455,17 +455,17 @@ class HTTPClient:
 
     def get(self, request_uri: str, headers: Any = None, **kw: Any) -> HTTPSocketPoolResponse:
         if kw:
-            return self.request("GET", request_uri, b"", headers, **kw)
+            return self.request("GET", request_uri, headers=headers, **kw)
         return self.request("GET", request_uri, b"", headers)
 
     def head(self, request_uri: str, headers: Any = None, **kw: Any) -> HTTPSocketPoolResponse:
         if kw:
-            return self.request("HEAD", request_uri, b"", headers, **kw)
+            return self.request("HEAD", request_uri, headers=headers, **kw)
         return self.request("HEAD", request_uri, b"", headers)
 
     def options(self, request_uri: str, headers: Any = None, **kw: Any) -> HTTPSocketPoolResponse:
         if kw:
-            return self.request("OPTIONS", request_uri, b"", headers, **kw)
+            return self.request("OPTIONS", request_uri, headers=headers, **kw)
         return self.request("OPTIONS", request_uri, b"", headers)
 
     def post(

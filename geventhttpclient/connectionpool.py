@@ -33,6 +33,7 @@ import errno
 import mmap
 import select as _select
 import socket as _stdsocket
+import time
 from collections import deque
 from dataclasses import dataclass
 from typing import Any, Callable, Deque, Dict, List, Optional
@@ -70,6 +71,9 @@ _make_poll: Optional[Callable[[], Any]] = (
     get_original("select", "poll") if hasattr(_select, "poll") else None
 )
 _POLLIN = getattr(_select, "POLLIN", 1)
+# Deadlines: not the loop's clock, which is the wall clock cached at the start of a
+# loop iteration (a clock step or a long computation before the read would move them).
+_monotonic = time.monotonic
 
 _UNSET = object()
 _CLOSED = object()  # handed to waiters by close(): they were given nothing
@@ -136,7 +140,8 @@ class Connection:
         timeout: Optional[float] = None,
     ):
         self.sock = sock
-        # The kernel socket under gevent's wrapper, for the MSG_PEEK liveness check.
+        # The kernel socket under gevent's wrapper: direct non-blocking send and
+        # receive, and the MSG_PEEK liveness check where poll() is missing.
         self.raw = getattr(sock, "_sock", sock)
         try:
             self.fd: int = sock.fileno()
@@ -157,7 +162,7 @@ class Connection:
         self._timer: Any = None  # armed while it may have a wait to watch
         self._timeout = timeout
         self._waiting: Any = None  # the greenlet waiting for this socket, if any
-        self._since = 0.0  # loop time when that wait began
+        self._since = 0.0  # time.monotonic() when that wait began
 
     def recv_into(self, view: Any, nbytes: int = 0) -> int:
         """``recv_into`` with ``network_timeout``, cheaper than gevent's for plain TCP.
@@ -209,7 +214,7 @@ class Connection:
         if timeout is None:
             hub.wait(self._read_event)
             return
-        self._since = hub.loop.now()
+        self._since = _monotonic()
         self._waiting = gevent.getcurrent()
         if self._timer is None:
             self._arm(timeout)
@@ -233,7 +238,7 @@ class Connection:
         timeout = self._timeout
         if glet is None or timeout is None:
             return  # nothing waits: off until the next wait
-        left = self._since + timeout - self._hub.loop.now()
+        left = self._since + timeout - _monotonic()
         if left > 0:
             self._arm(left)
             return
@@ -338,7 +343,9 @@ class Connection:
     def is_alive(self, poller: Any = None) -> bool:
         """False if the server closed the idle connection or sent unsolicited bytes.
 
-        ``poller``: a ``select.poll`` object with nothing registered, to reuse.
+        ``poller``: a ``select.poll`` object with nothing registered, to reuse (one
+        per pool: pools are not shared between threads, and a poll object must not
+        be used by two at once).
         """
         if poller is None and _make_poll is not None:
             poller = _make_poll()
@@ -349,7 +356,8 @@ class Connection:
                 try:
                     # readable: closed, or bytes nobody asked for (POLLHUP and
                     # POLLERR are reported too)
-                    return not poller.poll(0)
+                    ready = poller.poll(0)
+                    return not ready or all(f != fd for f, _ in ready)
                 finally:
                     poller.unregister(fd)
             except (OSError, ValueError):
@@ -363,6 +371,7 @@ class Connection:
             return False
 
     def close(self) -> None:
+        self.fd = -1  # the number may be reused by the next socket
         timer, self._timer = self._timer, None
         if timer is not None:
             timer.close()

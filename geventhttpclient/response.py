@@ -326,7 +326,7 @@ class HTTPSocketPoolResponse:
             chunks = self._chunks
             if len(chunks) == 1 and not self._off:  # the usual case: one piece, whole
                 data = chunks[0]
-                self._chunks = []
+                chunks.clear()  # the parser's list: its connection may sit idle for long
                 return data
             return self._take_all()
         if amt == 0:

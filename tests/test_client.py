@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import time
 
 import gevent
 import gevent.event
@@ -20,6 +21,7 @@ from geventhttpclient.exceptions import (
     HTTPParseError,
     IncompleteResponse,
     PoolTimeout,
+    ReadTimeout,
     RequestError,
 )
 
@@ -669,3 +671,67 @@ def test_pooled_receive_buffers_are_not_shared_with_a_forked_child():
     _, status = os.waitpid(pid, 0)
     assert status == 0
     assert bytes(buf.view[:6]) == b"parent"
+
+
+def test_an_idle_connection_keeps_no_body_after_read(echo_server):
+    """read() takes the body out of the parser's list: a connection that then sits
+    in the pool must not pin its last response (up to 64 KiB each)."""
+    http = HTTPClient("127.0.0.1", echo_server.port)
+    assert http.get("/x").read() == b"GET /x\n"
+    (conn,) = http._connection_pool._idle
+    assert conn.parser.body_chunks == []
+
+
+def test_shortcuts_pass_keyword_arguments_through(echo_server):
+    http = HTTPClient("127.0.0.1", echo_server.port)
+    assert http.get("/b", body=b"abc").read() == b"GET /b\nabc"
+    assert http.get("/t", timeout=5).read() == b"GET /t\n"
+    assert http.head("/h", timeout=5).status_code == 200
+
+
+def test_cached_heads_follow_method_and_target(echo_server):
+    """Requests without headers or body reuse a head made once per method and
+    target; each combination must still send its own."""
+    http = HTTPClient("127.0.0.1", echo_server.port)
+    for _ in range(2):
+        assert http.get("/a").read() == b"GET /a\n"
+        assert http.get("/b?q=1").read() == b"GET /b?q=1\n"
+        assert http.request("delete", "/a").read() == b"DELETE /a\n"
+        assert http.post("/a").read() == b"POST /a\n"
+    assert b"POST /a HTTP/1.1\r\n" in echo_server.raw
+    post = echo_server.raw.split(b"POST /a HTTP/1.1\r\n", 1)[1].split(b"\r\n\r\n", 1)[0]
+    assert b"Content-Length: 0" in post
+
+
+def test_a_closed_connection_is_never_alive(echo_server):
+    http = HTTPClient("127.0.0.1", echo_server.port)
+    http.get("/").read()
+    (conn,) = http._connection_pool._idle
+    assert conn.is_alive(http._connection_pool._poller)
+    conn.close()
+    assert not conn.is_alive(http._connection_pool._poller)
+    assert not conn.is_alive()
+
+
+def test_network_timeout_bounds_each_wait_not_the_connection_life(server_factory):
+    """One deadline timer per connection, re-armed lazily: waits that each end in
+    time never time out, however long the connection has been in use, and a
+    server that goes silent later still does."""
+
+    def respond(conn, req):
+        if req["target"] == "/silent":
+            return  # never answers; the client gives up
+        gevent.sleep(0.1)  # a slow server, not synchronisation
+        conn.respond(200, b"ok")
+
+    server = server_factory(keep_alive(respond))
+    http = HTTPClient("127.0.0.1", server.port, network_timeout=0.3)
+    t0 = time.monotonic()
+    for _ in range(6):
+        assert http.get("/").read() == b"ok"
+    assert time.monotonic() - t0 > 0.5  # longer than one timeout, on one connection
+    assert http.statistics().created == 1
+    t1 = time.monotonic()
+    with pytest.raises(ReadTimeout):
+        http.get("/silent")
+    assert 0.25 < time.monotonic() - t1 < 1.5

@@ -826,6 +826,18 @@ def test_remaining_and_content_length() -> None:
     p = HTTPResponseParser()
     assert p.feed(OK + b"Content-Length: 10\r\n\r\nabc") == len(OK) + 25
     assert p.content_length == 10 and p.remaining == 7
+    assert type(p.remaining) is int
+
+
+def test_feed_with_an_explicit_length_takes_a_python_buffer() -> None:
+    """The head and body that come together are sliced from the caller's buffer;
+    a plain buffer with a length (only part of it valid) works as well as a
+    pointer."""
+    data = bytearray(OK + b"Content-Length: 2\r\n\r\nhiGARBAGE")
+    p = HTTPResponseParser()
+    assert p.feed(data, len(data) - 7) == len(data) - 7
+    assert p.message_complete and p.body_chunks == [b"hi"]
+    assert type(p.head_block) is bytes and type(p.body_chunks[0]) is bytes
 
 
 # --- limits are enforced after a bounded number of bytes -------------------------------

@@ -23,10 +23,12 @@
  * follows the re-presentation contract: the unconsumed bytes plus the new piece are
  * copied into a fresh malloc'd buffer of exactly that size, so ASan reports any read
  * past what the parser was given. After each message the leftover bytes are fed again
- * (keep-alive reuse). hp_finish is called at the end. Both runs must agree: same
+ * (keep-alive reuse). hp_finish is called at the end. All runs must agree: same
  * heads, same body bytes, same trailers, same number of messages and the same error
  * (any two size-limit errors count as the same: which limit trips first may depend
- * on where the input was split).
+ * on where the input was split), and the same reuse flags and status at the end of
+ * each message. The paused run takes Content-Length body bytes that arrive with a
+ * head itself and accounts them with hp_body_consumed, as the Python client does.
  *
  * Invariants checked on every call: consumed <= len, error code in range with a
  * name and description, state and error consistent, and once failed hp_execute
@@ -59,7 +61,7 @@
 
 /* What a run observed, in a form independent of the split points. */
 typedef struct {
-    uint64_t head_hash, body_hash, trailer_hash;
+    uint64_t head_hash, body_hash, trailer_hash, end_hash;
     uint32_t messages, heads, trailers;
     int error;
     int finish_error;
@@ -69,7 +71,6 @@ typedef struct {
 typedef struct {
     uint8_t mode;
     uint64_t body_fail_after;
-    uint16_t status;
     digest d;
     hp_header store[MAX_STORE];
 } run_ctx;
@@ -157,7 +158,6 @@ static int on_headers_complete(hp_parser *p, const char *head, size_t len)
         CHECK(p->content_length == -1);
 
 done:
-    ctx->status = p->status_code; /* p->status_code is reset before message end */
     ctx->d.heads++;
     ctx->d.head_hash = fnv(ctx->d.head_hash, head, len);
     {
@@ -226,6 +226,12 @@ static int on_message_complete(hp_parser *p)
         CHECK(ctx->d.body_in_message == (uint64_t)p->content_length);
     ctx->d.messages++;
     ctx->d.body_hash = fnv(ctx->d.body_hash, "|", 1); /* message boundary */
+    {
+        /* what a client decides reuse from, as the message ends */
+        uint16_t f = p->flags & (HP_F_KEEP_ALIVE | HP_F_UPGRADE | HP_F_CHUNKED);
+        ctx->d.end_hash = fnv(ctx->d.end_hash, &f, sizeof f);
+        ctx->d.end_hash = fnv(ctx->d.end_hash, &p->status_code, sizeof p->status_code);
+    }
     if ((ctx->mode & 64) && p->status_code == 598)
         return HP_CB_ERROR;
     return 0;
@@ -292,6 +298,8 @@ static void run(run_ctx *ctx, const uint8_t *cfg, const uint8_t *data, size_t le
 
     while (off < len || npending > 0) {
         size_t piece = len - off, total, consumed;
+        int64_t executed;
+        uint32_t heads_before;
         char *buf;
         if (max_piece && piece > 0) {
             size_t want = 1 + next_rand(&seed) % max_piece;
@@ -313,13 +321,31 @@ static void run(run_ctx *ctx, const uint8_t *cfg, const uint8_t *data, size_t le
         free(pending);
         pending = NULL;
 
-        consumed = hp_execute(&p, s, buf, total);
-        CHECK(consumed <= total);
+        heads_before = ctx->d.heads;
+        executed = hp_execute(&p, s, buf, total);
+        CHECK(executed >= 0 && (size_t)executed <= total);
+        consumed = (size_t)executed;
         check_state(&p);
+        if (!pause && !p.error && ctx->d.heads == heads_before)
+            CHECK(p.head_len == 0); /* head_len only reports a head of this call */
         if (pause && p.head_len && !p.error) {
             /* stopped right after the head: it is the last head_len bytes consumed */
             CHECK(p.head_len <= consumed);
             on_headers_complete(&p, buf + consumed - p.head_len, p.head_len);
+            if (p.state == HP_S_BODY_LENGTH && consumed < total) {
+                /* take the body bytes that came with the head, as the Python side
+                 * does: hand them over, then account them with hp_body_consumed */
+                size_t n = total - consumed;
+                int64_t took;
+                CHECK(p.remaining > 0);
+                if ((uint64_t)n > (uint64_t)p.remaining)
+                    n = (size_t)p.remaining;
+                (void)on_body(&p, buf + consumed, n); /* mode 32 is not compared */
+                took = hp_body_consumed(&p, s, n);
+                CHECK(took == (int64_t)n);
+                check_state(&p);
+                consumed += n;
+            }
         }
         if (p.error) {
             uint8_t err = p.error;
@@ -388,16 +414,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (cfg[0] & 128)
         return 0; /* the split run broke the contract: nothing to compare */
     /* Without a head callback the parser must see the same messages. Not comparable:
-     * a failing head callback (16), and HEAD and CONNECT at once (3), which one
-     * p->expect cannot say. */
-    if (!(cfg[0] & 16) && (cfg[0] & 3) != 3) {
+     * a failing head callback (16), a failing body callback (32: the paused run
+     * hands some body over without one), and HEAD and CONNECT at once (3), which
+     * one p->expect cannot say. */
+    if (!(cfg[0] & (16 | 32)) && (cfg[0] & 3) != 3) {
         CHECK(same_error(whole.d.error, paused.d.error));
         if (!is_limit(whole.d.error) && whole.d.error != HP_E_CALLBACK) {
             CHECK(whole.d.messages == paused.d.messages);
             CHECK(whole.d.heads == paused.d.heads);
             CHECK(whole.d.head_hash == paused.d.head_hash);
             CHECK(whole.d.body_hash == paused.d.body_hash);
+            CHECK(whole.d.trailers == paused.d.trailers);
             CHECK(whole.d.trailer_hash == paused.d.trailer_hash);
+            CHECK(whole.d.end_hash == paused.d.end_hash);
             CHECK(whole.d.finish_error == paused.d.finish_error);
         }
     }
@@ -412,6 +441,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(whole.d.body_hash == split.d.body_hash);
         CHECK(whole.d.trailers == split.d.trailers);
         CHECK(whole.d.trailer_hash == split.d.trailer_hash);
+        CHECK(whole.d.end_hash == split.d.end_hash);
         CHECK(whole.d.finish_error == split.d.finish_error);
     }
     return 0;
