@@ -287,20 +287,10 @@ class Connection:
         39,800 req/s; PyPy 51,400 -> 57,000 (4 runs, once its JIT trace was split:
         see ``response._read_head``).
         """
-        recv_into = self._raw_recv_into
-        if recv_into is None or self.end:
+        if self._raw_recv_into is None or self.end:
             return self.recv()
-        view = self.buf.view  # type: ignore[union-attr]
         self._wait_readable()
-        while True:
-            try:
-                n: int = recv_into(view)
-                break
-            except BlockingIOError:
-                self._wait_readable()
-            except InterruptedError:
-                pass
-        self.end = n
+        n = self.end = self.recv_into(self.buf.view)  # type: ignore[union-attr]
         return n
 
     def _make_room(self) -> None:

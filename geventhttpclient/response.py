@@ -306,6 +306,8 @@ class HTTPSocketPoolResponse:
         return b"".join(out)
 
     def _take_all(self) -> bytes:
+        # Emptied in place: the list is the parser's, whose connection may sit idle
+        # in the pool for long.
         chunks = self._chunks
         if len(chunks) == 1 and not self._off:
             data = chunks[0]
@@ -323,11 +325,6 @@ class HTTPSocketPoolResponse:
         if amt is None or amt < 0:
             while self._conn is not None:
                 self._pump()
-            chunks = self._chunks
-            if len(chunks) == 1 and not self._off:  # the usual case: one piece, whole
-                data = chunks[0]
-                chunks.clear()  # the parser's list: its connection may sit idle for long
-                return data
             return self._take_all()
         if amt == 0:
             return b""

@@ -386,6 +386,19 @@ static int same_error(int a, int b)
     return a == b || (is_limit(a) && is_limit(b));
 }
 
+/* Two runs saw the same messages. */
+static void check_same_digest(const digest *a, const digest *b)
+{
+    CHECK(a->messages == b->messages);
+    CHECK(a->heads == b->heads);
+    CHECK(a->head_hash == b->head_hash);
+    CHECK(a->body_hash == b->body_hash);
+    CHECK(a->trailers == b->trailers);
+    CHECK(a->trailer_hash == b->trailer_hash);
+    CHECK(a->end_hash == b->end_hash);
+    CHECK(a->finish_error == b->finish_error);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -419,30 +432,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
      * one p->expect cannot say. */
     if (!(cfg[0] & (16 | 32)) && (cfg[0] & 3) != 3) {
         CHECK(same_error(whole.d.error, paused.d.error));
-        if (!is_limit(whole.d.error) && whole.d.error != HP_E_CALLBACK) {
-            CHECK(whole.d.messages == paused.d.messages);
-            CHECK(whole.d.heads == paused.d.heads);
-            CHECK(whole.d.head_hash == paused.d.head_hash);
-            CHECK(whole.d.body_hash == paused.d.body_hash);
-            CHECK(whole.d.trailers == paused.d.trailers);
-            CHECK(whole.d.trailer_hash == paused.d.trailer_hash);
-            CHECK(whole.d.end_hash == paused.d.end_hash);
-            CHECK(whole.d.finish_error == paused.d.finish_error);
-        }
+        if (!is_limit(whole.d.error) && whole.d.error != HP_E_CALLBACK)
+            check_same_digest(&whole.d, &paused.d);
     }
     CHECK(same_error(whole.d.error, split.d.error));
     if (whole.d.error == HP_E_CALLBACK) {
         /* how much body was delivered before a callback failed depends on the split */
         CHECK(whole.d.messages == split.d.messages && whole.d.heads == split.d.heads);
     } else if (!is_limit(whole.d.error)) {
-        CHECK(whole.d.messages == split.d.messages);
-        CHECK(whole.d.heads == split.d.heads);
-        CHECK(whole.d.head_hash == split.d.head_hash);
-        CHECK(whole.d.body_hash == split.d.body_hash);
-        CHECK(whole.d.trailers == split.d.trailers);
-        CHECK(whole.d.trailer_hash == split.d.trailer_hash);
-        CHECK(whole.d.end_hash == split.d.end_hash);
-        CHECK(whole.d.finish_error == split.d.finish_error);
+        check_same_digest(&whole.d, &split.d);
     }
     return 0;
 }
