@@ -135,7 +135,6 @@ class HTTPResponseParser:
         "_handle",
         "_error",
         "limits",
-        "no_body",
         "status_code",
         "version",
         "head_block",
@@ -148,7 +147,6 @@ class HTTPResponseParser:
         "content_length",
         "interim",
         "upgraded",
-        "tunnel",
         "__weakref__",
     )
 
@@ -182,8 +180,6 @@ class HTTPResponseParser:
         Only what is read before the head arrives is reset here (this runs once per
         request); the head itself sets the rest (:meth:`_take_head`).
         """
-        self.no_body = no_body
-        self.tunnel = tunnel
         self._p.expect = _BODY_NONE if no_body else _BODY_TUNNEL if tunnel else _BODY_NORMAL
         self.body_chunks: List[bytes] = []
         self.headers_complete = False
@@ -200,13 +196,12 @@ class HTTPResponseParser:
         rest again. Raises :class:`HTTPParseError` (or a subclass) if the bytes are
         not valid.
         """
-        if length is None:
-            length = len(data)
-            src = data
+        if src is None and not isinstance(data, ffi.CData):
+            src = data  # a Python buffer: slice from it, parse through a pointer to it
             data = ffi.from_buffer(data)
-        elif src is None and not isinstance(data, ffi.CData):
-            src = data  # a Python buffer with an explicit length
-            data = ffi.from_buffer(data)
+            if length is None:
+                length = len(src)
+        assert length is not None, "a pointer needs its length"
         p = self._p
         consumed = lib.hp_execute(p, _SETTINGS, data, length)
         if p.head_len:
@@ -345,8 +340,6 @@ class HTTPResponseParser:
             raise err
         raise _error_for(self._p.error, offset)
 
-    # -- callbacks (called from C through the extern "Python" trampolines) ---------
-
     @property
     def header_pairs(self) -> List[Tuple[str, str]]:
         """The final response's fields as ``(name, value)`` str pairs (latin-1)."""
@@ -363,6 +356,8 @@ class HTTPResponseParser:
     @property
     def chunked(self) -> bool:
         return bool(self._p.flags & F_CHUNKED) if self.headers_complete else False
+
+    # -- called from C through the extern "Python" trampolines, and by finish() ----
 
     def _on_trailers(self, block: bytes) -> None:
         self.trailer_pairs = split_fields(block, first=0)
