@@ -33,7 +33,9 @@ RESULTS = os.path.join(HERE, "results")
 
 # name, venv, script, extra args, interps, supported modes
 PEERS = [
-    ("floor", "ours", "floor.py", [], ("cpython", "pypy"), {"rps", "read", "readinto"}),
+    ("floor", "ours", "floor.py", [], ("cpython", "pypy"), {"rps", "read", "readinto", "idle"}),
+    # the floor's /big loop, but making each 64 KiB block a bytes object as read() must
+    ("floor-bytes", "ours", "floor.py", ["--variant", "bytes"], ("cpython", "pypy"), {"read"}),
     (
         "ours",
         "ours",
@@ -66,6 +68,7 @@ PEERS = [
     ("pycurl", "curl", "pycurl_client.py", [], ("cpython",), {"rps", "read"}),
 ]
 CORE = ("floor", "ours", "upstream")
+IDLE_POOLS = (1000, 100)  # pool sizes differenced by the idle-memory measurement
 UPSTREAM_VERSION = {"cpython": "2.6.1", "pypy": "2.4.0"}
 
 TARGETS = {
@@ -79,6 +82,17 @@ def log(msg: str) -> None:
 
 
 # -- running workers -------------------------------------------------------------
+
+_BARRIER: list = []
+
+
+def barrier_server():
+    """The idle-memory measurement's server (started once, on first use)."""
+    if not _BARRIER:
+        from _barrier import BarrierServer
+
+        _BARRIER.append(BarrierServer().start())
+    return _BARRIER[0]
 
 
 def run_worker(interp, peer, url, mode, conc, n, extra=(), timeout=600, wrap=None):
@@ -223,7 +237,7 @@ class Suite:
         for mode in ("read", "readinto"):
             peers = [p for p in self.peers if mode in p[5]]
             if self.a.big_core_only:
-                peers = [p for p in peers if p[0] in CORE]
+                peers = [p for p in peers if p[0] in CORE or p[0] == "floor-bytes"]
             log(f"[big] /big {mode} x{reps} peers={[p[0] for p in peers]}")
 
             def fn(p, r):
@@ -308,20 +322,39 @@ class Suite:
                 f"    growth {res['rss_growth_kib'] / 1024:.1f} MiB over {res['bytes'] / 2**20:.0f} MiB"
                 f" ({res['mbps']:.0f} MB/s)"
             )
-        for name in ("ours", "upstream"):
+        # Idle connections: 1000 concurrent requests on pools of 1000 and of 100
+        # (same greenlets, same heap churn); the difference / 900 is what an idle
+        # pooled connection costs. "gross" is the whole growth / 1000.
+        big_pool, small_pool = IDLE_POOLS
+        for name in ("floor", "ours", "upstream"):
             p = self.peer(name)
             if p is None:
                 continue
-            log(f"[mem] {name}: 1000 pooled connections, idle")
+            log(f"[mem] {name}: {big_pool} requests on pools of {big_pool} and {small_pool}, idle")
             vals = []
-            for r in range(1 if self.a.quick else 3):
-                res = run_worker(self.interp, p, self.ng.url("/small"), "idle", 1000, 1000)
-                if res.get("error"):
-                    self.res["errors"].append(res)
-                    log("    ERROR " + res["error"][:300])
+            for r in range(self.a.rounds):
+                got = {}
+                for size in (big_pool, small_pool):
+                    res = run_worker(self.interp, p, barrier_server().url(), "idle", size, big_pool)
+                    if res.get("error") or res.get("sockets") not in (None, size):
+                        res.setdefault("error", f"{res.get('sockets')} sockets open, not {size}")
+                        self.res["errors"].append(res)
+                        log("    ERROR " + res["error"][:300])
+                        break
+                    got[size] = res
+                if len(got) < 2:
                     break
-                vals.append(res)
-                log(f"    r{r} {res['per_conn_bytes'] / 1024:.2f} KiB per connection")
+                per = (got[big_pool]["growth_kib"] - got[small_pool]["growth_kib"]) * 1024
+                v = {
+                    "per_conn_bytes": per / (big_pool - small_pool),
+                    "gross_per_conn_bytes": got[big_pool]["growth_kib"] * 1024 / big_pool,
+                    "runs": got,
+                }
+                vals.append(v)
+                log(
+                    f"    r{r} {v['per_conn_bytes'] / 1024:.2f} KiB per idle connection"
+                    f" (gross {v['gross_per_conn_bytes'] / 1024:.2f} KiB)"
+                )
             if vals:
                 self.res["mem"][f"idle-{name}"] = vals
         self.save()
@@ -479,7 +512,9 @@ def render(s):
                     f"| {p[0]} | {fmt(med([x['mbps'] for x in a or []]))} | {fmt(med([x['mbps'] for x in b or []]))} |"
                 )
         L.append(
-            "\n(floor: recv_into a reusable 64 KiB buffer in both columns; requests: iter_content; "
+            "\n(floor: recv_into a reusable 64 KiB buffer in both columns; floor-bytes: the same, "
+            "plus a bytes object made of each 64 KiB block, the least a read() returning bytes "
+            "does; requests: iter_content; "
             "httpx: iter_raw; aiohttp: content.read; pycurl: write callback)\n"
         )
     if res["extra"]:
@@ -514,12 +549,14 @@ def render(s):
                 f"**{m['rss_growth_kib'] / 1024:.1f} MiB** (base {m['rss_base_kib'] / 1024:.1f} MiB, "
                 f"peak {m['rss_peak_kib'] / 1024:.1f} MiB, {m['mbps']:.0f} MB/s)"
             )
-        for n in ("ours", "upstream"):
+        for n in ("floor", "ours", "upstream"):
             v = res["mem"].get(f"idle-{n}")
             if v:
                 L.append(
-                    f"- {n}, 1000 pooled idle connections: **{med([x['per_conn_bytes'] for x in v]) / 1024:.2f} KiB** "
-                    f"RSS per connection (median of {len(v)}; RSS delta incl. sockets, parsers, buffers / 1000)"
+                    f"- {n}, idle pooled connections: **{med([x['per_conn_bytes'] for x in v]) / 1024:.2f} KiB** "
+                    f"RSS each (median of {len(v)}: growth after 1000 concurrent requests on a pool "
+                    f"of 1000, minus on a pool of 100, / 900; gross growth / 1000: "
+                    f"{med([x['gross_per_conn_bytes'] for x in v]) / 1024:.2f} KiB)"
                 )
         L.append("")
 
@@ -576,6 +613,12 @@ def render(s):
             "/big readinto ours/floor MB/s",
             paired_ratio(s, ("readinto", "ours"), ("readinto", "floor"), "big", "mbps"),
             0.95,
+        )
+        v = paired_ratio(s, ("read", "ours"), ("read", "floor-bytes"), "big", "mbps")
+        L.append(f"| /big read(65536) ours/floor-bytes MB/s | {fmt(v, 2)} | info | |")
+        v = paired_ratio(s, ("read", "floor-bytes"), ("read", "floor"), "big", "mbps")
+        L.append(
+            f"| /big floor-bytes/floor MB/s (cost of a bytes per block) | {fmt(v, 2)} | info | |"
         )
         v = paired_ratio(s, ("read", "ours"), ("read", "upstream"), "big", "mbps")
         L.append(f"| /big read(65536) ours/upstream MB/s | {fmt(v, 2)} | info | |")

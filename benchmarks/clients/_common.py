@@ -9,7 +9,8 @@ Modes:
   read      GET URL ``reps`` times, consuming the body with read(65536).
   readinto  same with readinto(bytearray(65536)).
   rss1g     (ours) read(65536) over /big ``reps`` times, report peak RSS growth.
-  idle      (ours) C concurrent requests on a pool of C, then idle: RSS delta / C.
+  idle      N concurrent requests on a pool of C connections, twice, then idle:
+            RSS growth (see idle_memory). URL: the barrier server's base URL.
 """
 
 from __future__ import annotations
@@ -95,6 +96,59 @@ def hwm_kib():
             if line.startswith("VmHWM:"):
                 return int(line.split()[1])
     return 0
+
+
+def idle_memory(args, peer, make_client, burst):
+    """RSS growth from ``--n`` concurrent requests on a pool of ``--concurrency``.
+
+    The requests go to the barrier server (benchmarks/_barrier.py) as
+    ``/barrier/C``: it answers once C requests are in, so the pool really opens C
+    connections. ``burst(client, n, path)`` runs n requests concurrently and reads
+    them. run.py differences two pool sizes with the same n: the greenlets and the
+    heap they leave behind cancel, and what is left is the cost of the extra idle
+    connections. A warm-up client (50 connections) first pays one-time costs
+    (PyPy's JIT code for the request path, heap growth) before the baseline.
+    """
+    import gevent
+
+    prefix = split_url(args.url)[2].rstrip("/")
+    warm = make_client(50)
+    for _ in range(3):
+        burst(warm, 50, f"{prefix}/50")
+    warm.close()
+    del warm
+    gevent.sleep(0.2)
+    gc.collect()
+    base = rss_kib()
+    client = make_client(args.concurrency)
+    for _ in range(2):  # the second round reuses the pooled connections
+        burst(client, args.n, f"{prefix}/{args.concurrency}")
+    gevent.sleep(0.5)
+    gc.collect()
+    after = rss_kib()
+    emit(
+        args,
+        peer,
+        rss_base_kib=base,
+        rss_after_kib=after,
+        growth_kib=after - base,
+        per_conn_bytes=(after - base) * 1024 / args.concurrency,
+        sockets=open_sockets(),
+        errors=0,
+    )
+    client.close()
+
+
+def open_sockets():
+    """Sockets this process has open (from /proc/self/fd): proves a pool's size."""
+    n = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            if os.readlink(f"/proc/self/fd/{fd}").startswith("socket:"):
+                n += 1
+        except OSError:
+            pass
+    return n
 
 
 def percentile(sorted_vals, q):

@@ -101,36 +101,15 @@ def main(peer):
         return
 
     if args.mode == "idle":
-        gc.collect()
-        base = C.rss_kib()
-        client = make_client(args, host, port)
-        import gevent
 
-        def one():
-            r = client.get(path)
-            r.read()
+        def burst(client, n, url_path):
+            def one():
+                r = client.get(url_path)
+                r.read()
 
-        # twice: the second round reuses the pooled connections (no more are made)
-        for _ in range(2):
-            gevent.joinall([gevent.spawn(one) for _ in range(args.concurrency)], raise_error=True)
-        gevent.sleep(0.5)
-        gc.collect()
-        after = C.rss_kib()
-        try:
-            st = client.statistics() if callable(getattr(client, "statistics", None)) else None
-            conns = getattr(st, "total", None) or getattr(st, "connections", None)
-        except Exception:
-            conns = None
-        C.emit(
-            args,
-            peer,
-            rss_base_kib=base,
-            rss_after_kib=after,
-            per_conn_bytes=(after - base) * 1024 / args.concurrency,
-            pool_stats=repr(st)[:200] if conns is None else conns,
-            errors=0,
-        )
-        client.close()
+            gevent.joinall([gevent.spawn(one) for _ in range(n)], raise_error=True)
+
+        C.idle_memory(args, peer, lambda size: make_client(args, host, port, size), burst)
         return
 
     raise SystemExit(f"unknown mode {args.mode}")

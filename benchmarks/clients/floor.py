@@ -9,6 +9,7 @@ gevent-based client must at least spend per request.
 from __future__ import annotations
 
 import _common as C
+import gevent
 import gevent.socket as gsocket
 from gevent.queue import LifoQueue
 
@@ -27,8 +28,14 @@ def request_bytes(host, port, path):
     )
 
 
-def exchange(sock, req, buf, view, size_cb=None):
-    """Send req, read one Content-Length response into buf; returns body length."""
+def exchange(sock, req, buf, view, as_bytes=False):
+    """Send req, read one Content-Length response into buf; returns body length.
+
+    ``as_bytes``: each body block of up to 64 KiB is also copied into a new bytes
+    object, as any API that returns bytes (``read(65536)``) must do. The caller keeps
+    the last block until the next one arrives, as a read loop does: on PyPy that
+    decides which blocks the nursery collection promotes.
+    """
     sock.sendall(req)
     got = 0
     body_len = -1
@@ -55,6 +62,21 @@ def exchange(sock, req, buf, view, size_cb=None):
                 return body_len
             # large body: keep receiving into the reusable buffer from its start
             remaining = total - got
+            if as_bytes:
+                block = b""
+                size = len(buf)
+                while remaining > 0:
+                    want = min(remaining, size)
+                    filled = 0
+                    while filled < want:
+                        n = recv_into(view[filled:want])
+                        if not n:
+                            raise ConnectionError("closed mid-body")
+                        filled += n
+                    block = view[:filled].tobytes()
+                    remaining -= filled
+                del block
+                return body_len
             while remaining > 0:
                 n = recv_into(view, min(remaining, len(buf)))
                 if not n:
@@ -100,10 +122,47 @@ def main():
         b = bytearray(C.BLOCK)
         v = memoryview(b)
 
-        def once():
-            return exchange(sock, req, b, v)
+        as_bytes = args.variant == "bytes"
 
-        C.timed_stream(args, "floor", once)
+        def once():
+            return exchange(sock, req, b, v, as_bytes)
+
+        C.timed_stream(args, "floor-bytes" if as_bytes else "floor", once)
+        return
+    if args.mode == "idle":
+        from gevent.lock import BoundedSemaphore
+
+        class Pool:
+            """N sockets at most, the idle ones reused: a pool with nothing else."""
+
+            def __init__(self, size):
+                self.slots = BoundedSemaphore(size)
+                self.idle = []
+
+            def close(self):
+                for sock in self.idle:
+                    sock.close()
+
+        spare = []  # receive buffers of requests in flight, reused
+
+        def burst(pool, n, url_path):
+            req = request_bytes(host, port, url_path)
+
+            def one():
+                with pool.slots:
+                    sock = pool.idle.pop() if pool.idle else connect(host, port)
+                    if spare:
+                        b, v = spare.pop()
+                    else:
+                        b = bytearray(4096)
+                        v = memoryview(b)
+                    exchange(sock, req, b, v)
+                    spare.append((b, v))
+                    pool.idle.append(sock)
+
+            gevent.joinall([gevent.spawn(one) for _ in range(n)], raise_error=True)
+
+        C.idle_memory(args, "floor", Pool, burst)
         return
     C.emit(args, "floor", skipped=f"mode {args.mode}")
 
