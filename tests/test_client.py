@@ -359,6 +359,30 @@ def test_big_read_truncated_after_buffered_bytes_raises(server_factory, read_pat
     assert rest.startswith(b"x" * 5000) and len(rest) <= 10000
 
 
+@pytest.mark.parametrize("sent", [0, 5000])
+def test_big_read_truncated_on_the_direct_path_raises(server_factory, read_path, sent):
+    # The head arrives alone, so read(65536) goes straight to the socket with
+    # nothing buffered; the body ends after `sent` bytes of 100,000.
+    body_may_go = gevent.event.Event()
+
+    def handler(conn):
+        conn.read_request()
+        conn.send(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n")
+        body_may_go.wait()
+        if sent:
+            conn.send(b"z" * sent)
+        conn.close()
+
+    server = server_factory(handler)
+    http = HTTPClient("127.0.0.1", server.port)
+    r = http.get("/")
+    assert not r._chunks
+    body_may_go.set()
+    with pytest.raises(IncompleteResponse):
+        r.read(65536)
+    assert http.statistics().connections == 0
+
+
 def test_truncated_content_length_body_raises_and_discards(server_factory):
     def handler(conn):
         conn.read_request()
