@@ -15,6 +15,7 @@ Runs an asyncio loop in a daemon thread of the suite's process (stdlib only).
 from __future__ import annotations
 
 import asyncio
+import resource
 import threading
 from typing import Dict, List, Optional
 
@@ -34,14 +35,23 @@ class BarrierServer:
         self._waiting: Dict[int, List[asyncio.StreamWriter]] = {}
 
     def start(self) -> BarrierServer:
+        # A thousand server-side sockets live in this process: lift a soft limit
+        # of 1024 descriptors, or accept() fails and the barrier never fills.
+        try:
+            soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+            want = 65536 if hard == resource.RLIM_INFINITY else min(hard, 65536)
+            if soft < want:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+        except (ValueError, OSError):
+            pass
         threading.Thread(target=self._run, name="barrier-server", daemon=True).start()
         if not self._ready.wait(10):
             raise RuntimeError("barrier server did not start")
         return self
 
-    def url(self, n: Optional[int] = None) -> str:
-        base = f"http://127.0.0.1:{self.port}/barrier"
-        return base if n is None else f"{base}/{n}"
+    def url(self) -> str:
+        """The base URL; workers append ``/N``."""
+        return f"http://127.0.0.1:{self.port}/barrier"
 
     def _run(self) -> None:
         loop = self._loop = asyncio.new_event_loop()
@@ -67,8 +77,11 @@ class BarrierServer:
         except (asyncio.IncompleteReadError, ConnectionError, ValueError, IndexError):
             pass
         finally:
+            # A client that went away before its barrier filled must not count
+            # towards the next run's barrier (which would then never fill).
+            for n, waiting in list(self._waiting.items()):
+                if writer in waiting:
+                    waiting.remove(writer)
+                    if not waiting:
+                        del self._waiting[n]
             writer.close()
-
-    def stop(self) -> None:
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)

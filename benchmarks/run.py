@@ -308,23 +308,12 @@ class Suite:
 
     def memory(self):
         p = self.peer("ours")
-        if p is None:
-            return
-        reps = 2 if self.a.quick else 10
-        log(f"[mem] ours: stream /big x{reps} with read(65536), peak RSS growth")
-        res = run_worker(self.interp, p, self.ng.url("/big"), "rss1g", 1, 1, ["--reps", str(reps)])
-        if res.get("error"):
-            self.res["errors"].append(res)
-            log("    ERROR " + res["error"][:300])
-        else:
-            self.res["mem"]["rss1g"] = res
-            log(
-                f"    growth {res['rss_growth_kib'] / 1024:.1f} MiB over {res['bytes'] / 2**20:.0f} MiB"
-                f" ({res['mbps']:.0f} MB/s)"
-            )
+        if p is not None:
+            self.streaming_rss(p)
         # Idle connections: 1000 concurrent requests on pools of 1000 and of 100
-        # (same greenlets, same heap churn); the difference / 900 is what an idle
-        # pooled connection costs. "gross" is the whole growth / 1000.
+        # (the same greenlets and requests; 1000 or 100 of them in flight at once):
+        # the difference / 900 is what an idle pooled connection costs, plus what
+        # the extra requests in flight leave behind. "gross": the growth / 1000.
         big_pool, small_pool = IDLE_POOLS
         for name in ("floor", "ours", "upstream"):
             p = self.peer(name)
@@ -358,6 +347,20 @@ class Suite:
             if vals:
                 self.res["mem"][f"idle-{name}"] = vals
         self.save()
+
+    def streaming_rss(self, p):
+        reps = 2 if self.a.quick else 10
+        log(f"[mem] ours: stream /big x{reps} with read(65536), peak RSS growth")
+        res = run_worker(self.interp, p, self.ng.url("/big"), "rss1g", 1, 1, ["--reps", str(reps)])
+        if res.get("error"):
+            self.res["errors"].append(res)
+            log("    ERROR " + res["error"][:300])
+        else:
+            self.res["mem"]["rss1g"] = res
+            log(
+                f"    growth {res['rss_growth_kib'] / 1024:.1f} MiB over {res['bytes'] / 2**20:.0f} MiB"
+                f" ({res['mbps']:.0f} MB/s)"
+            )
 
     def extra(self):
         if self.a.quick:
@@ -667,7 +670,9 @@ def main():
         "--no-reinstall", action="store_true", help="don't rebuild 'ours' from the work tree"
     )
     ap.add_argument(
-        "--big-core-only", action="store_true", help="/big only for floor, ours, upstream"
+        "--big-core-only",
+        action="store_true",
+        help="/big only for floor, floor-bytes, ours, upstream",
     )
     ap.add_argument(
         "--big-reps", type=int, default=3, help="100 MiB bodies per /big measurement (default 3)"

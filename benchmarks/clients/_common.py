@@ -132,7 +132,6 @@ def idle_memory(args, peer, make_client, burst):
         rss_base_kib=base,
         rss_after_kib=after,
         growth_kib=after - base,
-        per_conn_bytes=(after - base) * 1024 / args.concurrency,
         sockets=open_sockets(),
         errors=0,
     )
