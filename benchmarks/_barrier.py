@@ -15,11 +15,11 @@ Runs an asyncio loop in a daemon thread of the suite's process (stdlib only).
 from __future__ import annotations
 
 import asyncio
-import resource
 import threading
 from typing import Dict, List, Optional
 
 from _nginx import small_page
+from clients._common import raise_nofile
 
 _PAGE = small_page()
 _RESPONSE = (
@@ -37,13 +37,7 @@ class BarrierServer:
     def start(self) -> BarrierServer:
         # A thousand server-side sockets live in this process: lift a soft limit
         # of 1024 descriptors, or accept() fails and the barrier never fills.
-        try:
-            soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-            want = 65536 if hard == resource.RLIM_INFINITY else min(hard, 65536)
-            if soft < want:
-                resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
-        except (ValueError, OSError):
-            pass
+        raise_nofile()
         threading.Thread(target=self._run, name="barrier-server", daemon=True).start()
         if not self._ready.wait(10):
             raise RuntimeError("barrier server did not start")

@@ -8,6 +8,8 @@ gevent-based client must at least spend per request.
 
 from __future__ import annotations
 
+import mmap
+
 import _common as C
 import gevent
 import gevent.socket as gsocket
@@ -142,8 +144,6 @@ def main():
             def close(self):
                 for sock in self.idle:
                     sock.close()
-
-        import mmap
 
         # Receive buffers of requests in flight, reused; after a burst all but a
         # few are unmapped (as our pool does), so the idle figure is the sockets'.
