@@ -42,6 +42,8 @@ _LAZY = {
     "Response": "requests",
     "HTTPBasicAuth": "requests",
     "HTTPStatusError": "requests",
+    "UserAgent": "useragent",
+    "BasicAuth": "auth",
 }
 
 
@@ -90,4 +92,6 @@ __all__ = [
     "Response",
     "HTTPBasicAuth",
     "HTTPStatusError",
+    "UserAgent",
+    "BasicAuth",
 ]

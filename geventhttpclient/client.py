@@ -53,6 +53,36 @@ from .url import URL
 
 __all__ = ["HTTPClient", "HTTPClientPool"]
 
+# 2.x's module constants: programs and 2.6.1's tests import them from here.
+CRLF = "\r\n"
+WHITESPACE = " "
+FIELD_VALUE_SEP = ": "
+HOST_PORT_SEP = ":"
+SLASH = "/"
+PROTO_HTTP = "http"
+PROTO_HTTPS = "https"
+HEADER_HOST = "Host"
+HEADER_CONTENT_LENGTH = "Content-Length"
+HEADER_TRANSFER_ENCODING = "Transfer-Encoding"
+TRANSFER_ENCODING_CHUNKED = "chunked"
+HEADER_PROXY_AUTHORIZATION = "Proxy-Authorization"
+HEADER_EXPECT = "Expect"
+EXPECT_100_CONTINUE = "100-continue"
+METHOD_GET = "GET"
+METHOD_HEAD = "HEAD"
+METHOD_POST = "POST"
+METHOD_PUT = "PUT"
+METHOD_DELETE = "DELETE"
+METHOD_PATCH = "PATCH"
+METHOD_OPTIONS = "OPTIONS"
+METHOD_TRACE = "TRACE"
+
+
+def _may_retry_after_send_error(method: str) -> bool:
+    """2.x's name for the rule in this module's docstring: only an idempotent
+    method may be sent again once the server may have seen it (RFC 9110 9.2.2)."""
+    return method.upper() in IDEMPOTENT_METHODS
+
 _METHODS = {m: m.encode() for m in ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS")}
 """Pre-validated methods: the token check is a regex match we can skip."""
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})

@@ -46,7 +46,7 @@ from ._cparser import ffi
 from ._parser import DEFAULT_LIMITS, HTTPResponseParser, ParserLimits
 from .exceptions import LimitExceeded, PoolClosed, PoolTimeout, ReadTimeout
 
-__all__ = ["Connection", "ConnectionPool", "PoolStatistics", "BUFFER_SIZE"]
+__all__ = ["Connection", "ConnectionPool", "SSLConnectionPool", "PoolStatistics", "BUFFER_SIZE"]
 
 BUFFER_SIZE = 65536
 """Receive buffer per active connection: one recv can take a whole 64 KiB read."""
@@ -391,11 +391,18 @@ class ConnectionPool:
 
     def __init__(
         self,
-        factory: Callable[[], Connection],
-        size: int = 1,
-        *,
+        factory: Any,
+        size: Any = 1,
+        *legacy: Any,
         name: str = "",
+        **legacy_kw: Any,
     ) -> None:
+        if isinstance(factory, str):
+            # 2.x's signature: (connection_host, connection_port, request_host,
+            # request_port, size=5, disable_ipv6, connection_timeout, ...).
+            factory, size, name = self._legacy_factory(factory, size, *legacy, **legacy_kw)
+        elif legacy or legacy_kw:
+            raise TypeError(f"unexpected arguments {legacy!r} {sorted(legacy_kw)!r}")
         if size < 1:
             raise ValueError("concurrency (pool size) must be at least 1")
         self._factory = factory
@@ -410,6 +417,63 @@ class ConnectionPool:
         self._reused = 0
         self._discarded = 0
         self._poller = _make_poll() if _make_poll is not None else None
+
+    def _legacy_factory(
+        self,
+        connection_host: str,
+        connection_port: int,
+        request_host: str,
+        request_port: int,
+        size: int = 5,
+        disable_ipv6: bool = False,
+        connection_timeout: Optional[float] = 5.0,
+        network_timeout: Optional[float] = 5.0,
+        use_proxy: bool = False,
+        proxy_user: Optional[str] = None,
+        proxy_password: Optional[str] = None,
+        **tls: Any,
+    ) -> Any:
+        """A connection factory for 2.x's host/port signature (plain TCP here;
+        :class:`SSLConnectionPool` adds TLS)."""
+        from . import _net
+
+        ssl_context = self._legacy_ssl_context(**tls)
+        self.connection_timeout = connection_timeout
+        self.network_timeout = network_timeout
+
+        def factory() -> Connection:
+            sock = _net.connect(
+                connection_host,
+                connection_port,
+                connection_timeout=connection_timeout,
+                network_timeout=network_timeout,
+                disable_ipv6=disable_ipv6,
+                ssl_context=ssl_context,
+                server_hostname=request_host,
+            )
+            return Connection(sock, timeout=network_timeout)
+
+        return factory, size, f"{connection_host}:{connection_port}"
+
+    def _legacy_ssl_context(self, **tls: Any) -> Any:
+        if tls:
+            raise TypeError(f"unexpected arguments {sorted(tls)!r}")
+        return None
+
+    @staticmethod
+    def _is_socket_alive(sock: Any) -> bool:
+        """2.x's liveness check of an idle socket: False when closed by either side
+        or when unsolicited bytes wait (the same rule as :meth:`Connection.is_alive`)."""
+        if sock.fileno() < 0:
+            return False
+        raw = getattr(sock, "_sock", sock)
+        try:
+            raw.recv(1, _PEEK_FLAGS)  # b"": closed; bytes: nobody asked for them
+            return False
+        except BlockingIOError:
+            return True
+        except (OSError, ValueError):
+            return False
 
     # -- decisions (no I/O) --------------------------------------------------------
 
@@ -586,3 +650,35 @@ class ConnectionPool:
             f"<ConnectionPool {self.name} {state} size={s.size} connections={s.connections} "
             f"idle={s.idle} active={s.active} waiting={s.waiting}>"
         )
+
+
+class SSLConnectionPool(ConnectionPool):
+    """2.x's TLS pool: ``SSLConnectionPool(connection_host, connection_port,
+    request_host, request_port, insecure=False, ssl_context_factory=None,
+    ssl_options=None, **kw)``. The context verifies against certifi's bundle unless
+    ``insecure``; ``ssl_context`` is the one its connections use.
+
+    Kept for programs written against 2.x; :class:`~geventhttpclient.HTTPClient`
+    makes its pools itself.
+    """
+
+    default_options: Dict[str, Any] = {}
+    """2.x listed ``ca_certs``/``cert_reqs``/``ssl_version`` here; we list nothing:
+    certifi's bundle and OpenSSL's own choices (protocols, ciphers) are the defaults."""
+
+    ssl_context: Any
+
+    def _legacy_ssl_context(  # type: ignore[override]
+        self,
+        insecure: bool = False,
+        ssl_context_factory: Optional[Callable[..., Any]] = None,
+        ssl_options: Optional[Dict[str, Any]] = None,
+    ) -> Any:
+        from . import _net
+
+        options = dict(self.default_options)
+        options.update(ssl_options or {})
+        self.insecure = insecure
+        self.ssl_options = options
+        self.ssl_context = _net.make_ssl_context(options, ssl_context_factory, insecure)
+        return self.ssl_context
