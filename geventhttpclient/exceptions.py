@@ -20,7 +20,7 @@ against sockets, ``http.client`` or geventhttpclient 2.x keeps working::
     │           ├── ReadTimeout                 network_timeout elapsed waiting for bytes
     │           └── RequestTimeout              the per-request total ``timeout`` elapsed
     ├── ProtocolError(ValueError)               the server broke HTTP/1.1
-    │     ├── HTTPParseError                    the C parser refused the bytes (code, reason)
+    │     ├── HTTPParseError(http.client.HTTPException)  the parser refused the bytes
     │     │     ├── LimitExceeded               a configured size/count limit was hit
     │     │     ├── IncompleteResponse          the connection ended mid-message: a body cut
     │     │     │                               short is never returned as complete
@@ -42,6 +42,7 @@ reason: Locust and 2.x code catch ``HTTPConnectionClosed`` and ``OSError``.
 
 from __future__ import annotations
 
+import http.client
 import socket
 import ssl
 from typing import Optional
@@ -142,8 +143,11 @@ class ProtocolError(HTTPError, ValueError):
     """The server's bytes are not acceptable HTTP/1.1."""
 
 
-class HTTPParseError(ProtocolError):
+class HTTPParseError(ProtocolError, http.client.HTTPException):
     """The response parser refused the bytes.
+
+    Also an ``http.client.HTTPException``, as in 2.x: code written for either
+    library catches that.
 
     ``code`` is the parser's error name (``"HP_E_CHUNK_SIZE"``), ``reason`` its
     description, ``offset`` the byte offset in the feed where it was detected.
