@@ -16,6 +16,12 @@ that no longer exists is an error (so the list cannot rot).
     python tests/compat/run_261.py -k test_url     # extra arguments go to pytest
 
 ``GHC_COMPAT_SDIST`` may name an already downloaded sdist (for repeated local runs).
+
+2.6.1's tests listen on a fixed port (54323). Where we can (root, with ``unshare`` and
+``ip``), the suite runs in a network namespace of its own, with only a loopback
+interface: two runs at once cannot collide, nothing else on the machine can hold the
+port, and a test that tried to reach the internet would fail rather than depend on it.
+``GHC_COMPAT_NETNS=0`` turns that off.
 """
 
 from __future__ import annotations
@@ -78,6 +84,21 @@ def unpack_tests(sdist: Path, into: Path) -> Path:
     return into
 
 
+def isolated(cmd: list[str]) -> list[str]:
+    """``cmd`` wrapped to run in a private network namespace, when that is possible."""
+    if os.environ.get("GHC_COMPAT_NETNS", "1") == "0":
+        return cmd
+    if not (hasattr(os, "geteuid") and os.geteuid() == 0):
+        return cmd
+    unshare, ip = shutil.which("unshare"), shutil.which("ip")
+    if not (unshare and ip):
+        return cmd
+    probe = subprocess.run([unshare, "-n", ip, "link", "set", "lo", "up"], capture_output=True)
+    if probe.returncode != 0:  # e.g. inside a container without CAP_SYS_ADMIN
+        return cmd
+    return [unshare, "-n", "sh", "-c", f'"{ip}" link set lo up && exec "$@"', "sh", *cmd]
+
+
 def main(argv: list[str]) -> int:
     deselect = known_differences()
     with tempfile.TemporaryDirectory(prefix="ghc-compat-") as tmp:
@@ -97,7 +118,7 @@ def main(argv: list[str]) -> int:
         env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
         env.pop("PYTHONSAFEPATH", None)  # the suite imports its own 'tests' package from cwd
         print("compat:", " ".join(cmd), flush=True)
-        return subprocess.call(cmd, cwd=run, env=env)
+        return subprocess.call(isolated(cmd), cwd=run, env=env)
 
 
 if __name__ == "__main__":
