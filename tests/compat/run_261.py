@@ -110,8 +110,9 @@ def main(argv: list[str]) -> int:
         if missing:
             print(f"{KNOWN.name} names files 2.6.1 does not have: {missing}", file=sys.stderr)
             return 2
-        cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-m", "not network",
-               "-rfEs", "tests"]
+        cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-m", "not network", "-rfEs"]
+        if not any(a.startswith("tests") for a in argv):
+            cmd.append("tests")  # the whole suite unless paths were given
         for test_id in deselect:
             cmd += ["--deselect", test_id]
         cmd += argv
