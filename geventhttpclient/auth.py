@@ -13,7 +13,7 @@ above U+00FF) can only be sent as UTF-8, the encoding RFC 7617 names for new ser
 from __future__ import annotations
 
 import base64
-from typing import Optional, Tuple, Union
+from typing import Any, Optional, Tuple, Union
 
 __all__ = ["AuthValue", "BasicAuth", "resolve_auth"]
 
@@ -28,7 +28,22 @@ class BasicAuth:
 
     __slots__ = ("_username", "_password", "_encoding", "token")
 
-    def __init__(self, username: str, password: str, *, encoding: Optional[str] = None) -> None:
+    def __init__(
+        self,
+        username: Union[str, bytes],
+        password: Union[str, bytes],
+        *,
+        encoding: Optional[str] = None,
+    ) -> None:
+        if isinstance(username, bytes) or isinstance(password, bytes):
+            # requests accepts bytes and sends them as they are
+            raw_user = username if isinstance(username, bytes) else str(username).encode("utf-8")
+            raw_pass = password if isinstance(password, bytes) else str(password).encode("utf-8")
+            self._username = raw_user.decode("latin-1")
+            self._password = raw_pass.decode("latin-1")
+            self._encoding = encoding or "utf-8"
+            self.token = b"Basic " + base64.b64encode(raw_user + b":" + raw_pass)
+            return
         self._username = str(username)
         self._password = str(password)
         pair = f"{self._username}:{self._password}"
@@ -59,6 +74,11 @@ class BasicAuth:
     def auth_header(self) -> str:
         """The ``Authorization`` header value."""
         return self.token.decode("ascii")
+
+    def __call__(self, request: Any) -> Any:
+        """requests' auth protocol: set the header on ``request`` and return it."""
+        request.headers["Authorization"] = self.auth_header()
+        return request
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, BasicAuth):

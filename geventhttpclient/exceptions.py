@@ -7,7 +7,8 @@ against sockets, ``http.client`` or geventhttpclient 2.x keeps working::
     HTTPError(Exception)
     ├── InvalidURL(ValueError)                  URL cannot be parsed or used
     ├── RequestError(ValueError)                request refused before any byte is sent
-    │     └── HeaderInjectionError              CR, LF or NUL in method/target/header/host
+    │     ├── HeaderInjectionError              CR, LF or NUL in method/target/header/host
+    │     └── UnsupportedAuth(NotImplementedError, TypeError)  auth= of no known kind
     ├── NetworkError(OSError)                   the transport failed
     │     ├── ConnectError                      could not connect (refused, unreachable, DNS)
     │     │     ├── ConnectionRefused(ConnectionRefusedError)
@@ -52,6 +53,7 @@ __all__ = [
     "InvalidURL",
     "RequestError",
     "HeaderInjectionError",
+    "UnsupportedAuth",
     "NetworkError",
     "ConnectError",
     "ConnectionRefused",
@@ -86,6 +88,11 @@ class InvalidURL(HTTPError, ValueError):
 
 class RequestError(HTTPError, ValueError):
     """The request was refused before connecting: nothing was sent."""
+
+
+class UnsupportedAuth(RequestError, NotImplementedError, TypeError):
+    """``auth=`` is neither credentials nor an auth callable. A ``NotImplementedError``
+    as in 2.x and a ``TypeError`` as in requests: code written for either catches it."""
 
 
 class HeaderInjectionError(RequestError):

@@ -46,7 +46,6 @@ Differences from requests, on purpose:
 
 from __future__ import annotations
 
-import base64
 import codecs
 import json as jsonlib
 import os
@@ -67,11 +66,12 @@ from typing import (
     Tuple,
     Union,
 )
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from ._proxies import ProxyConfig, bypass_proxy, environ_proxies, parse_proxy_url, select_proxy
+from .auth import BasicAuth
 from .client import HTTPClient
-from .exceptions import ConnectTimeout, HTTPError, InvalidURL, ReadTimeout
+from .exceptions import ConnectTimeout, HTTPError, InvalidURL, ReadTimeout, UnsupportedAuth
 from .exceptions import TimeoutError as GHTimeoutError
 from .header import Headers
 from .url import URL
@@ -91,7 +91,9 @@ from .useragent import (
 __all__ = [
     "Session",
     "Response",
+    "RequestsResponse",
     "PreparedRequest",
+    "RequestsRequest",
     "HTTPBasicAuth",
     "BasicAuth",
     "RequestsCookieJar",
@@ -157,53 +159,41 @@ class StreamConsumedError(HTTPError, RuntimeError):
 # -- auth ---------------------------------------------------------------------------------
 
 
-class HTTPBasicAuth:
-    """Basic authentication (RFC 7617); ``auth=(user, password)`` means the same.
-
-    Credentials are encoded as UTF-8, the charset RFC 7617 defines (requests uses
-    Latin-1, which is the same for ASCII). Like any requests auth object, an
-    instance is called with the prepared request and returns it.
-    """
-
-    def __init__(self, username: Union[str, bytes], password: Union[str, bytes]) -> None:
-        self.username = username
-        self.password = password
-
-    def header_value(self) -> str:
-        user = self.username if isinstance(self.username, bytes) else self.username.encode()
-        pw = self.password if isinstance(self.password, bytes) else self.password.encode()
-        return "Basic " + base64.b64encode(user + b":" + pw).decode("ascii")
-
-    def __call__(self, request: Any) -> Any:
-        request.headers["Authorization"] = self.header_value()
-        return request
-
-    def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, HTTPBasicAuth)
-            and self.username == other.username
-            and self.password == other.password
-        )
-
-    def __repr__(self) -> str:  # never the password
-        return f"{type(self).__name__}({self.username!r}, ***)"
+HTTPBasicAuth = BasicAuth
+"""requests' name for :class:`geventhttpclient.auth.BasicAuth`, which is also a
+requests-style auth callable."""
 
 
-BasicAuth = HTTPBasicAuth
+def _check_auth(auth: Any) -> Any:
+    """``auth`` unchanged if a request could use it; refused at once otherwise."""
+    _resolve_auth(auth)
+    return auth
 
 
 def _resolve_auth(auth: Any) -> Optional[Callable[[Any], Any]]:
-    if auth is None:
-        return None
-    if isinstance(auth, (tuple, list)):
-        if len(auth) != 2:
-            raise TypeError("auth must be a (username, password) pair or an auth callable")
-        return HTTPBasicAuth(auth[0], auth[1])
-    if callable(auth):
-        return auth  # type: ignore[no-any-return]
-    raise TypeError(
-        f"auth must be a (username, password) pair or an auth callable, not {type(auth).__name__}"
+    """An auth callable for ``auth``: a (user, password) pair, a :class:`BasicAuth`
+    or any requests-style callable, a ready ``Authorization`` value (str, as in
+    2.x), or None.
+
+    :raises UnsupportedAuth: for anything else (a ``NotImplementedError``, as in 2.x,
+        and a ``TypeError``, as in requests).
+    """
+    if auth is None or callable(auth):
+        return auth
+    if isinstance(auth, str):
+        value = auth
+        return lambda request: _set_authorization(request, value)
+    if isinstance(auth, (tuple, list)) and len(auth) == 2:
+        return BasicAuth(auth[0], auth[1])
+    raise UnsupportedAuth(
+        f"auth must be a (username, password) pair, a BasicAuth, an auth callable or a "
+        f"header value, not {type(auth).__name__}"
     )
+
+
+def _set_authorization(request: Any, value: str) -> Any:
+    request.headers["Authorization"] = value
+    return request
 
 
 # -- cookies ------------------------------------------------------------------------------
@@ -813,6 +803,47 @@ class Response(CompatResponse):
 
 # -- the session ----------------------------------------------------------------------------
 
+
+class _Legacy2x(NamedTuple):
+    """The ``HTTPClient``/``UserAgent`` keywords a 2.x ``Session`` accepted, in the
+    session's own terms: 2.x's Session was a UserAgent and passed them on to every
+    client; here each maps onto the requests-style setting that means the same."""
+
+    cookiejar: Any
+    insecure: bool
+    timeouts: Optional[Tuple[Optional[float], Optional[float]]]
+    proxy: Optional[str]
+    ssl_kw: Dict[str, Any]
+
+    @classmethod
+    def take(cls, kw: Dict[str, Any]) -> _Legacy2x:
+        """Remove the 2.x keywords from ``kw`` and return their meaning."""
+        cookiejar = kw.pop("cookiejar", None)
+        insecure = bool(kw.pop("insecure", False))
+        timeouts = None
+        if "connection_timeout" in kw or "network_timeout" in kw:
+            timeouts = (
+                kw.pop("connection_timeout", HTTPClient.CONNECTION_TIMEOUT),
+                kw.pop("network_timeout", HTTPClient.NETWORK_TIMEOUT),
+            )
+        proxy = None
+        host = kw.pop("proxy_host", None)
+        port = kw.pop("proxy_port", None)
+        user = kw.pop("proxy_user", None)
+        password = kw.pop("proxy_password", None)
+        if host is not None:
+            userinfo = ""
+            if user is not None or password is not None:
+                userinfo = f"{quote(user or '', safe='')}:{quote(password or '', safe='')}@"
+            netloc = f"[{host}]" if ":" in host else host
+            if not port:
+                raise ValueError("proxy_host needs proxy_port")
+            proxy = f"http://{userinfo}{netloc}:{int(port)}"
+        ssl_kw = {k: kw.pop(k) for k in ("ssl_options", "ssl_context_factory") if k in kw}
+        kw.pop("ssl", None)  # a session picks TLS per URL
+        return cls(cookiejar, insecure, timeouts, proxy, ssl_kw)
+
+
 _RESERVED_CLIENT_KW = frozenset(
     {
         "ssl",
@@ -842,6 +873,12 @@ def _capath_factory(capath: str) -> Callable[..., Any]:
     return factory
 
 
+RequestsResponse = Response
+"""2.x's name for :class:`Response`."""
+RequestsRequest = PreparedRequest
+"""2.x's name for :class:`PreparedRequest`."""
+
+
 class Session(UserAgent):
     """Persistent settings and pooled keep-alive connections for many requests.
 
@@ -865,7 +902,7 @@ class Session(UserAgent):
 
     def __init__(
         self,
-        *,
+        *legacy_args: Any,
         headers: Any = None,
         cookies: Any = None,
         auth: Any = None,
@@ -885,17 +922,40 @@ class Session(UserAgent):
         hooks: Optional[Mapping[str, Any]] = None,
         **client_kw: Any,
     ) -> None:
+        if legacy_args:
+            # 2.x's Session was a UserAgent: (max_redirects, max_retries, retry_delay,
+            # cookiejar, headers) could be passed by position.
+            names = ("max_redirects", "max_retries", "retry_delay", "cookiejar", "headers")
+            if len(legacy_args) > len(names):
+                raise TypeError(f"Session() takes at most {len(names)} positional arguments")
+            given = dict(zip(names, legacy_args))
+            max_redirects = given.get("max_redirects", max_redirects)
+            max_retries = given.get("max_retries", max_retries)
+            retry_delay = given.get("retry_delay", retry_delay)
+            if "cookiejar" in given:
+                client_kw["cookiejar"] = given["cookiejar"]
+            headers = given.get("headers", headers)
         limits = {
             k: client_kw.pop(k)
             for k in ("max_decompressed_size", "max_encodings")
             if k in client_kw
         }
+        legacy = _Legacy2x.take(client_kw)
         reserved = _RESERVED_CLIENT_KW.intersection(client_kw)
         if reserved:
             raise TypeError(
                 f"Session() sets {', '.join(sorted(reserved))} itself: use verify=, cert=, "
                 "proxies=, timeout=, concurrency= or pool_timeout= instead"
             )
+        if cookies is None:
+            cookies = legacy.cookiejar
+        if legacy.insecure:
+            verify = False
+        if timeout is None and legacy.timeouts is not None:
+            timeout = legacy.timeouts
+        if proxies is None and legacy.proxy is not None:
+            proxies = {"http": legacy.proxy, "https": legacy.proxy}
+        auth = _check_auth(auth)
         super().__init__(
             max_redirects=max_redirects,
             max_retries=max_retries,
@@ -924,6 +984,7 @@ class Session(UserAgent):
                 fns if isinstance(fns, (list, tuple)) else [fns]
             )
         self.client_kw = client_kw
+        self._ssl_kw = legacy.ssl_kw
         self._clients: Dict[Tuple[Any, ...], HTTPClient] = {}
 
     # -- requests' attribute names over UserAgent's -------------------------------------------
@@ -1042,7 +1103,9 @@ class Session(UserAgent):
             )
         if tls is not None:
             mode, ca, certfile, keyfile = tls
-            options: Dict[str, Any] = {}
+            options: Dict[str, Any] = dict(self._ssl_kw.get("ssl_options") or {})
+            if self._ssl_kw.get("ssl_context_factory") is not None:
+                kw["ssl_context_factory"] = self._ssl_kw["ssl_context_factory"]
             if ca is not None:
                 if os.path.isdir(ca):
                     kw["ssl_context_factory"] = _capath_factory(ca)
@@ -1285,7 +1348,3 @@ class Session(UserAgent):
 
     def __repr__(self) -> str:
         return f"<Session clients={len(self._clients)}>"
-
-
-RequestsResponse = Response
-"""The 2.x name."""

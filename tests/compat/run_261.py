@@ -64,8 +64,19 @@ def fetch_sdist(into: Path) -> Path:
     if given:
         return Path(given)
     subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-         "--no-binary", ":all:", f"geventhttpclient=={VERSION}", "-d", str(into)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--no-binary",
+            ":all:",
+            f"geventhttpclient=={VERSION}",
+            "-d",
+            str(into),
+        ],
         check=True,
     )
     (sdist,) = into.glob(f"geventhttpclient-{VERSION}.tar.gz")
@@ -76,9 +87,11 @@ def unpack_tests(sdist: Path, into: Path) -> Path:
     """Extract only ``tests/`` of the sdist into ``into``; return ``into``."""
     prefix = f"geventhttpclient-{VERSION}/tests/"
     with tarfile.open(sdist) as tar:
-        members = [m for m in tar.getmembers() if m.name.startswith(prefix) and (m.isfile() or m.isdir())]
+        members = [
+            m for m in tar.getmembers() if m.name.startswith(prefix) and (m.isfile() or m.isdir())
+        ]
         for m in members:
-            m.name = m.name[len(f"geventhttpclient-{VERSION}/"):]
+            m.name = m.name[len(f"geventhttpclient-{VERSION}/") :]
         tar.extractall(into, members=members)  # noqa: S202 - names checked above
     (into / "pytest.ini").write_text(PYTEST_INI)
     return into
@@ -110,7 +123,16 @@ def main(argv: list[str]) -> int:
         if missing:
             print(f"{KNOWN.name} names files 2.6.1 does not have: {missing}", file=sys.stderr)
             return 2
-        cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-m", "not network", "-rfEs"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "-m",
+            "not network",
+            "-rfEs",
+        ]
         if not any(a.startswith("tests") for a in argv):
             cmd.append("tests")  # the whole suite unless paths were given
         for test_id in deselect:
