@@ -30,7 +30,7 @@ from __future__ import annotations
 import zlib
 from typing import Any, Iterable, Iterator, List, Optional, Sequence
 
-from .exceptions import HTTPParseError, LimitExceeded
+from .exceptions import DecodingError, DecompressionLimitExceeded
 
 __all__ = [
     "ACCEPT_ENCODING",
@@ -68,25 +68,6 @@ a larger window is memory the server makes us spend, so it is refused."""
 # can produce at most a quarter of what the budget still allows.
 _ZSTD_RATIO = 32768
 _ZSTD_MIN_SLICE = 64
-
-
-class DecodingError(HTTPParseError, zlib.error):
-    """The body could not be decoded: corrupt or truncated compressed data, a
-    coding we do not support, or too many codings.
-
-    An ``HTTPParseError`` (a malformed response, which Locust reports as a failed
-    request) and a ``zlib.error`` (what 2.x raised for a corrupt body).
-    """
-
-    def __init__(self, reason: str, code: str = "GH_E_DECODING") -> None:
-        super().__init__(reason, code)
-
-
-class DecompressionLimitExceeded(DecodingError, LimitExceeded):
-    """The body decompresses to more than the configured ``max_size``."""
-
-    def __init__(self, reason: str, code: str = "GH_E_DECOMPRESSED_SIZE") -> None:
-        super().__init__(reason, code)
 
 
 # -- optional codecs --------------------------------------------------------------

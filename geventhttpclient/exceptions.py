@@ -27,10 +27,22 @@ against sockets, ``http.client`` or geventhttpclient 2.x keeps working::
     │     │     │                               short is never returned as complete
     │     │     └── DecodingError(zlib.error)   corrupt or unknown Content-Encoding
     │     │           └── DecompressionLimitExceeded(LimitExceeded)
-    │     │                                     (both in _decoding.py, exported here)
     │     └── UnexpectedResponse                e.g. an unsolicited 101, too many 1xx
     ├── PoolTimeout(TimeoutError)               no connection became free in time
-    └── PoolClosed(RuntimeError)                the client was closed
+    ├── PoolClosed(RuntimeError)                the client was closed
+    ├── ConnectionError                         2.x's root of the agent's errors (not the
+    │     │                                     builtin: 2.x made it a plain Exception)
+    │     ├── RetriesExceeded                   every attempt failed; ``.original``
+    │     │     └── TooManyRedirects            more hops than ``max_redirects``
+    │     ├── BadStatusCode                     status not in ``valid_response_codes``
+    │     │     └── HTTPStatusError             ``raise_for_status()`` (requests' name)
+    │     ├── EmptyResponse                     ``to_string=True`` and an empty body
+    │     ├── UnrewoundBodyError(RequestError)  a body needed again cannot be replayed
+    │     └── UnsupportedRedirectSchemeError(InvalidURL)  redirect to a non-http(s) URL
+    └── StreamConsumedError(RuntimeError)       a streamed body was iterated already
+
+The agent's errors are re-exported from ``useragent`` and ``requests``, where 2.x
+code imports them.
 
 A caller's own :class:`gevent.Timeout` and :class:`greenlet.GreenletExit` are never
 caught, wrapped or retried by the library; they pass through unchanged.
@@ -46,7 +58,8 @@ from __future__ import annotations
 import http.client
 import socket
 import ssl
-from typing import Optional
+import zlib
+from typing import Any, Optional, Tuple
 
 __all__ = [
     "HTTPError",
@@ -207,16 +220,138 @@ class PoolClosed(HTTPError, RuntimeError):
     """The client (its pool) was closed; 2.x raised a bare RuntimeError here."""
 
 
+# -- content decoding ----------------------------------------------------------------
+
+
+class DecodingError(HTTPParseError, zlib.error):
+    """The body could not be decoded: corrupt or truncated compressed data, a
+    coding we do not support, or too many codings.
+
+    An ``HTTPParseError`` (a malformed response, which Locust reports as a failed
+    request) and a ``zlib.error`` (what 2.x raised for a corrupt body).
+    """
+
+    def __init__(self, reason: str, code: str = "GH_E_DECODING") -> None:
+        super().__init__(reason, code)
+
+
+class DecompressionLimitExceeded(DecodingError, LimitExceeded):
+    """The body decompresses to more than the configured ``max_size``."""
+
+    def __init__(self, reason: str, code: str = "GH_E_DECOMPRESSED_SIZE") -> None:
+        super().__init__(reason, code)
+
+
+# -- the agents (UserAgent, Session, the httpx face) -----------------------------------
+
+
+def _format_text(args: Tuple[Any, ...]) -> str:
+    """The message part of a :class:`ConnectionError`, from its positional args.
+
+    A format string with arguments is %-formatted (2.x); failing that, or for any
+    other arguments, they are joined.
+    """
+    if not args:
+        return ""
+    first = args[0]
+    if isinstance(first, str):
+        if len(args) == 1:
+            return first
+        try:
+            return first % args[1:]
+        except (TypeError, ValueError):
+            return first + ": " + ", ".join(str(a) for a in args[1:])
+    return ", ".join(str(a) for a in args)
+
+
+class ConnectionError(HTTPError):  # noqa: A001 - the 2.x name
+    """A request through :class:`UserAgent` failed (2.x's root of its errors).
+
+    ``ConnectionError(url, *args, **kw)``: ``url`` is kept as ``.url``, every keyword
+    argument becomes an attribute (``code=404`` gives ``.code``), ``args`` are those
+    given (``(url, *args)``). ``str()`` is ``"URL <url>: <text>"`` where the text is
+    built from the arguments and then ``key=value`` for each keyword argument;
+    ``repr()`` adds the keyword arguments to the usual ``Name(args...)`` form.
+
+    Not the builtin ``ConnectionError`` (an ``OSError``): 2.x made it a plain
+    ``Exception``; it derives from our :class:`HTTPError` so one ``except`` catches
+    everything the library raises.
+    """
+
+    def __init__(self, url: Any, *args: Any, **kw: Any) -> None:
+        super().__init__(url, *args)
+        self.url = url
+        self.__dict__.update(kw)
+        self.kw_text = ", ".join(f"{key}={val}" for key, val in kw.items())
+        text = _format_text(args)
+        if self.kw_text:
+            text = f"{text}, {self.kw_text}" if text else self.kw_text
+        self.text = text
+
+    def __str__(self) -> str:
+        if self.text:
+            return f"URL {self.url}: {self.text}"
+        return f"URL {self.url}"
+
+    def __repr__(self) -> str:
+        parts = [repr(a) for a in self.args]
+        if self.kw_text:
+            parts.append(self.kw_text)
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+
+class RetriesExceeded(ConnectionError):
+    """Every attempt failed; ``.original`` is the last error."""
+
+
+class TooManyRedirects(RetriesExceeded):
+    """More redirects than ``max_redirects``. A :class:`RetriesExceeded`, as in 2.x."""
+
+
+class BadStatusCode(ConnectionError):
+    """The status is not in ``valid_response_codes``; ``.code`` is the status and
+    ``.response`` the response (its body already read, as ``.content``)."""
+
+
+class EmptyResponse(ConnectionError):
+    """``to_string=True`` and the body was empty."""
+
+
+class UnrewoundBodyError(ConnectionError, RequestError):
+    """A 307/308 redirect (or a retry) needs the body again and it cannot be replayed
+    (a generator or unseekable stream that was already consumed)."""
+
+
+class UnsupportedRedirectSchemeError(ConnectionError, InvalidURL):
+    """A redirect pointed to a scheme other than http or https."""
+
+
+class HTTPStatusError(BadStatusCode):
+    """:meth:`Response.raise_for_status` found a 4xx or 5xx status.
+
+    An :class:`~geventhttpclient.exceptions.HTTPError` (so ``except HTTPError``
+    catches it, as with requests) and a
+    :class:`~geventhttpclient.useragent.BadStatusCode` (so Locust-style code
+    catching that does too). ``.response`` and ``.request`` are those of the failed
+    exchange, ``.code`` and ``.status_code`` its status.
+    """
+
+    def __init__(self, message: str, response: Any) -> None:
+        super().__init__(response.url, message, code=response.status_code)
+        self.message = message
+        self.response = response
+        self.request = response.request
+        self.status_code = response.status_code
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class StreamConsumedError(HTTPError, RuntimeError):
+    """The body of a streamed response was already iterated over: it is gone, and
+    returning what is left as if it were the whole body would be wrong."""
+
+
 # 2.x names.
 HTTPConnectionClosed = ConnectionClosed
 HTTPProtocolViolationError = ProtocolError
-
-
-def __getattr__(name: str) -> type:
-    # The decoding errors live beside the decoders (which import this module);
-    # resolve them lazily so both import orders work.
-    if name in ("DecodingError", "DecompressionLimitExceeded"):
-        from . import _decoding
-
-        return getattr(_decoding, name)  # type: ignore[no-any-return]
-    raise AttributeError(name)

@@ -71,7 +71,15 @@ from urllib.parse import quote, urlencode
 from ._proxies import ProxyConfig, bypass_proxy, environ_proxies, parse_proxy_url, select_proxy
 from .auth import BasicAuth
 from .client import HTTPClient
-from .exceptions import ConnectTimeout, HTTPError, InvalidURL, ReadTimeout, UnsupportedAuth
+from .exceptions import (  # re-exported here: requests' names, and 2.x's
+    ConnectTimeout,
+    HTTPError,
+    HTTPStatusError,
+    InvalidURL,
+    ReadTimeout,
+    StreamConsumedError,
+    UnsupportedAuth,
+)
 from .exceptions import TimeoutError as GHTimeoutError
 from .header import Headers
 from .url import URL
@@ -79,7 +87,6 @@ from .useragent import (
     IDEMPOTENT_METHODS,
     MULTIPART_IN_MEMORY_MAX,
     REDIRECT_DRAIN_MAX,
-    BadStatusCode,
     CompatRequest,
     CompatResponse,
     TooManyRedirects,
@@ -128,32 +135,6 @@ _UNSET: Any = object()
 # requests' exception names, for code that catches them by these names.
 RequestException = HTTPError
 Timeout = GHTimeoutError
-
-
-class HTTPStatusError(BadStatusCode):
-    """:meth:`Response.raise_for_status` found a 4xx or 5xx status.
-
-    An :class:`~geventhttpclient.exceptions.HTTPError` (so ``except HTTPError``
-    catches it, as with requests) and a
-    :class:`~geventhttpclient.useragent.BadStatusCode` (so Locust-style code
-    catching that does too). ``.response`` and ``.request`` are those of the failed
-    exchange, ``.code`` and ``.status_code`` its status.
-    """
-
-    def __init__(self, message: str, response: Response) -> None:
-        super().__init__(response.url, message, code=response.status_code)
-        self.message = message
-        self.response = response
-        self.request = response.request
-        self.status_code = response.status_code
-
-    def __str__(self) -> str:
-        return self.message
-
-
-class StreamConsumedError(HTTPError, RuntimeError):
-    """The body of a streamed response was already iterated over: it is gone, and
-    returning what is left as if it were the whole body would be wrong."""
 
 
 # -- auth ---------------------------------------------------------------------------------

@@ -72,19 +72,24 @@ from ._decoding import (
     DEFAULT_MAX_DECOMPRESSED_SIZE,
     DEFAULT_MAX_ENCODINGS,
     ContentDecoder,
-    DecodingError,
-    DecompressionLimitExceeded,
     decoder_for,
 )
+from ._http11 import IDEMPOTENT_METHODS
 from .client import HTTPClient, HTTPClientPool
-from .exceptions import (
+from .exceptions import (  # the agent's errors live there; re-exported here as in 2.x
+    BadStatusCode,
     ConnectError,
     ConnectionClosed,
+    ConnectionError,  # noqa: A004 - the 2.x name
     ConnectTimeout,
-    HTTPError,
-    InvalidURL,
+    DecodingError,
+    DecompressionLimitExceeded,
+    EmptyResponse,
     PoolTimeout,
-    RequestError,
+    RetriesExceeded,
+    TooManyRedirects,
+    UnrewoundBodyError,
+    UnsupportedRedirectSchemeError,
 )
 from .exceptions import TimeoutError as GHTimeoutError
 from .header import Headers
@@ -110,9 +115,6 @@ __all__ = [
     "ACCEPT_ENCODING",
 ]
 
-IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
-"""RFC 9110 section 9.2.2: these may be sent again without changing the outcome."""
-
 MULTIPART_IN_MEMORY_MAX = 1024 * 1024
 """A ``files=`` body of known size up to this many bytes is built in memory and sent
 with ``Content-Length`` (what every server accepts); a larger or unsized one is
@@ -123,90 +125,6 @@ REDIRECT_DRAIN_MAX = 64 * 1024
 connection can be reused; a larger one is released, closing the connection."""
 
 _READ_BLOCK = 16 * 1024
-
-
-# -- errors ---------------------------------------------------------------------------
-
-
-def _format_text(args: Tuple[Any, ...]) -> str:
-    """The message part of a :class:`ConnectionError`, from its positional args.
-
-    A format string with arguments is %-formatted (2.x); failing that, or for any
-    other arguments, they are joined.
-    """
-    if not args:
-        return ""
-    first = args[0]
-    if isinstance(first, str):
-        if len(args) == 1:
-            return first
-        try:
-            return first % args[1:]
-        except (TypeError, ValueError):
-            return first + ": " + ", ".join(str(a) for a in args[1:])
-    return ", ".join(str(a) for a in args)
-
-
-class ConnectionError(HTTPError):  # noqa: A001 - the 2.x name
-    """A request through :class:`UserAgent` failed (2.x's root of its errors).
-
-    ``ConnectionError(url, *args, **kw)``: ``url`` is kept as ``.url``, every keyword
-    argument becomes an attribute (``code=404`` gives ``.code``), ``args`` are those
-    given (``(url, *args)``). ``str()`` is ``"URL <url>: <text>"`` where the text is
-    built from the arguments and then ``key=value`` for each keyword argument;
-    ``repr()`` adds the keyword arguments to the usual ``Name(args...)`` form.
-
-    Not the builtin ``ConnectionError`` (an ``OSError``): 2.x made it a plain
-    ``Exception``; it derives from our :class:`HTTPError` so one ``except`` catches
-    everything the library raises.
-    """
-
-    def __init__(self, url: Any, *args: Any, **kw: Any) -> None:
-        super().__init__(url, *args)
-        self.url = url
-        self.__dict__.update(kw)
-        self.kw_text = ", ".join(f"{key}={val}" for key, val in kw.items())
-        text = _format_text(args)
-        if self.kw_text:
-            text = f"{text}, {self.kw_text}" if text else self.kw_text
-        self.text = text
-
-    def __str__(self) -> str:
-        if self.text:
-            return f"URL {self.url}: {self.text}"
-        return f"URL {self.url}"
-
-    def __repr__(self) -> str:
-        parts = [repr(a) for a in self.args]
-        if self.kw_text:
-            parts.append(self.kw_text)
-        return f"{type(self).__name__}({', '.join(parts)})"
-
-
-class RetriesExceeded(ConnectionError):
-    """Every attempt failed; ``.original`` is the last error."""
-
-
-class TooManyRedirects(RetriesExceeded):
-    """More redirects than ``max_redirects``. A :class:`RetriesExceeded`, as in 2.x."""
-
-
-class BadStatusCode(ConnectionError):
-    """The status is not in ``valid_response_codes``; ``.code`` is the status and
-    ``.response`` the response (its body already read, as ``.content``)."""
-
-
-class EmptyResponse(ConnectionError):
-    """``to_string=True`` and the body was empty."""
-
-
-class UnrewoundBodyError(ConnectionError, RequestError):
-    """A 307/308 redirect (or a retry) needs the body again and it cannot be replayed
-    (a generator or unseekable stream that was already consumed)."""
-
-
-class UnsupportedRedirectSchemeError(ConnectionError, InvalidURL):
-    """A redirect pointed to a scheme other than http or https."""
 
 
 # -- the request ---------------------------------------------------------------------

@@ -138,7 +138,7 @@ def test_corrupt_br_is_ours_not_brotlis():
     for blob in (b"\xff\xfe garbage garbage", mod.compress(DATA)[:-5]):
         with pytest.raises(DecodingError) as info:
             decode(["br"], blob, step=64)
-        assert type(info.value).__module__ == "geventhttpclient._decoding"
+        assert type(info.value).__module__ == "geventhttpclient.exceptions"
 
 
 def test_corrupt_zstd_is_ours():
