@@ -68,6 +68,7 @@ from typing import (
 )
 from urllib.parse import quote, urlencode
 
+from ._policy import PERMANENT_REDIRECT_CODES, REDIRECT_CODES, may_resend
 from ._proxies import ProxyConfig, bypass_proxy, environ_proxies, parse_proxy_url, select_proxy
 from .auth import BasicAuth
 from .client import HTTPClient
@@ -84,7 +85,6 @@ from .exceptions import TimeoutError as GHTimeoutError
 from .header import Headers
 from .url import URL
 from .useragent import (
-    IDEMPOTENT_METHODS,
     MULTIPART_IN_MEMORY_MAX,
     REDIRECT_DRAIN_MAX,
     CompatRequest,
@@ -116,8 +116,8 @@ __all__ = [
     "DEFAULT_CONCURRENCY",
 ]
 
-REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-PERMANENT_REDIRECT_STATUSES = frozenset({301, 308})
+REDIRECT_STATUSES = REDIRECT_CODES
+PERMANENT_REDIRECT_STATUSES = PERMANENT_REDIRECT_CODES
 DEFAULT_MAX_REDIRECTS = 30
 """requests' limit."""
 DEFAULT_CONCURRENCY = 10
@@ -1111,22 +1111,21 @@ class Session(UserAgent):
 
     def _send(self, req: PreparedRequest) -> Response:
         """One hop, retried as :class:`UserAgent` would when ``max_retries`` allows."""
-        attempt = 0
-        idempotent = req.method in IDEMPOTENT_METHODS
+        retry = self._retry()
         while True:
             try:
                 return self._urlopen(req)  # type: ignore[no-any-return]
             except Exception as e:
                 # A gevent.Timeout or GreenletExit is a BaseException: never caught here.
-                if attempt >= self.max_retries:
+                if retry.attempt >= retry.total:
                     raise
                 error = self._handle_error(e, url=req.url)  # raises what is not retryable
-                if not (idempotent or self._sent_nothing(error)):
+                if not may_resend(req.method, error):
                     raise
                 if req.payload is not None and not req.rewind():
                     raise
-                attempt += 1
-                delay = self._backoff(attempt)
+                retry = retry.increment()
+                delay = retry.delay()
                 if delay > 0:
                     self._sleep(delay)
 

@@ -50,17 +50,15 @@ codings it can decode (``Accept-Encoding``, see :attr:`UserAgent.accept_encoding
 
 from __future__ import annotations
 
-import email.utils
 import errno
 import json as jsonlib
 import mimetypes
 import os
-import random
 import secrets
 import socket
 import ssl
-import time
 import urllib.request
+from dataclasses import replace
 from http.cookiejar import CookieJar
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple, Union
 from urllib.parse import urlencode
@@ -75,23 +73,29 @@ from ._decoding import (
     decoder_for,
 )
 from ._http11 import IDEMPOTENT_METHODS
+from ._policy import (
+    BODY_HEADERS,
+    COOKIE_HEADERS,
+    CREDENTIAL_HEADERS,
+    Retry,
+    is_transient,
+    plan_redirect,
+    retry_after,
+    sent_nothing,
+)
 from .client import HTTPClient, HTTPClientPool
 from .exceptions import (  # the agent's errors live there; re-exported here as in 2.x
     BadStatusCode,
     ConnectError,
-    ConnectionClosed,
     ConnectionError,  # noqa: A004 - the 2.x name
-    ConnectTimeout,
     DecodingError,
     DecompressionLimitExceeded,
     EmptyResponse,
-    PoolTimeout,
     RetriesExceeded,
     TooManyRedirects,
     UnrewoundBodyError,
     UnsupportedRedirectSchemeError,
 )
-from .exceptions import TimeoutError as GHTimeoutError
 from .header import Headers
 from .url import URL
 
@@ -158,6 +162,10 @@ class CompatRequest(urllib.request.Request):
     nothing.
     """
 
+    unverifiable = False
+    """True once a redirect produced the request. A class attribute until then, as
+    in 2.x: Locust assigns ``CompatRequest.unverifiable`` and expects it to hold."""
+
     def __init__(
         self,
         url: Union[str, URL],
@@ -173,7 +181,6 @@ class CompatRequest(urllib.request.Request):
         self.set_url(url, params=params)
         self.original_host = self.url_split.host
         self.origin_req_host = self.original_host
-        self.unverifiable = False
         self.method = str(method).upper()
         self.headers = _as_headers(headers)
         self.payload = payload
@@ -257,22 +264,8 @@ class CompatRequest(urllib.request.Request):
 
     # -- redirects ------------------------------------------------------------------------
 
-    def _drop_payload(self) -> None:
-        if self.method != "HEAD":
-            self.method = "GET"
-        self.payload = None
-        self._payload_start = None
-        for name in ("content-length", "content-type", "content-encoding", "transfer-encoding"):
-            self.headers.discard(name)  # type: ignore[attr-defined]
-
-    def _drop_cookies(self) -> None:
-        for name in ("cookie", "cookie2"):
-            self.headers.discard(name)  # type: ignore[attr-defined]
-        self._jar_cookie = False
-
-    def _drop_credentials(self) -> None:
-        self._drop_cookies()
-        for name in ("authorization", "proxy-authorization", "host"):
+    def _drop_headers(self, names: Tuple[str, ...]) -> None:
+        for name in names:
             self.headers.discard(name)  # type: ignore[attr-defined]
 
     def rewind(self) -> bool:
@@ -296,31 +289,33 @@ class CompatRequest(urllib.request.Request):
         return False
 
     def redirect(self, code: int, location: Union[str, URL]) -> None:
-        """Point the request in place at ``location``, as a ``code`` redirect asks.
+        """Point the request in place at ``location``, as a ``code`` redirect asks
+        (the rule is :func:`geventhttpclient._policy.plan_redirect`).
+
+        The request becomes unverifiable (RFC 2965 3.3.6: the user did not ask for
+        this URL; a strict cookie policy refuses third-party cookies set here).
 
         Raises :class:`UnsupportedRedirectSchemeError` for a non-http(s) target and
         :class:`UnrewoundBodyError` for a 307/308 whose body cannot be sent again;
         the request is left unchanged then.
         """
-        old = self.url_split
-        new = old.redirect(location)
-        if new.scheme not in ("http", "https"):
-            raise UnsupportedRedirectSchemeError(
-                str(new), f"redirect from {self.url} to a {new.scheme or 'relative'!r} URL"
-            )
-        if code in (307, 308):
+        plan = plan_redirect(code, self.method, self.url_split, location)
+        if plan.keep_body:
             if self.payload is not None and not self.rewind():
                 raise UnrewoundBodyError(
-                    str(new), f"{code} redirect needs the request body again and it is consumed"
+                    str(plan.url), f"{code} redirect needs the body again and it is consumed"
                 )
         else:
-            # 301/302 (historically) and 303: the target is fetched with GET.
-            self._drop_payload()
-        if (old.scheme, old.host, old.port) != (new.scheme, new.host, new.port):
-            self._drop_credentials()
-        else:
-            self._drop_cookies()  # the jar adds the right ones for the new path
-        self.set_url(new)
+            self.method = plan.method
+            self.payload = None
+            self._payload_start = None
+            self._drop_headers(BODY_HEADERS)
+        self._drop_headers(COOKIE_HEADERS)  # the jar adds the right ones for the new URL
+        self._jar_cookie = False
+        if not plan.same_origin:
+            self._drop_headers(CREDENTIAL_HEADERS)
+        self.unverifiable = True
+        self.set_url(plan.url)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.method} {self.url}>"
@@ -871,25 +866,7 @@ class _UserAgentType(type):
         super().__delattr__(name)
 
 
-def _retry_after(headers: Any) -> Optional[float]:
-    """Seconds from a ``Retry-After`` (RFC 9110 section 10.2.3), None if absent or bad."""
-    if headers is None:
-        return None
-    value = headers.get("retry-after")
-    if isinstance(value, list):
-        value = value[0]
-    if not value:
-        return None
-    value = str(value).strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when is None:
-        return None
-    return max(0.0, when.timestamp() - time.time())
+_retry_after = retry_after  # the name tests and subclasses used
 
 
 class UserAgent(metaclass=_UserAgentType):
@@ -1005,13 +982,16 @@ class UserAgent(metaclass=_UserAgentType):
                 if not has_type:
                     headers["Content-Type"] = "application/x-www-form-urlencoded; charset=utf-8"
             elif isinstance(payload, str):
-                body = payload.encode("utf-8")
+                # Kept as given (sent as UTF-8): Locust's request.body is the str it passed.
                 if not has_type:
                     headers["Content-Type"] = "text/plain; charset=utf-8"
             elif not has_type:
                 headers["Content-Type"] = "application/octet-stream"
-        if isinstance(body, (bytes, bytearray)) and body and not chunked:
-            headers["Content-Length"] = str(len(body))
+        if body and not chunked:
+            if isinstance(body, (bytes, bytearray)):
+                headers["Content-Length"] = str(len(body))
+            elif isinstance(body, str):
+                headers["Content-Length"] = str(len(body.encode("utf-8")))
         return self.request_type(url, method=method, headers=headers, payload=body, params=params)
 
     def _urlopen(self, request: Any) -> Any:
@@ -1041,12 +1021,14 @@ class UserAgent(metaclass=_UserAgentType):
         """
         if isinstance(e, gevent.Timeout) or not isinstance(e, Exception):
             raise e  # the caller's own timeout, or an interruption: never ours to retry
-        if isinstance(e, (socket.timeout, GHTimeoutError, PoolTimeout)):
+        if is_transient(e):
             return e
-        if isinstance(e, (ConnectionClosed, EmptyResponse)):
-            return e
-        if isinstance(e, ConnectError) or isinstance(e, ConnectionRefusedError):
+        if isinstance(e, (ConnectError, ConnectionRefusedError)):
             raise e
+        # Raw socket errors reach here only from user code (a hook, a body iterator):
+        # the engine translates its own at the I/O edge. 2.x's rule for them:
+        if isinstance(e, socket.timeout):
+            return e
         if isinstance(e, ssl.SSLError):
             if "timed out" in str(e):
                 return e
@@ -1084,22 +1066,24 @@ class UserAgent(metaclass=_UserAgentType):
         if self.max_encodings != CompatResponse.max_encodings:
             resp.max_encodings = self.max_encodings
 
+    def _retry(self, retries: Optional[int] = None) -> Retry:
+        """The agent's retry settings as a :class:`~geventhttpclient._policy.Retry`."""
+        return Retry(
+            total=self.max_retries if retries is None else int(retries),
+            backoff=float(self.retry_delay or 0),
+            max_backoff=float(self.max_retry_delay),
+            status_codes=frozenset(self.retry_response_codes),
+        )
+
     def _backoff(self, attempt: int) -> float:
         """Seconds to wait before retry number ``attempt`` (1-based)."""
-        base = float(self.retry_delay or 0)
-        if base <= 0:
-            return 0.0
-        delay = min(float(self.max_retry_delay), base * 2 ** (attempt - 1))
-        return random.uniform(delay / 2, delay)
+        return replace(self._retry(), attempt=attempt).delay()
 
     def _sleep(self, seconds: float) -> None:
         """Wait between attempts (a hook, so tests and subclasses can see the delays)."""
         gevent.sleep(seconds)
 
-    @staticmethod
-    def _sent_nothing(e: BaseException) -> bool:
-        """True for failures that happen before any byte of the request is sent."""
-        return isinstance(e, (ConnectTimeout, ConnectError, PoolTimeout))
+    _sent_nothing = staticmethod(sent_nothing)
 
     def urlopen(
         self,
@@ -1143,10 +1127,9 @@ class UserAgent(metaclass=_UserAgentType):
             url, method=method, headers=req_headers, payload=payload, params=params,
             files=files, json=json,
         )  # fmt: skip
-        retries = self.max_retries if max_retries is None else int(max_retries)
+        retry = self._retry(max_retries)
         redirects = self.max_redirects if max_redirects is None else int(max_redirects)
         idempotent = req.method in IDEMPOTENT_METHODS
-        attempt = 0
         hops = 0
         while True:
             if self.cookiejar is not None:
@@ -1159,10 +1142,11 @@ class UserAgent(metaclass=_UserAgentType):
                 _annotate(e, request=req)
                 error = self._handle_error(e, url=req.url)
                 if not (idempotent or self._sent_nothing(error)):
-                    if error is e:
-                        raise
-                    raise error from e
-                attempt = self._next_attempt(attempt, retries, url, error, req, None)
+                    # Worth retrying, but the server may have acted on it (RFC 9110
+                    # 9.2.2): 2.x reported that as RetriesExceeded, original attached.
+                    self._handle_retries_exceeded(url, last_error=error)
+                    raise error from e  # the hook returned
+                retry = self._next_attempt(retry, url, error, req, None)
                 continue
 
             self._apply_limits(resp)
@@ -1180,16 +1164,10 @@ class UserAgent(metaclass=_UserAgentType):
                     self._verify_status(resp.status_code, url=req.url)
             except Exception as e:
                 self._attach_response(e, req, resp)
-                code = getattr(e, "code", None)
-                if (
-                    isinstance(e, BadStatusCode)
-                    and code in self.retry_response_codes
-                    and idempotent
-                    and attempt < retries
-                ):
-                    wait = _retry_after(getattr(resp, "headers", None))
-                    if wait is None or wait <= self.max_retry_delay:
-                        attempt = self._next_attempt(attempt, retries, url, e, req, wait)
+                if isinstance(e, BadStatusCode):
+                    wait = retry_after(getattr(resp, "headers", None))
+                    if retry.retries_status(req.method, getattr(e, "code", 0), wait):
+                        retry = self._next_attempt(retry, url, e, req, wait)
                         continue
                 raise
 
@@ -1214,40 +1192,35 @@ class UserAgent(metaclass=_UserAgentType):
                 self._handle_error(e, url=req.url)
                 if not idempotent:
                     raise
-                attempt = self._next_attempt(attempt, retries, url, e, req, None)
+                retry = self._next_attempt(retry, url, e, req, None)
                 continue
             if content:
                 return content
             error = EmptyResponse(req.url, "Empty response body received")
             _annotate(error, response=resp, request=req)
-            if not idempotent:
-                raise error
             self._handle_error(error, url=req.url)
-            attempt = self._next_attempt(attempt, retries, url, error, req, None)
+            if not idempotent:
+                self._handle_retries_exceeded(url, last_error=error)  # as 2.x: never resent
+                raise error
+            retry = self._next_attempt(retry, url, error, req, None)
 
     def _next_attempt(
-        self,
-        attempt: int,
-        retries: int,
-        url: Any,
-        error: BaseException,
-        req: Any,
-        wait: Optional[float],
-    ) -> int:
+        self, retry: Retry, url: Any, error: BaseException, req: Any, wait: Optional[float]
+    ) -> Retry:
         """Count one more attempt, sleep before it; raise when none are left or the
         body cannot be sent again."""
-        attempt += 1
-        if attempt > retries:
+        retry = retry.increment()
+        if retry.exhausted:
             if isinstance(error, BadStatusCode):
                 raise error
             self._handle_retries_exceeded(url, last_error=error)
-            raise RetriesExceeded(url, retries, original=error) from error  # hook returned
+            raise RetriesExceeded(url, retry.total, original=error) from error  # hook returned
         if req.payload is not None and not req.rewind():
             raise error
-        delay = wait if wait is not None else self._backoff(attempt)
+        delay = retry.delay(wait)
         if delay > 0:
             self._sleep(delay)
-        return attempt
+        return retry
 
     def _attach_response(self, e: BaseException, req: Any, resp: Any) -> None:
         """Give a status error its response, request and log (2.x), reading the body
