@@ -266,14 +266,15 @@ class _BrotliStage(_Stage):
         if self._d.is_finished():
             raise DecodingError("br: data after the end of the compressed stream")
         if self._bounded:
+            # Drain until a call gives nothing. can_accept_more_data() alone is not
+            # enough: Google's brotli (1.2) reports True while output is still
+            # pending, and the body then looked truncated at its end.
             out = self._process(data, self._room())
-            if out:
+            while out:
                 yield self._count(out)
-            while not self._d.can_accept_more_data():
-                out = self._process(b"", self._room())
-                if not out:
+                if self._d.is_finished():
                     break
-                yield self._count(out)
+                out = self._process(b"", self._room())
             return
         for i in range(0, len(data), 256):
             out = self._process(data[i : i + 256], None)

@@ -243,3 +243,16 @@ def test_output_pieces_are_bounded():
     pieces = list(d.iter_decompress(gzip.compress(b"z" * (1 << 20))))
     assert b"".join(pieces) == b"z" * (1 << 20)
     assert max(len(p) for p in pieces) <= _decoding.PIECE_SIZE
+
+
+@pytest.mark.parametrize("step", [1, 100, 1 << 20])
+def test_br_with_googles_brotli_package_alone(monkeypatch, step):
+    """2.x users often have Google's ``brotli`` and not ``brotlicffi``. Its 1.2
+    decompressor says it can accept more data while output is still pending: a
+    decoder trusting that lost the end of the body ("truncated")."""
+    google = pytest.importorskip("brotli")
+    monkeypatch.setattr(_decoding, "_brotli", google)
+    blob = google.compress(DATA * 5)
+    assert decode(["br"], blob, step=step) == DATA * 5
+    with pytest.raises(DecompressionLimitExceeded):
+        decode(["br"], blob, step=step, max_size=len(DATA))
