@@ -16,7 +16,7 @@ from __future__ import annotations
 import io
 import os
 import re
-from typing import Any, Iterable, Iterator, List, Mapping, Optional, Tuple, Union
+from typing import Any, Iterable, Iterator, List, Mapping, Optional, Set, Tuple, Union
 
 from .exceptions import HeaderInjectionError, RequestError
 
@@ -98,13 +98,28 @@ def host_header(host: str, port: int, default_port: int) -> str:
 
 
 def iter_fields(headers: HeadersLike) -> Iterator[Tuple[Any, Any]]:
-    """Pairs from a mapping, a 2.x ``Headers`` (multi-valued) or a list of pairs."""
+    """One pair per field line, from a mapping, a ``Headers`` (multi-valued) or a
+    list of pairs.
+
+    A list or tuple value is one field line per element, as 2.x's ``Headers`` stored
+    it: ``{"X-Multi": ["a", "b"]}`` is ``X-Multi: a`` and ``X-Multi: b``, never the
+    text ``['a', 'b']``. This is the one place that walks caller headers, so every
+    head built (client, httplib, defaults) agrees on it.
+    """
     if headers is None:
         return iter(())
     items = getattr(headers, "items", None)
-    if items is not None:
-        return iter(items())
-    return iter(headers)  # type: ignore[arg-type]
+    return _field_lines(items() if items is not None else headers)  # type: ignore[arg-type]
+
+
+def _field_lines(pairs: Iterable[Tuple[Any, Any]]) -> Iterator[Tuple[Any, Any]]:
+    for name, value in pairs:
+        # A str value (nearly every one) costs one identity test here.
+        if value.__class__ is str or not isinstance(value, (list, tuple)):
+            yield name, value
+        else:
+            for one in value:
+                yield name, one
 
 
 class HeadTemplate:
@@ -205,33 +220,68 @@ def _file_size(body: Any) -> Optional[Tuple[int, int]]:
     return start, max(0, st.st_size - start)
 
 
+Field = Tuple[bytes, bytes]
+
+
+def _without(fields: List[Field], name: bytes) -> List[Field]:
+    return [f for f in fields if f[0].lower() != name]
+
+
 def prepare_body(
-    method: str, body: BodyLike, headers_names: set[bytes], headers: HeadersLike
-) -> Tuple[RequestBody, bytes]:
-    """Decide the framing of ``body``; return it and the framing header bytes to add.
+    method: str,
+    body: BodyLike,
+    fields: List[Field],
+    names: Set[bytes],
+    http10: bool = False,
+) -> Tuple[RequestBody, bytes, List[Field]]:
+    """Decide the framing of ``body``: return it, the framing header bytes to add,
+    and the request's ``fields`` (validated pairs, lower-case ``names``) to send.
 
-    A caller-set ``Content-Length`` must match a body of known length, and a
-    caller-set ``Transfer-Encoding`` must end in ``chunked``: anything else would put
-    a body on the wire that the server reads differently from how we send it.
+    The caller's framing fields are honoured where they make sense and otherwise
+    refused, never sent as a lie: a ``Content-Length`` must match a body of known
+    length; a ``Transfer-Encoding`` must end in ``chunked``, except ``identity``
+    (no coding, as HTTP/1.0 and 2.x callers say it), which is dropped and the body
+    framed by its length; with ``chunked``, a ``Content-Length`` is dropped, as
+    RFC 9112 6.3 lets Transfer-Encoding override it and 6.2 forbids sending both.
+    ``fields`` comes back as the same list unless a field was dropped.
 
-    Raises :class:`RequestError` for contradicting framing headers.
+    Raises :class:`RequestError` for framing that cannot be sent: a contradicting
+    or malformed ``Content-Length``, a coding other than chunked, or chunked
+    transfer coding on HTTP/1.0 (``http10``), which has none.
     """
     user_cl: Optional[bytes] = None
     user_te: Optional[bytes] = None
-    if b"content-length" in headers_names or b"transfer-encoding" in headers_names:
-        for n, v in iter_fields(headers):
-            ln = _as_bytes("header name", n).lower()
+    if b"content-length" in names or b"transfer-encoding" in names:
+        for n, v in fields:
+            ln = n.lower()
             if ln == b"content-length":
-                user_cl = _as_bytes("header value", v).strip()
+                user_cl = v
             elif ln == b"transfer-encoding":
-                user_te = _as_bytes("header value", v).strip().lower()
-    if user_cl is not None and user_te is not None:
-        raise RequestError("both Content-Length and Transfer-Encoding set: pick one")
-    if user_te is not None and not user_te.endswith(b"chunked"):
+                user_te = v.lower()
+        if user_te == b"identity":
+            fields = _without(fields, b"transfer-encoding")
+            user_te = None
+        elif user_te is not None:
+            if not user_te.endswith(b"chunked"):
+                raise RequestError(
+                    f"Transfer-Encoding {user_te!r} does not end in chunked: "
+                    "the body cannot be framed"
+                )
+            if user_cl is not None:
+                fields = _without(fields, b"content-length")
+                user_cl = None
+    rb, framing = _frame(method, body, user_cl, user_te)
+    if http10 and rb.kind == "chunked":
         raise RequestError(
-            f"Transfer-Encoding {user_te!r} does not end in chunked: the body cannot be framed"
+            "chunked transfer coding needs HTTP/1.1: give HTTP/1.0 a sized body "
+            "(bytes, a file) or a Content-Length"
         )
+    return rb, framing, fields
 
+
+def _frame(
+    method: str, body: BodyLike, user_cl: Optional[bytes], user_te: Optional[bytes]
+) -> Tuple[RequestBody, bytes]:
     if isinstance(body, str):
         body = body.encode("utf-8")
     rb: RequestBody

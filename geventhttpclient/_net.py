@@ -23,6 +23,7 @@ import gevent.queue
 import gevent.socket
 import gevent.ssl
 
+from . import exceptions as _exceptions
 from .exceptions import (
     ConnectError,
     ConnectionClosed,
@@ -36,6 +37,14 @@ from .exceptions import (
 )
 
 __all__ = ["connect", "connect_tunnel", "make_ssl_context", "translate", "ATTEMPT_DELAY"]
+
+# 2.x raised the stdlib's ssl.CertificateError for a certificate that failed
+# verification and RuntimeError for a proxy that refused CONNECT; programs catch
+# those. The error tree gives each a subclass that is both (TLSError and
+# ssl.SSLCertVerificationError; ConnectError and RuntimeError); until it has them,
+# the plain classes stand in.
+CertificateVerifyError: type = getattr(_exceptions, "CertificateVerifyError", TLSError)
+ProxyError: type = getattr(_exceptions, "ProxyError", ConnectError)
 
 ATTEMPT_DELAY = 0.25
 """RFC 8305 section 5 recommends 250 ms between connection attempts."""
@@ -129,9 +138,14 @@ def translate(exc: BaseException, what: str, connecting: bool = False) -> BaseEx
     if isinstance(exc, _stdsocket.gaierror):
         return DNSError(exc.errno, f"{what}: cannot resolve: {exc.strerror}")
     if isinstance(exc, _stdssl.SSLError):
-        err = TLSError(exc.errno or 0, f"{what}: TLS: {exc}")
-        err.reason = getattr(exc, "reason", None)  # type: ignore[assignment]
-        err.library = getattr(exc, "library", None)  # type: ignore[assignment]
+        if isinstance(exc, _stdssl.SSLCertVerificationError):
+            err = CertificateVerifyError(exc.errno or 0, f"{what}: TLS: {exc}")
+            err.verify_code = exc.verify_code
+            err.verify_message = exc.verify_message
+        else:
+            err = TLSError(exc.errno or 0, f"{what}: TLS: {exc}")
+        err.reason = getattr(exc, "reason", None)
+        err.library = getattr(exc, "library", None)
         return err
     if isinstance(exc, _stdsocket.timeout):
         if connecting:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 import errno
 import os
-from typing import Any, Callable, Dict, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 import gevent
 import gevent.socket
@@ -40,7 +40,6 @@ from ._parser import DEFAULT_LIMITS, ParserLimits
 from ._version import __version__
 from .connectionpool import Connection, ConnectionPool
 from .exceptions import (
-    ConnectError,
     ConnectionClosed,
     HeaderInjectionError,
     InvalidURL,
@@ -83,6 +82,7 @@ def _may_retry_after_send_error(method: str) -> bool:
     method may be sent again once the server may have seen it (RFC 9110 9.2.2)."""
     return method.upper() in IDEMPOTENT_METHODS
 
+
 _METHODS = {m: m.encode() for m in ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS")}
 """Pre-validated methods: the token check is a regex match we can skip."""
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -90,8 +90,22 @@ _TARGET_CACHE_SIZE = 512
 """Validated request targets (and whole heads of requests without headers or body)
 kept per client: API clients repeat a few paths."""
 
+_FRAMING_NAMES = frozenset({"content-length", "transfer-encoding"})
+
 EXPECT_CONTINUE_TIMEOUT = 1.0
 """How long to wait for ``100 Continue`` before sending the body anyway (RFC 9110 10.1.1)."""
+
+
+def _host_from_headers(headers: Any) -> Optional[str]:
+    """The host name of a ``Host`` field among ``headers`` (any case), without port
+    or IPv6 brackets; None if there is none."""
+    for name, value in iter_fields(headers):
+        if str(name).lower() == "host":
+            host = str(value).strip()
+            if host.startswith("["):
+                return host[1 : host.find("]")] or None
+            return host.rsplit(":", 1)[0] if host.count(":") == 1 else (host or None)
+    return None
 
 
 class HTTPClient:
@@ -181,7 +195,14 @@ class HTTPClient:
         self._conn_port = int(proxy_port) if self.use_proxy else self.port  # type: ignore[arg-type]
 
         self.ssl_options = dict(ssl_options or {})
-        self._server_hostname = self.ssl_options.get("server_hostname", host)
+        # With a custom ssl_context_factory, a Host field among the client's headers
+        # names the TLS server too (SNI and the name verified), as in 2.x: load tests
+        # (Locust always passes a factory) reach a virtual host at an address by
+        # setting Host. An explicit ssl_options["server_hostname"] wins.
+        server_hostname = self.ssl_options.get("server_hostname")
+        if not server_hostname and ssl_context_factory is not None:
+            server_hostname = _host_from_headers(headers)
+        self._server_hostname = server_hostname or host
         self._ssl_context = (
             _net.make_ssl_context(self.ssl_options, ssl_context_factory, insecure) if ssl else None
         )
@@ -194,11 +215,19 @@ class HTTPClient:
         names = {str(n).lower() for n, _ in iter_fields(self.default_headers)}
         if version == self.HTTP_11 and "host" not in names:
             defaults["Host"] = host_header(host, self.port, 443 if ssl else 80)
+        # Framing fields among the defaults (2.x let a client default to
+        # Transfer-Encoding: chunked) are not part of the fixed head: each request
+        # decides its framing from its body, as if it had given them itself.
+        self._default_framing: List[Tuple[bytes, bytes]] = []
         for name, value in iter_fields(self.default_headers):
-            defaults.add(name, value)
+            if str(name).lower() in _FRAMING_NAMES:
+                self._default_framing.append(check_field(name, value))
+            else:
+                defaults.add(name, value)
         if self.use_proxy and not ssl and self._proxy_auth and "proxy-authorization" not in names:
             defaults["Proxy-Authorization"] = self._proxy_auth
         self._template = HeadTemplate(version, defaults)
+        self._http10 = version == self.HTTP_10
         self._targets: Dict[str, bytes] = {}
         self._heads: Dict[Tuple[str, str], Tuple[str, bytes]] = {}
 
@@ -208,6 +237,8 @@ class HTTPClient:
         self._connection_pool = ConnectionPool(
             self._new_connection, concurrency, name=f"{scheme}://{netloc}"
         )
+        # 2.x's SSLConnectionPool had it; 2.x programs (and tests) look there.
+        self._connection_pool.ssl_context = self._ssl_context  # type: ignore[attr-defined]
 
     # -- connections ---------------------------------------------------------------
 
@@ -234,9 +265,9 @@ class HTTPClient:
         try:
             parser = _net.connect_tunnel(sock, head, self.limits)
         except ConnectionClosed as exc:
-            raise ConnectError(exc.errno, str(exc)) from exc
+            raise _net.ProxyError(exc.errno, str(exc)) from exc
         if not 200 <= parser.status_code < 300:
-            raise ConnectError(
+            raise _net.ProxyError(
                 errno.ECONNREFUSED,
                 f"proxy refused CONNECT to {authority}: {parser.status_code} {parser.reason}",
             )
@@ -284,11 +315,23 @@ class HTTPClient:
         if not headers and not body and body is not None:
             # The common request: no headers of its own, no body. Its whole head
             # is made once per method and target.
-            cached = self._heads.get((method, request_uri))
-            if cached is None:
-                cached = self._bodiless_head(method, request_uri)
-            method, head = cached
-            return self._send(method, head, NO_BODY, False, timeout)
+            cached = self._heads.get((method, request_uri)) or self._bodiless_head(
+                method, request_uri
+            )
+            if cached:
+                method, head = cached
+                return self._send(method, head, NO_BODY, False, timeout)
+        method, head, rbody, expect = self._prepare(method, request_uri, body, headers)
+        return self._send(method, head, rbody, expect, timeout)
+
+    def _prepare(
+        self, method: str, request_uri: str, body: Any, headers: Any
+    ) -> Tuple[str, bytes, RequestBody, bool]:
+        """Validate and encode one request: (method, head, body, expect 100-continue).
+
+        Every head this client sends is made here (or cached from here), and so is
+        the one :meth:`_build_request` shows. Raises :class:`RequestError`.
+        """
         method = method.upper()
         method_b = _METHODS.get(method) or check_method(method)
         targets = self._targets
@@ -308,26 +351,43 @@ class HTTPClient:
         else:
             own = []
             own_names = set()
+        if self._default_framing:
+            own = [f for f in self._default_framing if f[0].lower() not in own_names] + own
+            own_names = {n.lower() for n, _ in own}
         if not body and body is not None and not own:
             # The common bodiless request: no framing decisions to make.
             rbody = NO_BODY
             framing = b"Content-Length: 0\r\n" if method in _BODY_METHODS else b""
         else:
-            rbody, framing = prepare_body(method, body, own_names, own)
+            rbody, framing, own = prepare_body(method, body, own, own_names, self._http10)
         head = self._template.build(method_b, target, own, framing)
-        return self._send(method, head, rbody, expect, timeout)
+        return method, head, rbody, expect
 
-    def _bodiless_head(self, method: str, request_uri: str) -> Tuple[str, bytes]:
+    def _bodiless_head(self, method: str, request_uri: str) -> Optional[Tuple[str, bytes]]:
+        """The cached head of a request without headers or body; None when such a
+        request still has framing to decide (a default Transfer-Encoding)."""
+        if self._default_framing:
+            return None
         key = (method, request_uri)
-        method = method.upper()
-        method_b = _METHODS.get(method) or check_method(method)
-        framing = b"Content-Length: 0\r\n" if method in _BODY_METHODS else b""
-        head = self._template.build(method_b, self._target(request_uri), [], framing)
+        method, head, _, _ = self._prepare(method, request_uri, b"", None)
         heads = self._heads
         if len(heads) >= _TARGET_CACHE_SIZE:
             heads.clear()
         heads[key] = (method, head)
         return method, head
+
+    def _build_request(
+        self, method: str, request_uri: str, body: Any = "", headers: Any = None
+    ) -> str:
+        """The request head (request line, fields, blank line) that :meth:`request`
+        would send for these arguments, as a str; the body itself is not included.
+
+        2.x's method, kept for programs and tests that inspect heads. It shows what
+        is sent, but overriding it does not change what is sent. Raises what
+        :meth:`request` raises before connecting: :class:`HeaderInjectionError`,
+        :class:`InvalidURL`, :class:`RequestError` (all ``ValueError``).
+        """
+        return self._prepare(method, request_uri, body, headers)[1].decode("latin-1")
 
     def _send(
         self,
@@ -403,7 +463,12 @@ class HTTPClient:
         raise ConnectionClosed(0, "connection closed before the response; body not replayable")
 
     def _await_continue(self, response: HTTPSocketPoolResponse) -> bool:
-        """Wait for 100 Continue; True if a final response came instead."""
+        """Wait for 100 Continue; True if a final response came instead.
+
+        A final response that arrives together with (after) a 100 Continue does not
+        cancel the body: the server asked for it and reads it before the next
+        request, so it is sent.
+        """
         conn = response._conn
         assert conn is not None
         parser = conn.parser
@@ -412,7 +477,7 @@ class HTTPClient:
                 if conn.recv() == 0:
                     return True  # let _read_head report the close
                 conn.parse()
-        return parser.headers_complete
+        return parser.headers_complete and 100 not in parser.interim
 
     def _send_body(self, conn: Connection, head: bytes, body: RequestBody) -> None:
         sock = conn.sock
