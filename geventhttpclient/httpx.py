@@ -145,6 +145,8 @@ def _rebuild(face: type, engine: Optional[type], args: Tuple[Any, ...], state: A
     """Unpickle an error of this face (a combined class is made again)."""
     cls = _combined(face, engine) if engine is not None else face
     error = cls.__new__(cls)
+    if isinstance(error, OSError):
+        OSError.__init__(error, *args)  # errno and strerror come from the args
     error.args = args
     error.__dict__.update(state)
     return error
@@ -356,8 +358,11 @@ def _translate(error: BaseException, request: Any = None) -> BaseException:
     new.args = error.args
     new.__dict__.update(error.__dict__)
     if isinstance(error, OSError):
-        new.errno, new.strerror = error.errno, error.strerror
-        new.filename, new.filename2 = error.filename, error.filename2
+        # errno & co. are not in __dict__; None must stay unset, or str() shows it
+        for name in ("errno", "strerror", "filename", "filename2"):
+            value = getattr(error, name)
+            if value is not None:
+                setattr(new, name, value)
     if "request" not in new.__dict__:
         new.request = request
     return new
@@ -373,11 +378,6 @@ def _translated(request: Any = None) -> Iterator[None]:
         if new is error:
             raise
         raise new from error
-
-
-def _translating(chunks: Iterator[Any]) -> Iterator[Any]:
-    with _translated():
-        yield from chunks
 
 
 # -- settings -------------------------------------------------------------------------
@@ -616,13 +616,17 @@ class Response(_SessionResponse):
         :raises StreamConsumed: if a streamed body was already iterated.
         """
         self._start_decoded()
-        return self._counted(_translating(self.iter_content(chunk_size)))
+        with _translated(self.request):  # a second iteration is refused at once
+            chunks = self.iter_content(chunk_size)
+        return self._tracked(chunks, count=True)
 
     def iter_text(self, chunk_size: Optional[int] = None) -> Iterator[str]:
         """The body as ``str`` pieces, decoded in :attr:`encoding` (UTF-8 if None),
         multi-byte characters kept whole."""
         self._start_decoded()
-        return _translating(self.iter_content(chunk_size, decode_unicode=True))
+        with _translated(self.request):
+            chunks = self.iter_content(chunk_size, decode_unicode=True)
+        return self._tracked(chunks)
 
     def iter_lines(  # type: ignore[override]  # httpx's default: str lines
         self,
@@ -636,7 +640,9 @@ class Response(_SessionResponse):
         ``delimiter``); ``decode_unicode=False`` gives bytes, as 2.6.1 did.
         """
         self._start_decoded()
-        return _translating(super().iter_lines(chunk_size, decode_unicode, delimiter))
+        with _translated(self.request):
+            lines = super().iter_lines(chunk_size, decode_unicode, delimiter)
+        return self._tracked(lines)
 
     def iter_raw(self, chunk_size: Optional[int] = None) -> Iterator[bytes]:
         """The body as the server sent it (still compressed), from a
@@ -651,7 +657,7 @@ class Response(_SessionResponse):
         if chunk_size is not None and chunk_size < 1:
             raise ValueError("chunk_size must be at least 1")
         self._raw_used = True
-        return self._counted(_translating(self._raw_chunks(chunk_size)))
+        return self._tracked(self._raw_chunks(chunk_size), count=True)
 
     def _raw_chunks(self, chunk_size: Optional[int]) -> Iterator[bytes]:
         raw = self.raw
@@ -680,10 +686,15 @@ class Response(_SessionResponse):
             raise StreamConsumed("the body was read raw (iter_raw): it cannot be decoded now")
         self._decoded_used = True
 
-    def _counted(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
-        for chunk in chunks:
-            self._downloaded += len(chunk)
-            yield chunk
+    def _tracked(self, chunks: Iterator[Any], count: bool = False) -> Iterator[Any]:
+        """``chunks`` with the engine's errors translated, bytes counted (``count``)
+        and the response closed at the end, as httpx does."""
+        with _translated(self.request):
+            for chunk in chunks:
+                if count:
+                    self._downloaded += len(chunk)
+                yield chunk
+        self._closed = True
 
     @property
     def num_bytes_downloaded(self) -> int:
@@ -699,9 +710,9 @@ class Response(_SessionResponse):
 
     @property
     def is_closed(self) -> bool:
-        """True once the connection was given back: the body read to its end, or
-        :meth:`close` called."""
-        return self._closed or not self._is_stream or bool(self.raw.message_complete)
+        """True once the body was read to its end or :meth:`close` was called (the
+        connection itself goes back as soon as its last byte arrived)."""
+        return self._closed or not self._is_stream
 
     def release(self) -> None:
         """Give the connection back; an unread rest of the body closes it."""
