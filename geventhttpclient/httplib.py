@@ -31,6 +31,7 @@ import http.client
 import io
 import socket
 import ssl
+import warnings
 from collections.abc import Iterable
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple, Union
 
@@ -271,6 +272,35 @@ class _Slot:
 # -- the response ----------------------------------------------------------------------
 
 
+class _ResponseMessage(http.client.HTTPMessage):
+    """The response fields as geventhttpclient 2.x gave them to ``http.client`` code.
+
+    Two differences from the ``HTTPMessage`` that ``http.client`` parses, both 2.x's:
+    field names are lowercased (``items()``, ``keys()``: field names are
+    case-insensitive, and 2.x handed them out that way), and ``msg[name]`` joins
+    all lines of a repeated field with ", " (RFC 9110 5.3) where ``http.client``
+    returns the first one. ``get()`` and ``get_all()`` are ``email.message``'s own:
+    ``get_all`` keeps each ``Set-Cookie`` line apart for ``http.cookiejar``, and
+    ``email``'s parameter helpers (``get_content_type``...) read the first line
+    through ``get``, as they do on ``http.client``.
+    """
+
+    def __getitem__(self, name: str) -> Any:
+        values = self.get_all(name)
+        if not values:
+            return None
+        if len(values) == 1:
+            return values[0]
+        return ", ".join(str(v) for v in values)
+
+
+def _message(pairs: Iterable[Tuple[str, str]]) -> _ResponseMessage:
+    msg = _ResponseMessage()
+    for name, value in pairs:
+        msg[name.lower()] = value
+    return msg
+
+
 class HTTPResponse(io.BufferedIOBase):
     """``http.client.HTTPResponse`` over :class:`HTTPSocketPoolResponse`.
 
@@ -279,7 +309,20 @@ class HTTPResponse(io.BufferedIOBase):
 
     Differences from ``http.client``: a body cut short raises :class:`IncompleteRead`
     from ``read(amt)`` too (http.client returns ``b""`` there and only ``read()``
-    raises), and a malformed head is a :class:`BadStatusLine` whatever line was bad.
+    raises), a malformed head is a :class:`BadStatusLine` whatever line was bad, and
+    ``msg``/``headers`` is a :class:`_ResponseMessage` (lowercased names, repeated
+    fields joined by ``msg[name]``) as in geventhttpclient 2.x.
+
+    As in ``http.client``, :meth:`isclosed` turns true once the body has been read
+    to its end, while ``closed`` stays false until :meth:`close`: ``io.TextIOWrapper``
+    checks ``closed`` before every line, so a response that closed itself at the end
+    of its body would fail ``for line in io.TextIOWrapper(resp)`` on lines it had
+    already received (geventhttpclient 2.x reported ``closed`` like ``isclosed()``).
+
+    The 2.x response surface is here too, for code written against it:
+    ``status_code``, ``content_length``, ``headers_complete``, ``message_complete``,
+    ``should_keep_alive()``, ``should_close()``, ``release()``, ``resp[name]``,
+    ``get()``, ``name in resp`` and ``items()``.
     """
 
     def __init__(
@@ -298,7 +341,7 @@ class HTTPResponse(io.BufferedIOBase):
         self._method = (method or "GET").upper()
         self.url = url
         self._raw: Optional[HTTPSocketPoolResponse] = None
-        self._sock: Any = None
+        self._socket: Any = None  # the connection's socket, from begin() on
         self._pushback = b""  # bytes taken from the body but not yet given out (peek)
         self._consumed = 0
         self._message: Optional[http.client.HTTPMessage] = None
@@ -323,7 +366,7 @@ class HTTPResponse(io.BufferedIOBase):
         conn = slot.conn
         if conn is None:
             raise NotConnected()
-        self._sock = conn.sock
+        self._socket = conn.sock
         slot.lend(conn)
         try:
             raw = HTTPSocketPoolResponse(conn, slot, self._method, read_head=True)  # type: ignore[arg-type]
@@ -355,10 +398,7 @@ class HTTPResponse(io.BufferedIOBase):
         """The fields as an ``http.client.HTTPMessage`` (an ``email.message.Message``),
         made on first use: ``http.cookiejar`` and ``urllib`` need ``get_all`` & co."""
         if self._message is None and self._raw is not None:
-            msg = http.client.HTTPMessage()
-            for name, value in self._raw.headers.items():
-                msg[name] = value
-            self._message = msg
+            self._message = _message(self._raw.headers.items())
         return self._message
 
     @headers.setter
@@ -386,10 +426,11 @@ class HTTPResponse(io.BufferedIOBase):
         return ", ".join(values)
 
     def getheaders(self) -> List[Tuple[str, str]]:
-        headers = self.headers
-        if headers is None:
+        """Every field line as ``(name, value)``, names as the server sent them."""
+        raw = self._raw
+        if raw is None:
             raise ResponseNotReady()
-        return list(headers.items())
+        return list(raw.headers.items())
 
     def info(self) -> Any:
         return self.headers
@@ -399,6 +440,85 @@ class HTTPResponse(io.BufferedIOBase):
 
     def getcode(self) -> Any:
         return self.status
+
+    # -- the geventhttpclient 2.x surface -------------------------------------------------
+
+    def _started(self) -> HTTPSocketPoolResponse:
+        raw = self._raw
+        if raw is None:
+            raise ResponseNotReady()
+        return raw
+
+    @property
+    def _sock(self) -> Any:
+        """The socket while the body still arrives on it; None once the message is
+        complete (its connection went back to the :class:`HTTPConnection`, often
+        while the head was read) or the response closed. 2.x had this attribute."""
+        raw = self._raw
+        if raw is None or raw.message_complete or self.closed:
+            return None
+        return self._socket
+
+    @property
+    def status_code(self) -> Any:
+        return self.status
+
+    @property
+    def content_length(self) -> Optional[int]:
+        """The length the head announced (None for a chunked or unframed body)."""
+        return self._started().content_length
+
+    @property
+    def headers_complete(self) -> bool:
+        return self._raw is not None
+
+    @property
+    def message_complete(self) -> bool:
+        """True once the whole message has arrived (not necessarily been read)."""
+        raw = self._raw
+        return raw is not None and raw.message_complete
+
+    def should_keep_alive(self) -> bool:
+        return self._started().should_keep_alive()
+
+    def should_close(self) -> bool:
+        """True unless the message is complete and its connection may be reused."""
+        return self._started().should_close()
+
+    def release(self) -> None:
+        self.close()
+
+    def __getitem__(self, name: str) -> str:
+        value = self.getheader(name)
+        if value is None:
+            raise KeyError(name)
+        return value  # type: ignore[no-any-return]
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self.getheader(name, default)
+
+    def __contains__(self, name: object) -> bool:
+        headers = self.headers
+        return headers is not None and isinstance(name, str) and name in headers
+
+    def items(self) -> List[Tuple[str, str]]:
+        """``("status", "200")`` and then one ``(name, value)`` per field, names
+        lowercased and repeated fields joined with ", ".
+
+        This is the shape ``httplib2.Response`` copies from a response that is not
+        an ``http.client.HTTPResponse`` instance (ours are not, unless
+        :func:`patch` is in force): without the status pseudo-field its status would
+        default to 200, and redirects and errors would go unnoticed; the joined
+        values are what it builds itself from ``http.client``'s responses. A field
+        the server called ``Status`` does not override the real status.
+        """
+        fields = {"status": str(self.status)}
+        for name, value in self._started().headers.items():
+            key = name.lower()
+            if key == "status":
+                continue
+            fields[key] = f"{fields[key]}, {value}" if key in fields else value
+        return list(fields.items())
 
     @property
     def length(self) -> Optional[int]:
@@ -448,9 +568,9 @@ class HTTPResponse(io.BufferedIOBase):
         return True
 
     def fileno(self) -> int:
-        if self._sock is None or self.closed:
+        if self._socket is None or self.closed:
             raise ValueError("I/O operation on closed or unstarted response")
-        return int(self._sock.fileno())
+        return int(self._socket.fileno())
 
     # -- the body ----------------------------------------------------------------------
 
@@ -631,6 +751,11 @@ class HTTPConnection:
     and our validation refuses); a kept-alive connection the server has closed is
     replaced before the next request instead of failing it; after an error reading
     the response the connection is closed and ready for a new request.
+
+    A subclass may initialise it with ``http.client.HTTPConnection.__init__(self,
+    ...)`` by name, as httplib2's connection classes do (the name is looked up when
+    called, when ``http.client`` is usually not patched): the state that function
+    does not set has class defaults, and the connection slot is made on first use.
     """
 
     default_port = HTTP_PORT
@@ -640,6 +765,8 @@ class HTTPConnection:
     _http_vsn = 11
     _http_vsn_str = "HTTP/1.1"
     limits: ParserLimits = DEFAULT_LIMITS
+    _state = _CS_IDLE
+    _response: Optional[HTTPResponse] = None
 
     # urllib.request calls this on the class to decide its own framing.
     _get_content_length = staticmethod(_content_length)
@@ -656,8 +783,6 @@ class HTTPConnection:
         self.source_address = source_address
         self.blocksize = blocksize
         self._slot = _Slot()
-        self._state = _CS_IDLE
-        self._response: Optional[HTTPResponse] = None
         self._method: Optional[str] = None
         self._buffer: List[bytes] = []
         self._tunnel_host: Optional[str] = None
@@ -665,8 +790,19 @@ class HTTPConnection:
         self._tunnel_headers: Dict[str, str] = {}
         self._raw_proxy_headers: Optional[http.client.HTTPMessage] = None
         self.host, self.port = self._get_hostport(host, port)
-        if any(c <= " " or c == "\x7f" for c in self.host):
-            raise InvalidURL(f"URL can't contain control characters. {self.host!r}")
+        self._validate_host(self.host)
+
+    def __getattr__(self, name: str) -> Any:
+        # Only for attributes not found otherwise: the slot of a connection that
+        # http.client.HTTPConnection.__init__ initialised (see the class docstring).
+        if name == "_slot":
+            slot = self._slot = _Slot()
+            return slot
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def _validate_host(self, host: str) -> None:
+        if any(c <= " " or c == "\x7f" for c in host):
+            raise InvalidURL(f"URL can't contain control characters. {host!r}")
 
     def _get_hostport(self, host: str, port: Optional[int]) -> Tuple[str, int]:
         """``host`` may carry the port (``"example.com:8080"``, ``"[::1]:8080"``)."""
@@ -721,8 +857,10 @@ class HTTPConnection:
         elif self._slot.conn is None or self._slot.conn.sock is not value:
             self._slot.adopt(value, self.limits)
 
-    def _create_connection(self) -> Any:
-        """A connected TCP socket (through the proxy, if tunnelling)."""
+    def _open_socket(self) -> Any:
+        """A connected TCP socket (to the proxy, if tunnelling)."""
+        # Not http.client's _create_connection hook: http.client.HTTPConnection.__init__
+        # points it at socket.create_connection, which blocks unless monkey patched.
         sock = gevent.socket.create_connection(
             (self.host, self.port), self.timeout, self.source_address
         )
@@ -735,7 +873,7 @@ class HTTPConnection:
 
     def connect(self) -> None:
         """Connect to the host and port given to the constructor."""
-        sock = self._create_connection()
+        sock = self._open_socket()
         try:
             if self._tunnel_host:
                 self._tunnel(sock)
@@ -992,12 +1130,38 @@ class HTTPConnection:
         return f"<{type(self).__name__} {self.host}:{self.port} {self._state}>"
 
 
+_shared_https_context: Optional[ssl.SSLContext] = None
+
+
+def _https_context(private: bool) -> ssl.SSLContext:
+    """The context of a connection given none, made as ``http.client`` makes it
+    (certificate and host name verified, ALPN ``http/1.1``, TLS 1.3 post-handshake
+    authentication allowed) but trusting certifi's bundle.
+
+    ``http.client`` makes one per connection; loading the bundle takes about 20 ms,
+    so ours is made once and shared. A connection that will change its context (a
+    client certificate, ``check_hostname=False``) asks for a ``private`` one.
+    """
+    global _shared_https_context
+    if not private and _shared_https_context is not None:
+        return _shared_https_context
+    # With a factory given, make_ssl_context makes a new context (no cache).
+    context = _net.make_ssl_context(None, gevent.ssl.create_default_context)
+    if getattr(context, "post_handshake_auth", None) is not None:
+        context.post_handshake_auth = True
+    if not private:
+        _shared_https_context = context
+    return context
+
+
 class HTTPSConnection(HTTPConnection):
     """``http.client.HTTPSConnection``; certificates and host names are verified.
 
     Without ``context`` the certificate is checked against certifi's CA bundle
     (http.client uses the system store) and the host name is checked.
     ``cert_file``/``key_file`` load a client certificate into the context.
+    ``key_file``, ``cert_file`` and ``check_hostname`` are accepted in their
+    Python 3.11 places, with 3.11's ``DeprecationWarning`` (3.12 removed them).
     """
 
     default_port = HTTPS_PORT
@@ -1016,14 +1180,17 @@ class HTTPSConnection(HTTPConnection):
         blocksize: int = 8192,
     ) -> None:
         super().__init__(host, port, timeout, source_address, blocksize=blocksize)
+        if key_file is not None or cert_file is not None or check_hostname is not None:
+            warnings.warn(
+                "key_file, cert_file and check_hostname are deprecated, "
+                "use a custom context instead.",
+                DeprecationWarning,
+                stacklevel=2,
+            )
         self.key_file = key_file
         self.cert_file = cert_file
         if context is None:
-            if cert_file or key_file or check_hostname is False:
-                # Our own copy: the shared default context must not change.
-                context = _net.make_ssl_context(None, gevent.ssl.create_default_context)
-            else:
-                context = _net.make_ssl_context()
+            context = _https_context(private=bool(cert_file or key_file or check_hostname is False))
         will_verify = context.verify_mode != ssl.CERT_NONE
         if check_hostname is None:
             check_hostname = context.check_hostname
@@ -1041,7 +1208,7 @@ class HTTPSConnection(HTTPConnection):
 
     def connect(self) -> None:
         """Connect, tunnel if asked, and shake hands; TLS errors are ``ssl``'s own."""
-        sock = self._create_connection()
+        sock = self._open_socket()
         try:
             if self._tunnel_host:
                 self._tunnel(sock)

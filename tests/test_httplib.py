@@ -3,6 +3,7 @@ urllib.request through patched(), TLS verification and client certificates."""
 
 from __future__ import annotations
 
+import csv
 import http.client
 import http.cookiejar
 import io
@@ -10,6 +11,7 @@ import socket
 import ssl
 import urllib.error
 import urllib.request
+import warnings
 from typing import Any, Dict, List
 
 import gevent
@@ -427,6 +429,102 @@ def test_debuglevel(server_factory, capsys):
     assert "reply: 'HTTP/1.1 200 OK'" in out and "header: Set-Cookie: a=1" in out
 
 
+def test_msg_is_2x_shaped_lowercased_names_and_joined_repeats(server_factory):
+    server = server_factory(keep_alive(hello))
+    conn = HTTPConnection(server.host, server.port)
+    conn.request("GET", "/")
+    resp = conn.getresponse()
+    msg = resp.msg
+    assert msg["Set-Cookie"] == "a=1, b=2"  # http.client would give the first line
+    assert msg["Content-Type"] == "text/plain" and msg["missing"] is None
+    items = msg.items()
+    assert list(items) == list(items)  # a list: urllib3 walks it twice
+    assert ("set-cookie", "a=1") in items and ("set-cookie", "b=2") in items
+    assert msg.get_all("Set-Cookie") == ["a=1", "b=2"]  # http.cookiejar's view
+    assert msg.get_content_type() == "text/plain"
+    assert ("Set-Cookie", "a=1") in resp.getheaders()  # as the server wrote them
+    assert resp.read() == b"Hello World!"
+
+
+def test_the_2x_response_surface(server_factory):
+    body = b"x" * 300000  # streams: more than one receive
+
+    def routes(conn: ServerConn, req: Dict[str, Any]) -> None:
+        if req["target"] == "/big":
+            conn.respond(200, body, [("Status", "bogus")])
+        else:
+            hello(conn, req)
+
+    server = server_factory(keep_alive(routes))
+    conn = HTTPConnection(server.host, server.port)
+    conn.request("GET", "/")
+    resp = conn.getresponse()
+    # small: complete while the head was read, the socket already back with conn
+    assert resp.message_complete and resp.headers_complete
+    assert resp._sock is None and not resp.isclosed()
+    assert resp.should_keep_alive() and not resp.should_close()
+    assert (resp.status_code, resp.content_length) == (200, 12)
+    assert resp["set-cookie"] == resp.get("Set-Cookie") == "a=1, b=2"
+    assert "content-type" in resp and "missing" not in resp
+    assert resp.get("missing", "dflt") == "dflt"
+    with pytest.raises(KeyError):
+        resp["missing"]
+    assert resp.items() == [  # httplib2.Response copies these (status included)
+        ("status", "200"),
+        ("content-type", "text/plain"),
+        ("set-cookie", "a=1, b=2"),
+        ("content-length", "12"),
+    ]
+    assert resp.read() == b"Hello World!" and resp.isclosed()
+
+    conn.request("GET", "/big")
+    big = conn.getresponse()
+    assert not big.message_complete and big._sock is conn.sock
+    assert big.items()[0] == ("status", "200")  # a server's Status field does not override it
+    assert big.read() == body
+    assert big.message_complete and big._sock is None
+    big.release()
+    assert big.closed
+
+
+def test_text_wrapper_reads_every_line(server_factory):
+    """``closed`` stays false at the end of the body, as on http.client: TextIOWrapper
+    checks it before each line, and 2.x's ``closed`` (true at the end) broke it."""
+
+    def lines(conn: ServerConn, req: Dict[str, Any]) -> None:
+        conn.respond(200, b"a,1\nb,2\nc,3\n")
+
+    server = server_factory(keep_alive(lines))
+    conn = HTTPConnection(server.host, server.port)
+    conn.request("GET", "/")
+    resp = conn.getresponse()
+    text = io.TextIOWrapper(resp, encoding="utf-8")
+    assert list(csv.reader(text)) == [["a", "1"], ["b", "2"], ["c", "3"]]
+    assert resp.isclosed() and not resp.closed
+    text.close()  # closes the response too
+    assert resp.closed
+
+
+def test_a_subclass_may_initialise_through_http_client_by_name(server_factory):
+    # httplib2's classes call http.client.HTTPConnection.__init__(self, ...) by name:
+    # when called, that is usually http.client's own function, not ours.
+    server = server_factory(keep_alive(hello))
+
+    class Old(HTTPConnection):
+        def __init__(self, host: str, port: int) -> None:
+            http.client.HTTPConnection.__init__(self, host, port=port, timeout=5)  # type: ignore[arg-type]
+
+    conn = Old(server.host, server.port)
+    assert conn.sock is None
+    conn.request("GET", "/")
+    assert conn.getresponse().read() == b"Hello World!"
+    conn.request("GET", "/")
+    assert conn.getresponse().read() == b"Hello World!"
+    assert server.connections == 1
+    conn.close()
+    assert conn.sock is None
+
+
 def test_response_from_a_socket(server_factory):
     # Code that makes http.client.HTTPResponse(sock) itself still works when patched.
     server = server_factory(keep_alive(hello))
@@ -542,12 +640,13 @@ def test_https_connection_checks_the_host_name(server_factory, tls_ca, ca_file):
     conn = HTTPSConnection("127.0.0.1", server.port, context=ctx)
     with pytest.raises(ssl.SSLCertVerificationError, match="match|mismatch"):
         conn.request("GET", "/")
-    lax = HTTPSConnection(
-        "127.0.0.1",
-        server.port,
-        context=ssl.create_default_context(cafile=ca_file),
-        check_hostname=False,
-    )
+    with pytest.warns(DeprecationWarning, match="check_hostname"):  # as on Python 3.11
+        lax = HTTPSConnection(
+            "127.0.0.1",
+            server.port,
+            context=ssl.create_default_context(cafile=ca_file),
+            check_hostname=False,
+        )
     lax.request("GET", "/")
     assert lax.getresponse().read() == b"Hello World!"
     assert not lax.sock.context.check_hostname and lax.sock.context.verify_mode
@@ -556,8 +655,28 @@ def test_https_connection_checks_the_host_name(server_factory, tls_ca, ca_file):
         HTTPSConnection("localhost", server.port).request("GET", "/")
 
 
+def test_the_default_https_context_is_made_as_http_client_makes_it():
+    ours = HTTPSConnection("example.com")._context
+    reference = http.client.HTTPSConnection("example.com")._context  # type: ignore[attr-defined]
+    for attr in ("check_hostname", "verify_mode", "post_handshake_auth"):
+        assert getattr(ours, attr) == getattr(reference, attr), attr
+    assert ours.check_hostname is True
+    # loading the CA bundle takes ~20 ms: one context for all uncustomised connections
+    assert HTTPSConnection("example.org")._context is ours
+
+
+def test_the_deprecated_https_arguments_warn_as_on_python_3_11():
+    for kw in ({"check_hostname": True}, {"key_file": None, "check_hostname": False}):
+        with pytest.warns(DeprecationWarning, match="key_file, cert_file and check_hostname"):
+            HTTPSConnection("example.com", **kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        HTTPSConnection("example.com", context=ssl.create_default_context())
+
+
 def test_https_default_context_is_not_shared_when_customised(tls_server):
-    a = HTTPSConnection("localhost", tls_server.port, check_hostname=False)
+    with pytest.warns(DeprecationWarning):
+        a = HTTPSConnection("localhost", tls_server.port, check_hostname=False)
     b = HTTPSConnection("localhost", tls_server.port)
     assert a._context.check_hostname is False
     assert b._context.check_hostname is True
@@ -580,13 +699,14 @@ def test_client_certificate(server_factory, tls_ca, tls_cert, ca_file, tmp_path)
     client.cert_chain_pems[0].write_to_path(str(cert_file))
     client.private_key_pem.write_to_path(str(key_file))
 
-    conn = HTTPSConnection(
-        "localhost",
-        server.port,
-        key_file=str(key_file),
-        cert_file=str(cert_file),
-        context=ssl.create_default_context(cafile=ca_file),
-    )
+    with pytest.warns(DeprecationWarning, match="key_file, cert_file"):
+        conn = HTTPSConnection(
+            "localhost",
+            server.port,
+            key_file=str(key_file),
+            cert_file=str(cert_file),
+            context=ssl.create_default_context(cafile=ca_file),
+        )
     conn.request("GET", "/")
     assert conn.getresponse().read() == b"Hello World!"
     assert ("DNS", "client.example") in seen[0]["subjectAltName"]
