@@ -50,6 +50,7 @@ codings it can decode (``Accept-Encoding``, see :attr:`UserAgent.accept_encoding
 
 from __future__ import annotations
 
+import copy
 import errno
 import json as jsonlib
 import mimetypes
@@ -91,6 +92,7 @@ from .exceptions import (  # the agent's errors live there; re-exported here as 
     DecodingError,
     DecompressionLimitExceeded,
     EmptyResponse,
+    RequestTimeout,
     RetriesExceeded,
     TooManyRedirects,
     UnrewoundBodyError,
@@ -361,6 +363,8 @@ class CompatResponse:
         self._decoded: Optional[Iterator[bytes]] = None
         self._pending = b""
         self._failure: Optional[BaseException] = None
+        self.history: List[Any] = []
+        """The redirect responses that led here, first hop first (set by the agent)."""
 
     # -- status and head ---------------------------------------------------------------
 
@@ -1099,6 +1103,10 @@ class UserAgent(metaclass=_UserAgentType):
         max_redirects: Optional[int] = None,
         files: Any = None,
         json: Any = None,
+        *,
+        timeout: Optional[float] = None,
+        allow_redirects: Optional[bool] = None,
+        follow_redirects: Optional[bool] = None,
         **kw: Any,
     ) -> Any:
         """Request ``url`` with retries and redirects; return the response, or its
@@ -1108,7 +1116,56 @@ class UserAgent(metaclass=_UserAgentType):
         parameters otherwise. ``response_codes`` replaces ``valid_response_codes``
         (and the ``_verify_status`` hook) for this call. ``max_retries`` and
         ``max_redirects`` override the agent's for this call.
+
+        Per call, without touching the agent (so safe with many greenlets on one
+        agent): ``timeout`` (seconds for the whole call, retries and redirects
+        included, up to the returned response; :class:`RequestTimeout` when it
+        elapses), ``allow_redirects=False`` (or httpx's ``follow_redirects=False``)
+        returns a redirect response instead of following it. The response's ``url``
+        is the final URL and ``history`` the redirect responses before it.
         """
+        if timeout is None:
+            return self._urlopen_loop(
+                url, method, response_codes, headers, payload, to_string, debug_stream,
+                params, max_retries, max_redirects, files, json, allow_redirects,
+                follow_redirects, kw,
+            )  # fmt: skip
+        # A gevent.Timeout is a BaseException: no retry or error hook can take it for
+        # a failed attempt. Only this call's own deadline becomes RequestTimeout.
+        deadline = gevent.Timeout(timeout)
+        deadline.start()
+        try:
+            return self._urlopen_loop(
+                url, method, response_codes, headers, payload, to_string, debug_stream,
+                params, max_retries, max_redirects, files, json, allow_redirects,
+                follow_redirects, kw,
+            )  # fmt: skip
+        except gevent.Timeout as exc:
+            if exc is not deadline:
+                raise
+            raise RequestTimeout(f"{url}: no response within {timeout}s") from None
+        finally:
+            deadline.close()
+
+    def _urlopen_loop(
+        self,
+        url: Union[str, URL],
+        method: str,
+        response_codes: Any,
+        headers: Any,
+        payload: Any,
+        to_string: bool,
+        debug_stream: Any,
+        params: Any,
+        max_retries: Optional[int],
+        max_redirects: Optional[int],
+        files: Any,
+        json: Any,
+        allow_redirects: Optional[bool],
+        follow_redirects: Optional[bool],
+        kw: Dict[str, Any],
+    ) -> Any:
+        """:meth:`urlopen`'s attempts and hops (its docstring has the contract)."""
         method = str(method).upper()
         if kw:
             if method == "POST":
@@ -1129,8 +1186,9 @@ class UserAgent(metaclass=_UserAgentType):
         )  # fmt: skip
         retry = self._retry(max_retries)
         redirects = self.max_redirects if max_redirects is None else int(max_redirects)
+        follow = follow_redirects if allow_redirects is None else allow_redirects
         idempotent = req.method in IDEMPOTENT_METHODS
-        hops = 0
+        history: List[Any] = []
         while True:
             if self.cookiejar is not None:
                 self._add_cookies(req)
@@ -1174,15 +1232,19 @@ class UserAgent(metaclass=_UserAgentType):
             location = resp.headers.get("location") if resp.headers is not None else None
             if isinstance(location, list):
                 location = location[0]
-            if location and resp.status_code in self.redirect_response_codes:
+            redirected = resp.status_code in self.redirect_response_codes
+            if location and redirected and follow is not False:
                 self._discard(resp)
-                if hops >= redirects:
+                if len(history) >= redirects:
                     error = TooManyRedirects(req.url, f"Redirection limit reached ({redirects})")
                     _annotate(error, response=resp, request=req)
                     raise error
-                hops += 1
+                history.append(resp)
+                resp._request = copy.copy(req)  # the live request moves on to the next hop
+                resp._request.headers = req.headers.copy()
                 req.redirect(resp.status_code, location)
                 continue
+            resp.history = history
 
             if not to_string:
                 return resp

@@ -7,6 +7,7 @@ import gzip
 import io
 import json
 import socket
+import time
 import urllib.request
 import zlib
 from http.cookiejar import CookieJar
@@ -21,6 +22,7 @@ from geventhttpclient.exceptions import (
     HTTPParseError,
     LimitExceeded,
     ReadTimeout,
+    RequestTimeout,
 )
 from geventhttpclient.header import Headers
 from geventhttpclient.useragent import (
@@ -655,3 +657,42 @@ def test_handle_error_hook_never_swallows_interruptions():
     assert isinstance(ua._handle_error(ReadTimeout(0, "t")), ReadTimeout)
     with pytest.raises(ConnectError):
         ua._handle_error(ConnectError(111, "refused"))
+
+
+def test_per_call_redirect_choice_leaves_the_agent_alone(server_factory):
+    """allow_redirects/follow_redirects apply to one call: greenlets sharing one agent
+    with different choices do not see each other's (Locust flips shared state)."""
+
+    def respond(conn, req):
+        if req["target"] == "/a":
+            gevent.sleep(0.02)  # both calls are in flight at once
+            conn.respond(302, b"", [("Location", "/b")])
+        else:
+            conn.respond(200, b"landed")
+
+    server = server_factory(keep_alive(respond))
+    ua = UserAgent(concurrency=4)
+    codes = frozenset(ua.redirect_response_codes)
+    kept = gevent.spawn(ua.urlopen, server.base + "/a", allow_redirects=False)
+    followed = gevent.spawn(ua.urlopen, server.base + "/a")
+    httpx_style = gevent.spawn(ua.urlopen, server.base + "/a", follow_redirects=False)
+    gevent.joinall([kept, followed, httpx_style], raise_error=True)
+    assert kept.value.status_code == 302 and kept.value.history == []
+    assert httpx_style.value.status_code == 302
+    final = followed.value
+    assert final.status_code == 200 and final.content == b"landed"
+    assert final.url == server.base + "/b"
+    assert [r.status_code for r in final.history] == [302]
+    assert final.history[0].url == server.base + "/a"
+    assert ua.redirect_response_codes == codes
+
+
+def test_per_call_timeout_is_a_deadline_for_the_whole_call(server_factory):
+    server = server_factory(hang)
+    ua = UserAgent(max_retries=5, network_timeout=10)
+    started = time.monotonic()
+    with pytest.raises(RequestTimeout):
+        ua.urlopen(server.base + "/", timeout=0.2)
+    assert time.monotonic() - started < 1.0
+    # the agent's own settings are untouched: a later call has no deadline of 0.2 s
+    assert ua.max_retries == 5
