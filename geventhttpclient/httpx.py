@@ -143,7 +143,7 @@ _RAW_BLOCK = 64 * 1024
 
 def _rebuild(face: type, engine: Optional[type], args: Tuple[Any, ...], state: Any) -> Any:
     """Unpickle an error of this face (a combined class is made again)."""
-    cls = _combined(face, engine) if engine is not None else face
+    cls: Any = _combined(face, engine) if engine is not None else face
     error = cls.__new__(cls)
     if isinstance(error, OSError):
         OSError.__init__(error, *args)  # errno and strerror come from the args
@@ -189,7 +189,8 @@ class TimeoutException(TransportError, exc.TimeoutError):
     """A time limit elapsed (also the builtin ``TimeoutError``)."""
 
 
-class ConnectTimeout(TimeoutException, exc.ConnectTimeout):
+# mypy cannot follow exc.TimeoutError's computed bases, and reports an MRO conflict
+class ConnectTimeout(TimeoutException, exc.ConnectTimeout):  # type: ignore[misc]
     """Connecting (TCP and TLS) took longer than ``Timeout.connect``."""
 
 
@@ -349,10 +350,14 @@ def _translate(error: BaseException, request: Any = None) -> BaseException:
     when it is already one of ours or not to be translated."""
     if isinstance(error, (HTTPError, StreamError)) or not isinstance(error, exc.HTTPError):
         return error
-    face = next(target for source, target in _TRANSLATION if isinstance(error, source))
+    # 2.x's "every attempt failed" is named after its last failure (a ReadTimeout...)
+    original = getattr(error, "original", None)
+    if not isinstance(error, exc.RetriesExceeded) or not isinstance(original, exc.HTTPError):
+        original = error
+    face = next(target for source, target in _TRANSLATION if isinstance(original, source))
     if face is None:
         return error
-    cls = _combined(face, type(error))
+    cls: Any = _combined(face, type(error))
     # No __init__: the new error is the engine's, field for field, under a new class.
     new = cls.__new__(cls)
     new.args = error.args
@@ -935,7 +940,7 @@ class Client:
         if timeout is not _UNSET:
             kw["timeout"] = Timeout(timeout)._pair()
         with _translated():
-            response = self.session.request(method, self._url(url), stream=stream, **kw)
+            response: Any = self.session.request(method, self._url(url), stream=stream, **kw)
         response._is_stream = stream
         return response
 

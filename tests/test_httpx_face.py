@@ -395,6 +395,12 @@ def test_usage_errors_pass_unchanged(site):
     assert not isinstance(info.value, httpx.HTTPError)
 
 
+def test_retries_exceeded_is_named_after_its_last_failure():
+    error = httpx._translate(exc.RetriesExceeded("http://x/", 2, original=exc.ReadTimeout("slow")))
+    assert isinstance(error, httpx.ReadTimeout) and isinstance(error, exc.RetriesExceeded)
+    assert str(error) == "URL http://x/: 2, original=slow"
+
+
 def test_translated_errors_pickle():
     with httpx.Client() as client, pytest.raises(httpx.ConnectError) as info:
         client.get(f"http://127.0.0.1:{dead_port()}/")
