@@ -425,27 +425,54 @@ def _merge_headers(base: Headers, extra: Any) -> Headers:
 # -- the response ---------------------------------------------------------------------------
 
 
-def _encoding_from_headers(headers: Any) -> Optional[str]:
-    """The charset of Content-Type, else ISO-8859-1 for ``text/*`` (RFC 2616 3.7.1,
-    as requests), UTF-8 for JSON (RFC 8259), else None."""
+def _content_type(headers: Any) -> Tuple[str, Optional[str]]:
+    """``(mime type, charset)`` of Content-Type, lower-cased; ``("", None)`` if absent."""
     value = headers.get("content-type") if headers is not None else None
     if isinstance(value, list):
         value = value[-1]
     if not value:
-        return None
+        return "", None
     mime, *params = str(value).split(";")
     for param in params:
         name, _, val = param.partition("=")
         if name.strip().lower() == "charset":
-            charset = val.strip().strip("\"'")
+            charset = val.strip().strip("\"'").lower()
             if charset:
-                return charset
-    mime = mime.strip().lower()
+                return mime.strip().lower(), charset
+    return mime.strip().lower(), None
+
+
+def _encoding_from_headers(headers: Any) -> Optional[str]:
+    """The charset Content-Type declares, lower-cased, or None (as 2.x)."""
+    return _content_type(headers)[1]
+
+
+def _default_charset(headers: Any) -> Optional[str]:
+    """The charset a body without a declared one is read in: ISO-8859-1 for
+    ``text/*`` (RFC 2616 3.7.1, as requests), UTF-8 for JSON (RFC 8259), else None
+    (then the bytes decide, see :attr:`Response.apparent_encoding`)."""
+    mime = _content_type(headers)[0]
     if mime.startswith("text/"):
-        return "ISO-8859-1"
+        return "iso-8859-1"
     if mime == "application/json" or mime.endswith("+json"):
         return "utf-8"
     return None
+
+
+def _parse_links(value: str) -> Dict[str, Dict[str, str]]:
+    """An RFC 8288 ``Link`` header as requests' ``links``: keyed by ``rel`` (else
+    the URL), each a dict of ``url`` and the link's parameters."""
+    links: Dict[str, Dict[str, str]] = {}
+    for match in _LINK_RE.finditer(value):
+        link = {"url": match.group(1).strip()}
+        for param in _LINK_PARAM_RE.finditer(match.group(2)):
+            link[param.group(1).lower()] = (param.group(2) or param.group(3) or "").strip()
+        links[link.get("rel") or link["url"]] = link
+    return links
+
+
+_LINK_RE = re.compile(r"<([^>]*)>((?:\s*;\s*[^,;=\s]+\s*=\s*(?:\"[^\"]*\"|[^,;]*))*)")
+_LINK_PARAM_RE = re.compile(r";\s*([^,;=\s]+)\s*=\s*(?:\"([^\"]*)\"|([^,;]*))")
 
 
 _BOMS = (
@@ -639,6 +666,14 @@ class Response(CompatResponse):
         self._encoding = value
 
     @property
+    def links(self) -> Dict[str, Dict[str, str]]:
+        """The ``Link`` header parsed (RFC 8288), keyed by ``rel``, as requests."""
+        value = self.headers.get("link") if self.headers is not None else None
+        if isinstance(value, list):
+            value = ", ".join(value)
+        return _parse_links(str(value)) if value else {}
+
+    @property
     def apparent_encoding(self) -> str:
         """A guess from the bytes: a BOM's encoding, else UTF-8 if the content is
         valid UTF-8, else ISO-8859-1 (which decodes any bytes)."""
@@ -659,7 +694,7 @@ class Response(CompatResponse):
         content = self.content
         if not content:
             return ""
-        enc = self.encoding
+        enc = self.encoding or _default_charset(self.headers)
         if enc is not None:
             try:
                 return str(content, enc, errors="replace")
@@ -677,7 +712,7 @@ class Response(CompatResponse):
         """The content parsed as JSON. UTF-8, -16 and -32 are recognised from the
         bytes; a different charset declared in Content-Type (or set as
         :attr:`encoding`) is used to decode first."""
-        enc = self.encoding
+        enc = self.encoding or _default_charset(self.headers)
         if enc is not None:
             try:
                 utf = codecs.lookup(enc).name.startswith("utf")
@@ -711,8 +746,7 @@ class Response(CompatResponse):
         if chunk_size is not None:
             if isinstance(chunk_size, bool) or not isinstance(chunk_size, int):
                 raise TypeError(f"chunk_size must be an int or None, not {chunk_size!r}")
-            if chunk_size < 1:
-                raise ValueError("chunk_size must be at least 1")
+            chunk_size = max(1, chunk_size)  # 2.x: 0 or less means single bytes
         if "_cached_content" in self.__dict__:
             chunks = _slices(self._cached_content, chunk_size)
         elif self._streamed:

@@ -1006,7 +1006,7 @@ class UserAgent(metaclass=_UserAgentType):
         """One attempt of ``request`` on ``client``, wrapped as a ``response_type``."""
         resp = client.request(
             request.method,
-            request.url_split.request_uri,
+            request.url_split.quoted_uri,  # percent-encoded, as 2.x sent it
             body=request.payload,
             headers=request.headers,
         )
