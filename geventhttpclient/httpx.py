@@ -62,6 +62,9 @@ combined class is made once per pair and cached (a few dozen at most); its
 ``ValueError`` for bad arguments, :class:`~geventhttpclient.exceptions.UnsupportedAuth`)
 and a closed client (``PoolClosed``, a ``RuntimeError`` as in httpx) pass unchanged.
 
+Per-request ``cookies``, ``auth`` and ``timeout`` work as in httpx (2.6.1 refused
+them with ``NotImplementedError``): the session already supports them.
+
 Differences from httpx, on purpose (most are 2.6.1's, whose programs must run):
 
 * ``follow_redirects`` is False on a :class:`Client` (httpx) but True for the
