@@ -17,12 +17,14 @@ import ssl
 import sys
 import textwrap
 import threading
+import types
 from typing import Any, Iterator, List, Optional, Tuple
 
 import gevent
 import gevent.subprocess
 import pytest
 
+import geventhttpclient
 import geventhttpclient.httplib
 
 HAVE_HTTPLIB2 = importlib.util.find_spec("httplib2") is not None
@@ -39,11 +41,17 @@ if HAVE_HTTPLIB2:
 # -- without httplib2 ---------------------------------------------------------------------
 
 
-def test_importing_without_httplib2_names_the_missing_package(monkeypatch):
+def reimport_ours(monkeypatch) -> Any:
+    """Import geventhttpclient.httplib2 afresh; the test's end restores the old one."""
     monkeypatch.delitem(sys.modules, "geventhttpclient.httplib2", raising=False)
+    monkeypatch.delattr(geventhttpclient, "httplib2", raising=False)
+    return importlib.import_module("geventhttpclient.httplib2")
+
+
+def test_importing_without_httplib2_names_the_missing_package(monkeypatch):
     monkeypatch.setitem(sys.modules, "httplib2", None)  # what an absent package looks like
     with pytest.raises(ModuleNotFoundError, match="pip install httplib2") as info:
-        importlib.import_module("geventhttpclient.httplib2")
+        reimport_ours(monkeypatch)
     assert info.value.name == "httplib2"
     assert isinstance(info.value, ImportError)
 
@@ -149,6 +157,20 @@ def test_concurrency_below_one_is_refused():
 
 
 # -- the binding ------------------------------------------------------------------------------
+
+
+def test_httplib2_imported_first_is_left_alone_with_a_warning(monkeypatch):
+    early = types.ModuleType("httplib2")  # an httplib2 whose classes are http.client's
+
+    class HTTPConnectionWithTimeout(http.client.HTTPConnection):
+        pass
+
+    early.HTTPConnectionWithTimeout = HTTPConnectionWithTimeout  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "httplib2", early)
+    with pytest.warns(RuntimeWarning, match="imported before geventhttpclient.httplib2"):
+        ours = reimport_ours(monkeypatch)
+    assert ours.httplib2 is early
+    assert HTTPConnectionWithTimeout.__bases__ == (http.client.HTTPConnection,)
 
 
 @needs_httplib2
