@@ -66,8 +66,15 @@ from typing import (
     Tuple,
     Union,
 )
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
+from ._bodies import (
+    REQUESTS_LABELS,
+    bom_encoding,
+    declared_charset,
+    default_charset,
+    encode_body,
+)
 from ._policy import PERMANENT_REDIRECT_CODES, REDIRECT_CODES, may_resend
 from ._proxies import ProxyConfig, bypass_proxy, environ_proxies, parse_proxy_url, select_proxy
 from .auth import BasicAuth
@@ -85,14 +92,12 @@ from .exceptions import TimeoutError as GHTimeoutError
 from .header import Headers
 from .url import URL
 from .useragent import (
-    MULTIPART_IN_MEMORY_MAX,
     REDIRECT_DRAIN_MAX,
     CompatRequest,
     CompatResponse,
     TooManyRedirects,
     UserAgent,
     _annotate,
-    _multipart,
 )
 
 __all__ = [
@@ -368,45 +373,6 @@ def _seconds(value: Any, what: str) -> Optional[float]:
     return float(value)
 
 
-def _is_pairs(obj: Any) -> bool:
-    return isinstance(obj, (list, tuple)) and all(
-        isinstance(p, (tuple, list)) and len(p) == 2 for p in obj
-    )
-
-
-def _encode_body(data: Any, files: Any, json: Any) -> Tuple[Any, Optional[str]]:
-    """The body to send and the Content-Type it implies (None: leave it unset).
-
-    As in requests: a mapping or list of pairs is form-encoded; str (as UTF-8),
-    bytes, files and iterables are sent as they are, without a Content-Type;
-    ``files`` makes a multipart body (``data`` then gives its form fields).
-    """
-    has_data = data is not None and not (
-        isinstance(data, (str, bytes, bytearray, Mapping, list, tuple)) and len(data) == 0
-    )
-    if json is not None:
-        if has_data or files:
-            raise ValueError("pass json= alone: it cannot be combined with data= or files=")
-        return jsonlib.dumps(json, allow_nan=False).encode("utf-8"), "application/json"
-    if files:
-        multipart = _multipart(files, data if has_data else None)
-        if multipart.length is not None and multipart.length <= MULTIPART_IN_MEMORY_MAX:
-            return multipart.to_bytes(), multipart.content_type
-        return multipart, multipart.content_type
-    if not has_data:
-        return None, None
-    if isinstance(data, Mapping) or (isinstance(data, (list, tuple)) and _is_pairs(data)):
-        items = data.items() if isinstance(data, Mapping) else data
-        pairs: List[Tuple[Any, Any]] = []
-        for key, value in items:
-            values = value if isinstance(value, (list, tuple)) else [value]
-            pairs.extend((key, v) for v in values if v is not None)
-        return urlencode(pairs).encode("ascii"), "application/x-www-form-urlencoded"
-    if isinstance(data, str):
-        return data.encode("utf-8"), None
-    return data, None
-
-
 def _merge_headers(base: Headers, extra: Any) -> Headers:
     """``base`` updated with ``extra``; a None value removes the field (requests)."""
     headers = base.copy()
@@ -425,40 +391,6 @@ def _merge_headers(base: Headers, extra: Any) -> Headers:
 # -- the response ---------------------------------------------------------------------------
 
 
-def _content_type(headers: Any) -> Tuple[str, Optional[str]]:
-    """``(mime type, charset)`` of Content-Type, lower-cased; ``("", None)`` if absent."""
-    value = headers.get("content-type") if headers is not None else None
-    if isinstance(value, list):
-        value = value[-1]
-    if not value:
-        return "", None
-    mime, *params = str(value).split(";")
-    for param in params:
-        name, _, val = param.partition("=")
-        if name.strip().lower() == "charset":
-            charset = val.strip().strip("\"'").lower()
-            if charset:
-                return mime.strip().lower(), charset
-    return mime.strip().lower(), None
-
-
-def _encoding_from_headers(headers: Any) -> Optional[str]:
-    """The charset Content-Type declares, lower-cased, or None (as 2.x)."""
-    return _content_type(headers)[1]
-
-
-def _default_charset(headers: Any) -> Optional[str]:
-    """The charset a body without a declared one is read in: ISO-8859-1 for
-    ``text/*`` (RFC 2616 3.7.1, as requests), UTF-8 for JSON (RFC 8259), else None
-    (then the bytes decide, see :attr:`Response.apparent_encoding`)."""
-    mime = _content_type(headers)[0]
-    if mime.startswith("text/"):
-        return "iso-8859-1"
-    if mime == "application/json" or mime.endswith("+json"):
-        return "utf-8"
-    return None
-
-
 def _parse_links(value: str) -> Dict[str, Dict[str, str]]:
     """An RFC 8288 ``Link`` header as requests' ``links``: keyed by ``rel`` (else
     the URL), each a dict of ``url`` and the link's parameters."""
@@ -473,22 +405,6 @@ def _parse_links(value: str) -> Dict[str, Dict[str, str]]:
 
 _LINK_RE = re.compile(r"<([^>]*)>((?:\s*;\s*[^,;=\s]+\s*=\s*(?:\"[^\"]*\"|[^,;]*))*)")
 _LINK_PARAM_RE = re.compile(r";\s*([^,;=\s]+)\s*=\s*(?:\"([^\"]*)\"|([^,;]*))")
-
-
-_BOMS = (
-    (codecs.BOM_UTF32_LE, "utf-32"),
-    (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
-)
-
-
-def _bom_encoding(content: bytes) -> Optional[str]:
-    for bom, name in _BOMS:
-        if content.startswith(bom):
-            return name
-    return None
 
 
 def _slices(data: bytes, size: Optional[int]) -> Iterator[bytes]:
@@ -658,7 +574,7 @@ class Response(CompatResponse):
         :func:`_encoding_from_headers`; None means :attr:`apparent_encoding`."""
         enc = self._encoding
         if enc is _UNSET:
-            enc = self._encoding = _encoding_from_headers(self.headers)
+            enc = self._encoding = declared_charset(self.headers)
         return enc  # type: ignore[no-any-return]
 
     @encoding.setter
@@ -678,7 +594,7 @@ class Response(CompatResponse):
         """A guess from the bytes: a BOM's encoding, else UTF-8 if the content is
         valid UTF-8, else ISO-8859-1 (which decodes any bytes)."""
         content = self.content
-        bom = _bom_encoding(content)
+        bom = bom_encoding(content)
         if bom is not None:
             return bom
         try:
@@ -694,13 +610,13 @@ class Response(CompatResponse):
         content = self.content
         if not content:
             return ""
-        enc = self.encoding or _default_charset(self.headers)
+        enc = self.encoding or default_charset(self.headers)
         if enc is not None:
             try:
                 return str(content, enc, errors="replace")
             except LookupError:  # a charset Python does not know
                 pass
-        bom = _bom_encoding(content)
+        bom = bom_encoding(content)
         if bom is not None:
             return str(content, bom, errors="replace")
         try:
@@ -712,7 +628,7 @@ class Response(CompatResponse):
         """The content parsed as JSON. UTF-8, -16 and -32 are recognised from the
         bytes; a different charset declared in Content-Type (or set as
         :attr:`encoding`) is used to decode first."""
-        enc = self.encoding or _default_charset(self.headers)
+        enc = self.encoding or default_charset(self.headers)
         if enc is not None:
             try:
                 utf = codecs.lookup(enc).name.startswith("utf")
@@ -1186,7 +1102,7 @@ class Session(UserAgent):
         elif params is None or (isinstance(params, (Mapping, list, tuple)) and not params):
             params = session_params or None
         merged = _merge_headers(self.default_headers, headers)
-        body, content_type = _encode_body(data, files, json)
+        body, content_type = encode_body(data, files, json, REQUESTS_LABELS)
         if content_type is not None and "content-type" not in merged:
             merged["Content-Type"] = content_type
         req = self.request_type(

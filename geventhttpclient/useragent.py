@@ -53,19 +53,26 @@ from __future__ import annotations
 import copy
 import errno
 import json as jsonlib
-import mimetypes
 import os
-import secrets
 import socket
 import ssl
 import urllib.request
 from dataclasses import replace
 from http.cookiejar import CookieJar
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple, Union
-from urllib.parse import urlencode
+from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 
 import gevent
 
+from ._bodies import (  # re-exported: 2.x and tests import some from here
+    AGENT_LABELS,
+    MULTIPART_IN_MEMORY_MAX,  # noqa: F401
+    MultipartBody,
+    declared_charset,
+    encode_body,
+    encode_multipart_formdata,
+    guess_content_type,  # noqa: F401
+    tell,
+)
 from ._decoding import (
     ACCEPT_ENCODING,
     DEFAULT_MAX_DECOMPRESSED_SIZE,
@@ -120,11 +127,6 @@ __all__ = [
     "MultipartBody",
     "ACCEPT_ENCODING",
 ]
-
-MULTIPART_IN_MEMORY_MAX = 1024 * 1024
-"""A ``files=`` body of known size up to this many bytes is built in memory and sent
-with ``Content-Length`` (what every server accepts); a larger or unsized one is
-streamed with chunked transfer coding, so files are never read into memory whole."""
 
 REDIRECT_DRAIN_MAX = 64 * 1024
 """A redirect body up to this size is read (not decoded) and dropped so the
@@ -186,7 +188,7 @@ class CompatRequest(urllib.request.Request):
         self.method = str(method).upper()
         self.headers = _as_headers(headers)
         self.payload = payload
-        self._payload_start: Optional[int] = _tell(payload)
+        self._payload_start: Optional[int] = tell(payload)
         self._jar_cookie = False
 
     # -- url --------------------------------------------------------------------------
@@ -220,7 +222,7 @@ class CompatRequest(urllib.request.Request):
     @data.setter
     def data(self, value: Any) -> None:
         self.payload = value
-        self._payload_start = _tell(value)
+        self._payload_start = tell(value)
 
     def get_full_url(self) -> str:
         return self.url
@@ -321,15 +323,6 @@ class CompatRequest(urllib.request.Request):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.method} {self.url}>"
-
-
-def _tell(payload: Any) -> Optional[int]:
-    if payload is None or not hasattr(payload, "read"):
-        return None
-    try:
-        return int(payload.tell())
-    except (AttributeError, OSError, ValueError):
-        return None
 
 
 # -- the response ----------------------------------------------------------------------
@@ -544,7 +537,7 @@ class CompatResponse:
         content = self.content
         if not content:
             return ""
-        codec = _charset(self.headers) or "utf-8"
+        codec = declared_charset(self.headers) or "utf-8"
         try:
             return content.decode(codec, errors="replace")
         except LookupError:
@@ -567,21 +560,6 @@ class CompatResponse:
         return f"<{type(self).__name__} {self.status_code} {self.url or ''}>"
 
 
-def _charset(headers: Any) -> Optional[str]:
-    if headers is None:
-        return None
-    value = headers.get("content-type")
-    if isinstance(value, list):
-        value = value[-1]
-    if not value:
-        return None
-    for param in str(value).split(";")[1:]:
-        name, _, val = param.partition("=")
-        if name.strip().lower() == "charset":
-            return val.strip().strip("\"'") or None
-    return None
-
-
 class RestkitCompatResponse(CompatResponse):
     """The few extra names restkit users expect (2.x)."""
 
@@ -594,234 +572,6 @@ class RestkitCompatResponse(CompatResponse):
     @property
     def status_int(self) -> int:
         return self.status_code
-
-
-# -- bodies ---------------------------------------------------------------------------
-
-
-def _pairs(obj: Any) -> List[Tuple[Any, Any]]:
-    """Key/value pairs from a mapping or an iterable of pairs."""
-    if obj is None:
-        return []
-    if isinstance(obj, (str, bytes)):
-        raise ValueError("expected a mapping or key/value pairs, not a string")
-    if isinstance(obj, Mapping):
-        return list(obj.items())
-    return [tuple(p) for p in obj]  # type: ignore[misc]
-
-
-def _is_pair_list(obj: Any) -> bool:
-    return (
-        isinstance(obj, list)
-        and bool(obj)
-        and all(isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str) for p in obj)
-    )
-
-
-def _is_empty(payload: Any) -> bool:
-    """An empty str, bytes, dict or list: no body (2.x tested ``if payload``). Files
-    and iterators are never tested for truth: that could consume or misjudge them."""
-    if isinstance(payload, (str, bytes, bytearray, memoryview, Mapping, list, tuple)):
-        return len(payload) == 0
-    return False
-
-
-def _form_encode(obj: Any) -> bytes:
-    return urlencode(_pairs(obj), doseq=True).encode("ascii")
-
-
-def _quote_param(value: str) -> str:
-    """A name or filename for Content-Disposition (WHATWG multipart encoding)."""
-    return value.replace("\r", "%0D").replace("\n", "%0A").replace('"', "%22")
-
-
-def _check_part_header(name: str, value: str) -> None:
-    if any(c in name + value for c in "\r\n\0"):
-        raise ValueError(f"multipart header {name!r} has a CR, LF or NUL in it")
-
-
-_BOUNDARY_CHARS = frozenset(
-    "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ'()+_,-./:=?"
-)
-
-
-def _stream_size(f: Any) -> Optional[int]:
-    """Bytes left in a file object from its position, or None if it cannot tell."""
-    try:
-        st = os.fstat(f.fileno())
-        import stat
-
-        if stat.S_ISREG(st.st_mode):
-            return max(0, st.st_size - f.tell())
-    except (AttributeError, OSError, ValueError):
-        pass
-    try:
-        pos = f.tell()
-        end = f.seek(0, os.SEEK_END)
-        f.seek(pos)
-        return max(0, int(end) - int(pos))
-    except (AttributeError, OSError, ValueError):
-        return None
-
-
-class _Part:
-    __slots__ = ("head", "data", "file", "start", "size")
-
-    def __init__(self, head: bytes, data: Optional[bytes] = None, file: Any = None) -> None:
-        self.head = head
-        self.data = data
-        self.file = file
-        self.start = _tell(file) if file is not None else None
-        self.size: Optional[int] = len(data) if data is not None else _stream_size(file)
-
-
-class MultipartBody:
-    """A ``multipart/form-data`` body (RFC 7578) produced block by block.
-
-    Iterating yields the encoded body, reading file parts in blocks, so a large file
-    is never held in memory. Each new iteration rewinds the file parts to where they
-    were, which lets a 307/308 redirect or a retry send the body again (False from
-    :meth:`rewind` if a part cannot be rewound). ``length`` is the total size when
-    every part's size is known, else None.
-    """
-
-    def __init__(self, parts: List[_Part], boundary: str) -> None:
-        self.parts = parts
-        self.boundary = boundary
-        self.content_type = f"multipart/form-data; boundary={boundary}"
-        self._iterated = False
-        sizes = [len(p.head) + (p.size if p.size is not None else -(1 << 62)) + 2 for p in parts]
-        total = sum(sizes) + len(boundary) + 6
-        self.length: Optional[int] = total if all(p.size is not None for p in parts) else None
-
-    def rewind(self) -> bool:
-        for part in self.parts:
-            if part.file is not None:
-                if part.start is None:
-                    return False
-                try:
-                    part.file.seek(part.start)
-                except (AttributeError, OSError, ValueError):
-                    return False
-        return True
-
-    def __iter__(self) -> Iterator[bytes]:
-        if self._iterated and not self.rewind():
-            raise UnrewoundBodyError("", "multipart body has a stream that cannot be rewound")
-        self._iterated = True
-        return self._generate()
-
-    def _generate(self) -> Iterator[bytes]:
-        for part in self.parts:
-            yield part.head
-            if part.data is not None:
-                if part.data:
-                    yield part.data
-            else:
-                while True:
-                    block = part.file.read(_READ_BLOCK)
-                    if not block:
-                        break
-                    yield block.encode("utf-8") if isinstance(block, str) else block
-            yield b"\r\n"
-        yield b"--" + self.boundary.encode("ascii") + b"--\r\n"
-
-    def to_bytes(self) -> bytes:
-        return b"".join(self)
-
-
-def _multipart(files: Any, data: Any = None) -> MultipartBody:
-    """Build the parts for ``files`` (and form fields from ``data``), requests-style.
-
-    ``files`` maps field names (or is a list of pairs) to a file object, bytes or
-    str, or a tuple ``(filename, fileobj[, content_type[, headers[, boundary]]])``;
-    the first boundary given in a 5-tuple is used, else a random one.
-    """
-    if not files:
-        raise ValueError("files must be given for a multipart body")
-    if isinstance(data, (str, bytes)):
-        raise ValueError("form fields alongside files must be a mapping or pairs, not a string")
-    boundary: Optional[str] = None
-    parts: List[Tuple[str, Optional[str], Any, Optional[str], Any]] = []
-    for name, value in _pairs(data):
-        values = value if isinstance(value, (list, tuple)) else [value]
-        for v in values:
-            if v is not None:
-                parts.append((_text(name), None, v, None, None))
-    for name, value in _pairs(files):
-        filename: Optional[str]
-        ctype = headers = None
-        if isinstance(value, (tuple, list)):
-            if not 2 <= len(value) <= 5:
-                raise ValueError(
-                    "a file tuple is (filename, fileobj[, content_type[, headers[, boundary]]])"
-                )
-            filename, fileobj = value[0], value[1]
-            ctype = value[2] if len(value) > 2 else None
-            headers = value[3] if len(value) > 3 else None
-            if len(value) > 4 and value[4] and boundary is None:
-                boundary = str(value[4])
-        else:
-            fileobj = value
-            filename = _guess_filename(value) or _text(name)
-        if fileobj is None:
-            continue
-        parts.append((_text(name), filename, fileobj, ctype, headers))
-    if boundary is None:
-        boundary = secrets.token_hex(16)
-    if not 1 <= len(boundary) <= 70 or not set(boundary) <= _BOUNDARY_CHARS:
-        raise ValueError(f"invalid multipart boundary {boundary!r} (RFC 2046 section 5.1.1)")
-    built: List[_Part] = []
-    delimiter = f"--{boundary}\r\n"
-    for name, filename, obj, ctype, extra in parts:
-        disposition = f'form-data; name="{_quote_param(name)}"'
-        if filename is not None:
-            disposition += f'; filename="{_quote_param(_text(filename))}"'
-        lines = [delimiter, f"Content-Disposition: {disposition}\r\n"]
-        if ctype:
-            _check_part_header("Content-Type", str(ctype))
-            lines.append(f"Content-Type: {ctype}\r\n")
-        for hname, hvalue in _pairs(extra):
-            _check_part_header(str(hname), str(hvalue))
-            lines.append(f"{hname}: {hvalue}\r\n")
-        lines.append("\r\n")
-        head = "".join(lines).encode("utf-8")
-        if isinstance(obj, (bytes, bytearray, memoryview)):
-            built.append(_Part(head, data=bytes(obj)))
-        elif isinstance(obj, str):
-            built.append(_Part(head, data=obj.encode("utf-8")))
-        elif hasattr(obj, "read"):
-            built.append(_Part(head, file=obj))
-        else:
-            built.append(_Part(head, data=str(obj).encode("utf-8")))
-    return MultipartBody(built, boundary)
-
-
-def _text(value: Any) -> str:
-    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
-
-
-def _guess_filename(obj: Any) -> Optional[str]:
-    name = getattr(obj, "name", None)
-    if isinstance(name, bytes):
-        name = name.decode("utf-8", "replace")
-    if isinstance(name, str) and name and not (name.startswith("<") and name.endswith(">")):
-        return os.path.basename(name)
-    return None
-
-
-def _encode_multipart_formdata(files: Any, data: Any) -> Tuple[bytes, str]:
-    """The multipart body in memory and its Content-Type (2.x helper)."""
-    body = _multipart(files, data)
-    return body.to_bytes(), body.content_type
-
-
-def guess_content_type(filename: str) -> Optional[str]:
-    """A MIME type for ``filename`` (for callers building file tuples)."""
-    return mimetypes.guess_type(filename)[0]
-
-
-# -- the agent ----------------------------------------------------------------------------
 
 
 _REDIRECT_NAMES = ("redirect_response_codes", "redirect_resonse_codes")
@@ -963,35 +713,12 @@ class UserAgent(metaclass=_UserAgentType):
         error path just to describe a request that failed.
         """
         headers = Headers(headers) if headers else Headers()
-        has_type = "content-type" in headers
-        chunked = "transfer-encoding" in headers
-        body: Any = None
-        if json is not None:
-            if payload:
-                raise ValueError("pass either payload or json, not both")
-            body = jsonlib.dumps(json).encode("utf-8")
-            if not has_type:
-                headers["Content-Type"] = "application/json"
-        elif files:
-            multipart = _multipart(files, payload)
-            if multipart.length is not None and multipart.length <= MULTIPART_IN_MEMORY_MAX:
-                body = multipart.to_bytes()
-            else:
-                body = multipart
-            headers["Content-Type"] = multipart.content_type
-        elif payload is not None and not _is_empty(payload):
-            body = payload
-            if isinstance(payload, Mapping) or _is_pair_list(payload):
-                body = _form_encode(payload)
-                if not has_type:
-                    headers["Content-Type"] = "application/x-www-form-urlencoded; charset=utf-8"
-            elif isinstance(payload, str):
-                # Kept as given (sent as UTF-8): Locust's request.body is the str it passed.
-                if not has_type:
-                    headers["Content-Type"] = "text/plain; charset=utf-8"
-            elif not has_type:
-                headers["Content-Type"] = "application/octet-stream"
-        if body and not chunked:
+        if json is not None and payload:
+            raise ValueError("pass either payload or json, not both")
+        body, ctype = encode_body(payload, files, json, AGENT_LABELS)
+        if ctype is not None and (files or "content-type" not in headers):
+            headers["Content-Type"] = ctype
+        if body and "transfer-encoding" not in headers:
             if isinstance(body, (bytes, bytearray)):
                 headers["Content-Length"] = str(len(body))
             elif isinstance(body, str):
@@ -1403,6 +1130,9 @@ def _resumes_at(resp: Any, offset: int) -> bool:
     cr = resp.headers.get("content-range") or ""
     unit, _, rest = str(cr).partition(" ")
     return unit.strip().lower() == "bytes" and rest.strip().startswith(f"{offset}-")
+
+
+_encode_multipart_formdata = encode_multipart_formdata  # the name 2.x code uses
 
 
 def _annotate(e: BaseException, **attrs: Any) -> None:
