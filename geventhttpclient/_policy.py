@@ -54,6 +54,7 @@ __all__ = [
     "is_transient",
     "Retry",
     "retry_after",
+    "MAX_RETRY_DELAY",
 ]
 
 REDIRECT_CODES: FrozenSet[int] = frozenset({301, 302, 303, 307, 308})

@@ -8,10 +8,11 @@ Code written for ``requests`` mostly runs unchanged::
         r.raise_for_status()
         items = r.json()
 
-How it maps onto the engine: a :class:`Session` is a
-:class:`~geventhttpclient.useragent.UserAgent` (cookies, content decoding, body
-encoding) that keeps one :class:`~geventhttpclient.client.HTTPClient` (a pool of
-keep-alive connections) per *(origin, proxy, TLS settings, timeouts)*. Everything
+How it maps onto the engine: a :class:`Session` follows redirects and retries by
+the rules of ``_policy``, builds bodies and reads charsets by ``_bodies`` (the
+same rules as :class:`~geventhttpclient.useragent.UserAgent`), and keeps one
+:class:`~geventhttpclient.client.HTTPClient` (a pool of keep-alive connections)
+per *(origin, proxy, TLS settings, timeouts)*. Everything
 that changes how a connection is made is part of that key, so a connection opened
 with ``verify=False``, a client certificate, another proxy or other credentials
 can never carry a request that asked for something else. The number of clients is
@@ -68,6 +69,8 @@ from typing import (
 )
 from urllib.parse import quote
 
+import gevent
+
 from ._bodies import (
     REQUESTS_LABELS,
     bom_encoding,
@@ -75,7 +78,14 @@ from ._bodies import (
     default_charset,
     encode_body,
 )
-from ._policy import PERMANENT_REDIRECT_CODES, REDIRECT_CODES, may_resend
+from ._policy import (
+    MAX_RETRY_DELAY,
+    PERMANENT_REDIRECT_CODES,
+    REDIRECT_CODES,
+    Retry,
+    is_transient,
+    may_resend,
+)
 from ._proxies import ProxyConfig, bypass_proxy, environ_proxies, parse_proxy_url, select_proxy
 from .auth import BasicAuth
 from .client import HTTPClient
@@ -92,12 +102,15 @@ from .exceptions import TimeoutError as GHTimeoutError
 from .header import Headers
 from .url import URL
 from .useragent import (
+    ACCEPT_ENCODING,
     REDIRECT_DRAIN_MAX,
     CompatRequest,
     CompatResponse,
     TooManyRedirects,
     UserAgent,
-    _annotate,
+    annotate,
+    apply_limits,
+    send_once,
 )
 
 __all__ = [
@@ -810,7 +823,7 @@ RequestsRequest = PreparedRequest
 """2.x's name for :class:`PreparedRequest`."""
 
 
-class Session(UserAgent):
+class Session:
     """Persistent settings and pooled keep-alive connections for many requests.
 
     Like ``requests.Session()`` it needs no arguments; its attributes can be set
@@ -826,7 +839,17 @@ class Session(UserAgent):
     (``block_size``, ``disable_ipv6``, ``limits``...).
 
     Close it (or use ``with``) to close its connections. Thread-unsafe, greenlet-safe.
+
+    A session is built from parts, not from :class:`UserAgent` (2.x's Session was
+    one): its loop is requests', its decisions are ``_policy``'s, its bodies are
+    ``_bodies``'. 2.x's ``urlopen`` and ``download`` still work: they run on an
+    agent that borrows the session's clients, headers and cookies.
     """
+
+    accept_encoding = ACCEPT_ENCODING
+    max_decompressed_size: Optional[int] = CompatResponse.max_decompressed_size
+    max_encodings: int = CompatResponse.max_encodings
+    max_retry_delay: float = MAX_RETRY_DELAY
 
     response_type: Any = Response
     request_type: Any = PreparedRequest
@@ -887,13 +910,17 @@ class Session(UserAgent):
         if proxies is None and legacy.proxy is not None:
             proxies = {"http": legacy.proxy, "https": legacy.proxy}
         auth = _check_auth(auth)
-        super().__init__(
-            max_redirects=max_redirects,
-            max_retries=max_retries,
-            retry_delay=retry_delay,
-            cookiejar=_as_jar(cookies),
-            **limits,
-        )
+        self.max_redirects = int(max_redirects)
+        self.max_retries = int(max_retries)
+        self.retry_delay = retry_delay
+        if "max_decompressed_size" in limits:
+            self.max_decompressed_size = limits["max_decompressed_size"]
+        if "max_encodings" in limits:
+            self.max_encodings = int(limits["max_encodings"])
+        self.cookiejar = _as_jar(cookies)
+        self.default_headers = Headers(HTTPClient.DEFAULT_HEADERS)
+        if self.accept_encoding:
+            self.default_headers["Accept-Encoding"] = self.accept_encoding
         self.default_headers["Accept"] = "*/*"
         if headers:
             self.default_headers = _merge_headers(self.default_headers, headers)
@@ -944,10 +971,24 @@ class Session(UserAgent):
         clients, self._clients = self._clients, {}
         for client in clients.values():
             client.close()
-        super().close()
 
     def __enter__(self) -> Session:
         return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # -- 2.x: a Session was a UserAgent -----------------------------------------------------------
+
+    def urlopen(self, url: Union[str, URL], **kw: Any) -> Any:
+        """2.x's :meth:`UserAgent.urlopen <geventhttpclient.useragent.UserAgent.urlopen>`
+        on this session's clients, headers and cookies."""
+        return _SessionAgent(self).urlopen(url, **kw)
+
+    def download(self, url: Union[str, URL], fpath: Any, **kw: Any) -> Any:
+        """2.x's :meth:`UserAgent.download <geventhttpclient.useragent.UserAgent.download>`
+        on this session's clients, headers and cookies."""
+        return _SessionAgent(self).download(url, fpath, **kw)
 
     def _merge_settings(self, verify: Any, cert: Any, proxies: Any, timeout: Any) -> _Settings:
         merged = dict(self.proxies)
@@ -1057,11 +1098,19 @@ class Session(UserAgent):
         settings = getattr(request, "_settings", None) or self._merge_settings(
             None, None, None, None
         )
-        return self._send_on(self._client(request.url_split, settings), request)
+        return send_once(self._client(request.url_split, settings), request, self.response_type)
+
+    def _sleep(self, seconds: float) -> None:
+        """Wait between attempts (a hook, so tests and subclasses can see the delays)."""
+        gevent.sleep(seconds)
 
     def _send(self, req: PreparedRequest) -> Response:
-        """One hop, retried as :class:`UserAgent` would when ``max_retries`` allows."""
-        retry = self._retry()
+        """One hop, retried while ``max_retries`` allows and the policy agrees."""
+        retry = Retry(
+            total=self.max_retries,
+            backoff=float(self.retry_delay or 0),
+            max_backoff=float(self.max_retry_delay),
+        )
         while True:
             try:
                 return self._urlopen(req)  # type: ignore[no-any-return]
@@ -1069,8 +1118,7 @@ class Session(UserAgent):
                 # A gevent.Timeout or GreenletExit is a BaseException: never caught here.
                 if retry.attempt >= retry.total:
                     raise
-                error = self._handle_error(e, url=req.url)  # raises what is not retryable
-                if not may_resend(req.method, error):
+                if not (is_transient(e) and may_resend(req.method, e)):
                     raise
                 if req.payload is not None and not req.rewind():
                     raise
@@ -1165,7 +1213,7 @@ class Session(UserAgent):
                 started = time.monotonic()
                 resp = self._send(req)
                 resp.elapsed = timedelta(seconds=time.monotonic() - started)
-                self._apply_limits(resp)
+                apply_limits(resp, self.max_decompressed_size, self.max_encodings)
                 if self.cookiejar is not None:
                     self.cookiejar.extract_cookies(resp, req)
                 for hook in all_hooks:
@@ -1176,7 +1224,7 @@ class Session(UserAgent):
                     break
                 if len(history) >= self.max_redirects:
                     error = TooManyRedirects(req.url, f"Exceeded {self.max_redirects} redirects")
-                    _annotate(error, response=resp, request=req)
+                    annotate(error, response=resp, request=req)
                     resp.history = list(history)
                     self._drain(resp)
                     resp = None
@@ -1278,3 +1326,25 @@ class Session(UserAgent):
 
     def __repr__(self) -> str:
         return f"<Session clients={len(self._clients)}>"
+
+
+class _SessionAgent(UserAgent):
+    """The :class:`UserAgent` behind :meth:`Session.urlopen` and
+    :meth:`Session.download`: the session's settings, clients and cookie jar."""
+
+    def __init__(self, session: Session) -> None:
+        super().__init__(
+            max_redirects=session.max_redirects,
+            max_retries=session.max_retries,
+            retry_delay=session.retry_delay,
+            cookiejar=session.cookiejar,
+            headers=session.headers,
+            max_decompressed_size=session.max_decompressed_size,
+            max_encodings=session.max_encodings,
+        )
+        self._session = session
+
+    def _urlopen(self, request: Any) -> Any:
+        session = self._session
+        settings = session._merge_settings(None, None, None, None)
+        return self._send_on(session._client(request.url_split, settings), request)

@@ -85,6 +85,7 @@ from ._policy import (
     BODY_HEADERS,
     COOKIE_HEADERS,
     CREDENTIAL_HEADERS,
+    MAX_RETRY_DELAY,
     Retry,
     is_transient,
     plan_redirect,
@@ -110,6 +111,9 @@ from .url import URL
 
 __all__ = [
     "UserAgent",
+    "send_once",
+    "apply_limits",
+    "annotate",
     "CompatRequest",
     "CompatResponse",
     "RestkitCompatResponse",
@@ -645,7 +649,7 @@ class UserAgent(metaclass=_UserAgentType):
     redirect_resonse_codes: Any
     retry_response_codes: Any = frozenset()
     """Statuses retried for idempotent methods (e.g. ``{429, 503}``); none by default."""
-    max_retry_delay: float = 30.0
+    max_retry_delay: float = MAX_RETRY_DELAY
     """Cap on one backoff sleep; a ``Retry-After`` longer than this ends the retries."""
     accept_encoding: Optional[str] = ACCEPT_ENCODING
     """The default ``Accept-Encoding``; None sends none."""
@@ -731,13 +735,7 @@ class UserAgent(metaclass=_UserAgentType):
 
     def _send_on(self, client: Any, request: Any) -> Any:
         """One attempt of ``request`` on ``client``, wrapped as a ``response_type``."""
-        resp = client.request(
-            request.method,
-            request.url_split.quoted_uri,  # percent-encoded, as 2.x sent it
-            body=request.payload,
-            headers=request.headers,
-        )
-        return self.response_type(resp, request=request, sent_request=resp._sent_request)
+        return send_once(client, request, self.response_type)
 
     def _verify_status(self, status_code: int, url: Any = None) -> None:
         """Raise :class:`BadStatusCode` unless ``status_code`` is a valid one."""
@@ -792,10 +790,7 @@ class UserAgent(metaclass=_UserAgentType):
             pass
 
     def _apply_limits(self, resp: Any) -> None:
-        if self.max_decompressed_size != CompatResponse.max_decompressed_size:
-            resp.max_decompressed_size = self.max_decompressed_size
-        if self.max_encodings != CompatResponse.max_encodings:
-            resp.max_encodings = self.max_encodings
+        apply_limits(resp, self.max_decompressed_size, self.max_encodings)
 
     def _retry(self, retries: Optional[int] = None) -> Retry:
         """The agent's retry settings as a :class:`~geventhttpclient._policy.Retry`."""
@@ -924,7 +919,7 @@ class UserAgent(metaclass=_UserAgentType):
             except Exception as e:
                 if isinstance(e, gevent.Timeout):
                     raise
-                _annotate(e, request=req)
+                annotate(e, request=req)
                 error = self._handle_error(e, url=req.url)
                 if not (idempotent or self._sent_nothing(error)):
                     # Worth retrying, but the server may have acted on it (RFC 9110
@@ -964,7 +959,7 @@ class UserAgent(metaclass=_UserAgentType):
                 self._discard(resp)
                 if len(history) >= redirects:
                     error = TooManyRedirects(req.url, f"Redirection limit reached ({redirects})")
-                    _annotate(error, response=resp, request=req)
+                    annotate(error, response=resp, request=req)
                     raise error
                 history.append(resp)
                 resp._request = copy.copy(req)  # the live request moves on to the next hop
@@ -986,7 +981,7 @@ class UserAgent(metaclass=_UserAgentType):
             if content:
                 return content
             error = EmptyResponse(req.url, "Empty response body received")
-            _annotate(error, response=resp, request=req)
+            annotate(error, response=resp, request=req)
             self._handle_error(error, url=req.url)
             if not idempotent:
                 self._handle_retries_exceeded(url, last_error=error)  # as 2.x: never resent
@@ -1018,12 +1013,12 @@ class UserAgent(metaclass=_UserAgentType):
             _ = resp.content
         except Exception:  # noqa: BLE001 - the status error is what gets reported
             pass
-        _annotate(e, response=resp, request=req)
+        annotate(e, response=resp, request=req)
         try:
             log = self._conversation_str(req.url, resp, payload=req.payload)
         except Exception:  # noqa: BLE001
             log = ""
-        _annotate(e, http_log=log)
+        annotate(e, http_log=log)
         resp.release()
 
     @staticmethod
@@ -1135,12 +1130,38 @@ def _resumes_at(resp: Any, offset: int) -> bool:
 _encode_multipart_formdata = encode_multipart_formdata  # the name 2.x code uses
 
 
-def _annotate(e: BaseException, **attrs: Any) -> None:
+def send_once(client: Any, request: Any, response_type: Any) -> Any:
+    """One attempt of ``request`` on ``client``, wrapped as a ``response_type``: the
+    step every agent (UserAgent, Session) repeats for each attempt and hop."""
+    resp = client.request(
+        request.method,
+        request.url_split.quoted_uri,  # percent-encoded, as 2.x sent it
+        body=request.payload,
+        headers=request.headers,
+    )
+    return response_type(resp, request=request, sent_request=resp._sent_request)
+
+
+def apply_limits(resp: Any, max_size: Optional[int], max_encodings: int) -> None:
+    """Give ``resp`` the agent's decoding bounds where they differ from the defaults
+    (an instance attribute only then: Locust copies a response's ``__dict__``)."""
+    if max_size != CompatResponse.max_decompressed_size:
+        resp.max_decompressed_size = max_size
+    if max_encodings != CompatResponse.max_encodings:
+        resp.max_encodings = max_encodings
+
+
+def annotate(e: BaseException, **attrs: Any) -> None:
+    """Attach ``attrs`` to the exception ``e`` where it allows (2.x errors carry
+    ``response``, ``request``, ``http_log``)."""
     for name, value in attrs.items():
         try:
             setattr(e, name, value)
         except (AttributeError, TypeError):
             pass
+
+
+_annotate = annotate  # the name subclasses used
 
 
 class RestkitCompatUserAgent(UserAgent):

@@ -41,6 +41,7 @@ from geventhttpclient.requests import (
     StreamConsumedError,
     TooManyRedirects,
 )
+from geventhttpclient.useragent import UserAgent
 
 PROXY_ENV = ["http_proxy", "https_proxy", "all_proxy", "no_proxy"] + [
     "REQUESTS_CA_BUNDLE",
@@ -989,14 +990,28 @@ def test_prepared_request_is_available_on_the_response(echo_json):
     assert repr(r) == "<Response [200]>"
 
 
-def test_session_is_a_user_agent_sharing_the_engine(echo_json):
-    from geventhttpclient.useragent import UserAgent
+def test_session_urlopen_and_download_share_its_clients_and_cookies(server_factory, tmp_path):
+    """2.x's Session was a UserAgent; ours is built from parts, and its 2.x methods
+    run on an agent that borrows the session's clients, headers and cookies."""
 
-    with Session() as s:
-        assert isinstance(s, UserAgent)
-        s.get(echo_json.base + "/")
+    def respond(conn, req):
+        conn.respond(200, b"body", [("Set-Cookie", "k=v; Path=/")])
+
+    server = server_factory(keep_alive(respond))
+    with Session(headers={"X-Session": "1"}) as s:
+        assert not isinstance(s, UserAgent)
+        assert s.get(server.base + "/").status_code == 200
+        resp = s.urlopen(server.base + "/again")
+        assert resp.content == b"body"
+        s.download(server.base + "/file", tmp_path / "f")
+        assert (tmp_path / "f").read_bytes() == b"body"
         (client,) = s._clients.values()
-        assert client.statistics().idle == 1
+        stats = client.statistics()
+        assert stats.created == 1 and stats.idle == 1
+    sent = server.requests
+    assert [r["headers"]["x-session"] for r in sent] == [["1"]] * 3
+    assert "cookie" not in sent[0]["headers"]
+    assert sent[1]["headers"]["cookie"] == ["k=v"] and sent[2]["headers"]["cookie"] == ["k=v"]
 
 
 def test_session_refuses_client_options_that_name_one_origin():
