@@ -55,7 +55,8 @@ static const char *const err_descriptions[HP_E__COUNT] = {
     "a callback aborted parsing",
     "malformed status line",
     "unsupported HTTP version (only HTTP/1.x)",
-    "status code is not three digits from 100 to 999",
+    /* llhttp's words, which 2.x surfaced and its users match on */
+    "Invalid status code: not three digits from 100 to 999",
     "bare CR or LF: lines must end with CRLF",
     "empty header name or invalid character in it",
     "whitespace between header name and colon",
