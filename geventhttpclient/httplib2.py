@@ -62,7 +62,7 @@ def _import_httplib2() -> ModuleType:
     """
     try:
         with _httplib.patched():
-            import httplib2  # type: ignore[import]  # (no stubs; optional)
+            import httplib2  # no stubs; optional (mypy: ignore_missing_imports)
     except ModuleNotFoundError as exc:
         if exc.name != "httplib2":
             raise  # something httplib2 itself needs is missing: that error says what
