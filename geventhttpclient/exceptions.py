@@ -44,6 +44,18 @@ against sockets, ``http.client`` or geventhttpclient 2.x keeps working::
 The agent's errors are re-exported from ``useragent`` and ``requests``, where 2.x
 code imports them.
 
+Two faces speak another library's error vocabulary, and keep those classes beside
+them because the names clash with ours (``InvalidURL``, ``HTTPError``,
+``ConnectError``...). Each is also one of the classes above, so one ``except``
+clause catches both:
+
+* ``httplib``: ``InvalidURL``, ``BadStatusLine``, ``LineTooLong``,
+  ``RemoteDisconnected``, ``IncompleteRead``, each also ``http.client``'s class of
+  that name;
+* ``httpx``: httpx's tree (``HTTPError``, ``RequestError``, ``TransportError``,
+  ``TimeoutException``...), drawn in that module, each rooted in our
+  :class:`HTTPError` and also the matching class here.
+
 A caller's own :class:`gevent.Timeout` and :class:`greenlet.GreenletExit` are never
 caught, wrapped or retried by the library; they pass through unchanged.
 
