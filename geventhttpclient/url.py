@@ -1,17 +1,22 @@
 """The mutable :class:`URL` the client, the pool and the user agent work with.
 
-It keeps the 2.x surface (attributes ``scheme``, ``host``, ``port``, ``path``,
-``query``, ``fragment``, ``user``, ``password``; ``netloc``, ``request_uri``,
-``redirect``, the urlparse-style 6-tuple, ``str()`` round-trip) but parses with its
-own RFC 3986 splitter instead of :func:`urllib.parse.urlsplit`, for two reasons:
+It keeps the 2.x surface: the :func:`urllib.parse.urlparse` parts (``scheme``,
+``path``, ``params``, ``query``, ``fragment``, ``username``/``user``, ``password``,
+``hostname``/``host``, ``port``), ``netloc``, ``request_uri`` and ``quoted_uri``,
+``str()``/``geturl()`` and ``quoted``, ``redirect``, the urlparse 6-tuple. As in 2.x,
+path, params, query and fragment are kept as written (``request_uri`` and ``str()``
+give them back unchanged); ``quoted_uri`` and ``quoted`` are the percent-encoded
+forms that go on the wire. Absent parts are ``""``, never ``None``.
 
-* ``urlsplit`` silently deletes tab, CR and LF and strips leading control bytes, so
+It parses with its own RFC 3986 splitter instead of :func:`urllib.parse.urlparse`,
+for two reasons:
+
+* ``urlparse`` silently deletes tab, CR and LF and strips leading control bytes, so
   ``"http://h/a\\r\\nX: y"`` would quietly become a different URL. A client must
   refuse such input, not repair it: we raise :class:`~geventhttpclient.exceptions.
   InvalidURL` for any control character.
 * Every request constructs a URL, so the common all-ASCII case takes one regular
-  expression scan and a few ``str.partition`` calls; percent-encoding only runs
-  when that scan found something to encode.
+  expression scan and a few ``str.partition`` calls.
 """
 
 from __future__ import annotations
@@ -19,16 +24,18 @@ from __future__ import annotations
 import ipaddress
 import re
 from typing import Any, Iterable, Iterator, Mapping, Optional, Tuple, Union
-from urllib.parse import quote, quote_plus, unquote, unquote_plus, urlencode
+from urllib.parse import quote, quote_plus, unquote, unquote_plus, urlencode, urlunparse, urlunsplit
 
 from geventhttpclient.exceptions import InvalidURL
 
-__all__ = ["URL", "DEFAULT_PORTS"]
+__all__ = ["URL", "DEFAULT_PORTS", "ParamsDataType", "requote_uri"]
 
 #: Port used when the URL names none. Other schemes get ``port = None``.
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 ParamsType = Union[Mapping[str, Any], Iterable[Tuple[Any, Any]], str, bytes]
+#: The 2.x name of :data:`ParamsType`.
+ParamsDataType = ParamsType
 
 # Anything outside this set needs a closer look: controls, space, non-ASCII, and the
 # characters RFC 3986 does not allow unescaped ("<>\"{}|\\^`"). One scan of the whole
@@ -41,6 +48,9 @@ _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # the request line. "[" and "]" are kept (PHP-style "a[]=1" queries), as requests
 # and browsers do; a "%" not starting an escape is encoded, a valid escape is kept.
 _NEEDS_QUOTE_RE = re.compile(r"[^A-Za-z0-9\-._~!$&'()*+,;=:@/?%\[\]]|%(?![0-9A-Fa-f]{2})")
+# The same set without "%": a single character class scans twice as fast as the
+# alternation above, and decides the common case (nothing to quote, no escapes) alone.
+_QUOTE_FREE_RE = re.compile(r"[^A-Za-z0-9\-._~!$&'()*+,;=:@/?\[\]]")
 _LONE_PERCENT_RE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _QUOTE_SAFE = "!$&'()*+,;=:@/?%[]~"
 _SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*\Z")
@@ -54,27 +64,55 @@ _Parts = Tuple[str, Optional[str], str, Optional[str], Optional[str]]
 
 
 def _check_controls(url: str) -> None:
-    """Refuse control characters and surrounding spaces (only called on the slow path)."""
+    """Refuse control characters, surrounding spaces and text that cannot be sent
+    as UTF-8 (lone surrogates); only called on the slow path."""
     match = _CONTROL_RE.search(url)
     if match is not None:
         raise InvalidURL(f"control character {match.group()!r} in URL {url!r}")
     if url[:1] == " " or url[-1:] == " ":
         raise InvalidURL(f"leading or trailing space in URL {url!r}")
+    try:
+        url.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidURL(f"cannot encode {url!r} as UTF-8") from exc
 
 
 def _requote(part: str) -> str:
     """Percent-encode what may not appear raw in a URI, as UTF-8, keeping valid escapes.
 
     Existing ``%XX`` escapes are left alone so an already-encoded URL is never
-    double-encoded; a ``%`` that starts no escape becomes ``%25``.
+    double-encoded; a ``%`` that starts no escape becomes ``%25``. Reserved
+    characters (``/?;=&`` ...) keep their meaning and are not encoded.
     """
-    if _NEEDS_QUOTE_RE.search(part) is None:
+    if _QUOTE_FREE_RE.search(part) is None or _NEEDS_QUOTE_RE.search(part) is None:
         return part
     part = _LONE_PERCENT_RE.sub("%25", part)
     try:
         return quote(part, safe=_QUOTE_SAFE)
     except UnicodeEncodeError as exc:  # lone surrogates cannot be UTF-8 encoded
         raise InvalidURL(f"cannot encode {part!r} as UTF-8") from exc
+
+
+def requote_uri(uri: str) -> str:
+    """The percent-encoded form of ``uri`` (2.x helper): characters not allowed in a
+    URI are encoded as UTF-8, valid ``%XX`` escapes and reserved characters are kept,
+    and a ``%`` that starts no escape becomes ``%25``.
+
+    Raises :class:`InvalidURL` for text that cannot be UTF-8 encoded.
+    """
+    if "#" not in uri:
+        return _requote(uri)
+    before, _, fragment = uri.partition("#")
+    return _requote(before) + "#" + _requote(fragment)
+
+
+def _split_params(path: str) -> Tuple[str, str]:
+    """Split ``path`` into (path, params): params follow the first ``;`` of the last
+    segment, as :func:`urllib.parse.urlparse` has it (RFC 2396's ``;params``)."""
+    semicolon = path.find(";", path.rfind("/") + 1)
+    if semicolon == -1:
+        return path, ""
+    return path[:semicolon], path[semicolon + 1 :]
 
 
 def _split(url: str) -> _Parts:
@@ -185,10 +223,11 @@ def _encode_params(params: ParamsType) -> str:
     """Encode ``params`` (mapping or pairs) as ``application/x-www-form-urlencoded``.
 
     A value that is a list or tuple gives one pair per element; ``None`` values are
-    skipped (both as in 2.x and requests). A string is taken as an already-built query.
+    skipped (both as in 2.x and requests). A string is taken as an already-built query
+    and appended as written (``quoted_uri`` encodes it, as 2.x).
     """
     if isinstance(params, str):
-        return _requote(params)
+        return params
     if isinstance(params, (bytes, bool, int)):
         raise ValueError("params must be a mapping or an iterable of 2-tuples")
     items = params.items() if isinstance(params, Mapping) else params
@@ -204,20 +243,35 @@ def _encode_params(params: ParamsType) -> str:
 class URL:
     """A parsed, mutable URL: the request target and the connection coordinates.
 
-    >>> url = URL("https://user:pw@Example.COM:8443/a%20b/c?x=1#top")
-    >>> url.scheme, url.host, url.port, url.path, url.query, url.fragment
-    ('https', 'example.com', 8443, '/a%20b/c', 'x=1', 'top')
-    >>> url.request_uri, url.netloc
-    ('/a%20b/c?x=1', 'example.com:8443')
+    >>> url = URL("https://user:pw@Example.COM:8443/a b/c;v=1?x=1#top")
+    >>> url.scheme, url.host, url.port, url.path, url.params, url.query, url.fragment
+    ('https', 'example.com', 8443, '/a b/c', 'v=1', 'x=1', 'top')
+    >>> url.request_uri, url.quoted_uri, url.netloc
+    ('/a b/c;v=1?x=1', '/a%20b/c;v=1?x=1', 'example.com:8443')
 
-    ``query`` is the encoded query string without ``?`` (as in 2.x); ``url[key]``,
+    Path, params, query and fragment are stored as written (2.x): ``request_uri``
+    and ``str()`` return them unchanged, ``quoted_uri`` and ``quoted`` percent-encode
+    what a request line cannot carry (non-ASCII as UTF-8). The host is lowercased
+    and IDNA-encoded; user and password are percent-decoded.
+
+    ``query`` is the query string without ``?`` (as in 2.x); ``url[key]``,
     ``url.get(key)`` and ``url[key] = value`` read and set single parameters.
     Attributes can be assigned; they are not re-validated then (as in 2.x).
-    Path, query and fragment are stored percent-encoded (non-ASCII as UTF-8), so
-    ``request_uri`` is always ready for the request line.
+    ``params`` is urlparse's field (what follows ``;`` in the last path segment):
+    assigning ``path`` leaves it alone, as ``ParseResult._replace(path=...)`` does.
     """
 
-    __slots__ = ("scheme", "host", "port", "path", "query", "fragment", "user", "password")
+    __slots__ = (
+        "scheme",
+        "host",
+        "port",
+        "path",
+        "params",
+        "query",
+        "fragment",
+        "user",
+        "password",
+    )
 
     #: Extra characters left unencoded in values set through ``url[key] = value``.
     quoting_safe = ""
@@ -226,19 +280,35 @@ class URL:
     host: str
     port: Optional[int]
     path: str
+    params: str
     query: str
     fragment: str
     user: str
     password: str
 
     def __init__(self, url: Union[str, URL, None] = "", params: Optional[ParamsType] = None):
-        if isinstance(url, URL):
+        """Parse ``url``; ``params`` (a mapping, pairs or a query string) are appended
+        to its query, form-encoded.
+
+        Also accepts another :class:`URL` (copied) and the tuples of
+        :func:`urllib.parse.urlparse` and :func:`~urllib.parse.urlsplit` (2.x took a
+        ``ParseResult``). Raises :class:`InvalidURL` for URLs that cannot be used
+        (control characters, bad host or port, an http(s) URL without a host) and
+        ``TypeError`` for other types.
+        """
+        if isinstance(url, str):
+            self._parse(url)
+        elif isinstance(url, URL):
             for name in URL.__slots__:
                 setattr(self, name, getattr(url, name))
-        elif isinstance(url, str):
-            self._parse(url)
         elif url is None:
             self._parse("")
+        elif (
+            isinstance(url, tuple)
+            and len(url) in (5, 6)
+            and all(isinstance(part, str) for part in url)
+        ):
+            self._parse(urlunparse(url) if len(url) == 6 else urlunsplit(url))
         else:
             raise TypeError(f"URL() expects a str, not {type(url).__name__}")
         if params:
@@ -269,27 +339,42 @@ class URL:
                 port = int(port_str)
                 if port > 65535:
                     raise InvalidURL(f"port {port} out of range in {url!r}")
-            if not path:
-                # RFC 9110 section 4.2.3: an empty path with an authority means "/".
-                path = "/"
         if port is None:
             port = DEFAULT_PORTS.get(scheme)
         if not host and scheme in DEFAULT_PORTS:
             raise InvalidURL(f"no host in {scheme} URL {url!r}")
-        if unusual or "%" in url:
-            path = _requote(path)
-            query = _requote(query) if query else ""
-            fragment = _requote(fragment) if fragment else ""
         self.scheme = scheme
         self.host = host
         self.port = port
         self.user = user
         self.password = password
-        self.path = path
+        if ";" in path:
+            self.path, self.params = _split_params(path)
+        else:
+            self.path = path
+            self.params = ""
         self.query = query or ""
         self.fragment = fragment or ""
 
     # -- derived views --------------------------------------------------------------
+
+    @property
+    def username(self) -> str:
+        """The user name, percent-decoded (2.x and urlparse name of :attr:`user`)."""
+        return self.user
+
+    @username.setter
+    def username(self, value: str) -> None:
+        self.user = value
+
+    @property
+    def hostname(self) -> str:
+        """The host, lowercased (2.x and urlparse name of :attr:`host`)."""
+        return self.host
+
+    @hostname.setter
+    def hostname(self, value: str) -> None:
+        self.host = value
 
     def _host_for_netloc(self) -> str:
         host = self.host
@@ -299,7 +384,10 @@ class URL:
 
     @property
     def netloc(self) -> str:
-        """``host[:port]`` for the ``Host`` header: IPv6 bracketed, default port omitted."""
+        """``host[:port]`` for the ``Host`` header: IPv6 bracketed, default port omitted.
+
+        Unlike urlparse's ``netloc``, never the credentials: this value is sent.
+        """
         port = self.port
         if port is None or DEFAULT_PORTS.get(self.scheme) == port:
             return self._host_for_netloc()
@@ -317,54 +405,74 @@ class URL:
 
     @property
     def query_string(self) -> str:
-        """The encoded query without ``?`` (2.x name; the same as ``query``)."""
+        """The query without ``?`` (2.x name; the same as ``query``)."""
         return self.query
 
     @property
-    def quoted_uri(self) -> str:
-        """2.x name (since 2.3.4) for the percent-encoded request target, which
-        :attr:`request_uri` already is; Locust asks for it by this name."""
-        return self.request_uri
-
-    @property
     def request_uri(self) -> str:
-        """Origin-form request target (RFC 9112 section 3.2.1): ``path[?query]``."""
+        """Origin-form request target, as written: ``path[;params][?query]``.
+
+        An empty path gives ``/`` (RFC 9112 section 3.2.1). Use :attr:`quoted_uri`
+        for the request line: this form may hold spaces or non-ASCII text.
+        """
+        target = self.path + ";" + self.params if self.params else self.path
         query = self.query
         if query:
-            return (self.path or "/") + "?" + query
-        return self.path or "/"
+            return (target or "/") + "?" + query
+        return target or "/"
 
     @property
-    def params(self) -> str:
-        """Parameters of the last path segment (after ``;``), as ``urlparse`` reports them.
+    def quoted_uri(self) -> str:
+        """:attr:`request_uri`, percent-encoded for the request line (2.x, since 2.3.4).
 
-        They stay part of ``path`` here (RFC 3986 has no separate params component);
-        this property only exists so the 2.x 6-tuple ``(scheme, netloc, path, params,
-        query, fragment)`` can be rebuilt.
+        Raises :class:`InvalidURL` if an assigned part cannot be UTF-8 encoded.
         """
-        last = self.path.rpartition("/")[2]
-        return last.partition(";")[2]
+        # request_uri inlined: this runs once per request sent by the user agent.
+        params = self.params
+        target = self.path + ";" + params if params else self.path
+        query = self.query
+        if query:
+            target = (target or "/") + "?" + query
+        elif not target:
+            return "/"
+        if _QUOTE_FREE_RE.search(target) is None:
+            return target
+        return _requote(target)
+
+    @property
+    def quoted(self) -> str:
+        """``str(url)`` percent-encoded (2.x): what may be sent, e.g. to a proxy."""
+        return self._compose(_requote)
+
+    def geturl(self) -> str:
+        """The URL as a string, the same as ``str(url)`` (urlparse's name, as 2.x)."""
+        return self._compose(None)
 
     def __iter__(self) -> Iterator[str]:
         """The :func:`urllib.parse.urlparse` 6-tuple, so ``urlunparse(tuple(url))`` works."""
-        path = self.path
-        params = self.params
-        if params or path.endswith(";"):
-            path = path[: len(path) - len(params) - 1]
-        return iter((self.scheme, self.full_netloc(), path, params, self.query, self.fragment))
+        return iter(
+            (self.scheme, self.full_netloc(), self.path, self.params, self.query, self.fragment)
+        )
 
-    def __str__(self) -> str:
+    def _compose(self, quote_part: Any) -> str:
+        """The URL as text; ``quote_part`` (if given) encodes path, query and fragment."""
         parts = []
         if self.scheme:
             parts.append(self.scheme + ":")
         if self.host or self.user or self.password:
             parts.append("//" + self.full_netloc())
-        parts.append(self.path)
-        if self.query:
-            parts.append("?" + self.query)
+        path = self.path + ";" + self.params if self.params else self.path
+        query = "?" + self.query if self.query else ""
+        if quote_part is not None:
+            path, query = quote_part(path), quote_part(query)
+        parts.append(path)
+        parts.append(query)
         if self.fragment:
-            parts.append("#" + self.fragment)
+            parts.append("#" + (quote_part(self.fragment) if quote_part else self.fragment))
         return "".join(parts)
+
+    def __str__(self) -> str:
+        return self._compose(None)
 
     def __repr__(self) -> str:
         # Same shape as 2.x, but a password never lands in logs or tracebacks.
@@ -458,13 +566,16 @@ class URL:
     # -- navigation -----------------------------------------------------------------
 
     def append_to_path(self, value: str) -> str:
-        """Append ``value`` to the path with exactly one ``/`` between them (2.x)."""
-        path = self.path
+        """Append ``value`` to the path with exactly one ``/`` between them (2.x).
+
+        Returns the new path (with its ``;params``, which move to the new last segment).
+        """
+        path = self.path + ";" + self.params if self.params else self.path
         if path.endswith("/"):
             path += value[1:] if value.startswith("/") else value
         else:
             path += value if value.startswith("/") else "/" + value
-        self.path = path
+        self.path, self.params = _split_params(path)
         return path
 
     def redirect(self, location: Union[str, URL]) -> URL:
@@ -472,8 +583,8 @@ class URL:
 
         The non-strict variant of section 5.2.2 is used: ``"http:g"`` against an http
         base is read as the relative ``"g"``, as browsers and ``urljoin`` do, rather
-        than as an http URL without a host. Per RFC 9110 section 10.2.2 a location
-        without a fragment inherits this URL's fragment.
+        than as an http URL without a host. As in 2.x and RFC 3986, the fragment
+        is the location's own: this URL's fragment is not carried over.
         """
         ref = str(location) if isinstance(location, URL) else location
         if not isinstance(ref, str):
@@ -492,25 +603,25 @@ class URL:
                 authority, path, query = r_authority, _remove_dot_segments(r_path), r_query
             else:
                 authority = self.full_netloc() if self.host else None
+                base_path = self.path + ";" + self.params if self.params else self.path
                 if not r_path:
-                    path = self.path
+                    path = base_path
                     query = r_query if r_query is not None else self.query
                 else:
                     if r_path[:1] == "/":
                         path = _remove_dot_segments(r_path)
-                    elif authority is not None and not self.path:
+                    elif authority is not None and not base_path:
                         path = _remove_dot_segments("/" + r_path)
                     else:
-                        base_dir = self.path[: self.path.rfind("/") + 1]
+                        base_dir = base_path[: base_path.rfind("/") + 1]
                         path = _remove_dot_segments(base_dir + r_path)
                     query = r_query
-        fragment = r_fragment if r_fragment is not None else self.fragment
         target = scheme + ":" if scheme else ""
         if authority is not None:
             target += "//" + authority
         target += path
         if query:
             target += "?" + query
-        if fragment:
-            target += "#" + fragment
+        if r_fragment:
+            target += "#" + r_fragment
         return type(self)(target)

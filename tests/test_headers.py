@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import pickle
 import string
 from collections.abc import Mapping, MutableMapping
@@ -10,7 +11,7 @@ from urllib.request import Request
 
 import pytest
 
-from geventhttpclient.header import Headers
+from geventhttpclient.header import Headers, parse_content_type_charset
 
 MULTI_COOKIE_PAIRS = [
     (b"Server", b"nginx"),
@@ -63,11 +64,11 @@ def test_create_from_other_headers_copies():
     assert h.getlist("a") == ["1", "2", "3"]
 
 
-def test_is_a_mutable_mapping_but_not_a_dict():
+def test_is_a_dict_and_a_mutable_mapping_as_in_2x():
     h = Headers()
+    assert isinstance(h, dict)
     assert isinstance(h, MutableMapping)
     assert isinstance(h, Mapping)
-    assert not isinstance(h, dict)
 
 
 # -- lookups --------------------------------------------------------------------------
@@ -156,13 +157,31 @@ def test_items_keep_original_case_and_duplicates():
 def test_items_keep_arrival_order_across_names():
     h = Headers([("A", "1"), ("B", "2"), ("a", "3")])
     assert h.items() == [("A", "1"), ("B", "2"), ("a", "3")]
-    assert h.values() == ["1", "2", "3"]
 
 
-def test_keys_and_iteration_give_each_name_once_in_first_seen_case():
+def test_keys_and_iteration_give_each_name_once_lowercased():
+    # 2.x: the names are the lowercased dict keys (3.0 gave the first-seen case).
     h = Headers([("Set-Cookie", "1"), ("X", "2"), ("set-cookie", "3")])
-    assert list(h) == ["Set-Cookie", "X"]
-    assert h.keys() == ["Set-Cookie", "X"]
+    assert list(h) == ["set-cookie", "x"]
+    assert list(h.keys()) == ["set-cookie", "x"]
+    assert list(reversed(h)) == ["x", "set-cookie"]
+
+
+def test_keys_view_matches_case_insensitively_and_counts_names():
+    h = Headers([("Set-Cookie", "1"), ("X", "2"), ("set-cookie", "3")])
+    keys = h.keys()
+    assert "SET-COOKIE" in keys and "x" in keys and "y" not in keys
+    assert len(keys) == 2
+    assert len(h) == 3
+    assert keys == {"set-cookie", "x"}
+    h.add("Y", "4")
+    assert "y" in keys  # a live view
+
+
+def test_values_view_gives_what_getitem_gives():
+    h = Headers([("A", "1"), ("B", "2"), ("a", "3")])
+    assert list(h.values()) == [["1", "3"], "2"]
+    assert len(h.values()) == 2
 
 
 def test_iteroriginal_iterlower_and_iteritems():
@@ -353,7 +372,7 @@ def test_from_str_pairs_adopts_decoded_pairs():
     h = Headers._from_str_pairs(pairs)
     assert h["content-type"] == "text/plain"
     assert h.getlist("set-cookie") == ["a", "b"]
-    assert list(h) == ["Content-Type", "set-cookie"]
+    assert list(h) == ["content-type", "set-cookie"]
 
 
 # -- comparison, copies, compatibility ------------------------------------------------
@@ -418,3 +437,144 @@ def test_cookiejar_reads_all_set_cookie_lines():
 def test_bool_reflects_emptiness():
     assert not Headers()
     assert Headers(a="1")
+
+
+# -- the dict level (2.x: Headers is a dict subclass) ---------------------------------
+
+
+def _assert_consistent(h):
+    """The dict level (the index) always matches the field lines: no lazy state."""
+    rebuilt = Headers(h.items())
+    assert dict.__len__(h) == dict.__len__(rebuilt)
+    assert list(dict.keys(h)) == list(dict.keys(rebuilt))
+    assert [h.getlist(k) for k in h] == [rebuilt.getlist(k) for k in rebuilt]
+
+
+def test_json_dumps_sees_every_line():
+    h = Headers._from_raw_pairs([(b"Content-Type", b"text/plain"), (b"X-A", b"1")])
+    assert json.loads(json.dumps(h)) == {"Content-Type": "text/plain", "X-A": "1"}
+    assert json.dumps(h, indent=1) and json.dumps(Headers()) == "{}"
+
+
+def test_plain_dict_consumers_read_lowercased_names_and_values():
+    h = Headers([("Content-Type", "text/plain"), ("Set-Cookie", "a"), ("set-cookie", "b")])
+    expected = {"content-type": "text/plain", "set-cookie": ["a", "b"]}
+    assert dict(h) == expected
+    assert {**h} == expected
+    assert {} | h == expected
+    d = {}
+    d.update(h)
+    assert d == expected
+
+
+def test_or_returns_new_headers_with_dict_semantics():
+    h = Headers([("X-A", "1"), ("X-B", "2")])
+    merged = h | {"x-a": "3", "X-C": ["4", "5"]}
+    assert type(merged) is Headers
+    assert merged.items() == [("x-a", "3"), ("X-B", "2"), ("X-C", "4"), ("X-C", "5")]
+    assert h.items() == [("X-A", "1"), ("X-B", "2")]
+    h |= Headers([("X-B", "6")])
+    assert h.items() == [("X-A", "1"), ("X-B", "6")]
+    _assert_consistent(merged)
+    _assert_consistent(h)
+
+
+def test_fromkeys_goes_through_setitem():
+    h = Headers.fromkeys(["X-D", "x-e"], "v")
+    assert type(h) is Headers
+    assert list(h) == ["x-d", "x-e"]
+    assert h.items() == [("X-D", "v"), ("x-e", "v")]
+
+
+def test_add_with_list_value_adds_one_line_per_element():
+    h = Headers(a="1")
+    h.add("A", ["2", "3"])
+    h.add("b", ("4",))
+    assert h.items() == [("a", "1"), ("A", "2"), ("A", "3"), ("b", "4")]
+    _assert_consistent(h)
+
+
+def test_create_from_pairs_with_list_value():
+    h = Headers([("A", ["1", "2"]), ("B", 3)])
+    assert h.items() == [("A", "1"), ("A", "2"), ("B", "3")]
+
+
+def test_setdefault_defaults_to_empty_string_as_in_2x():
+    h = Headers()
+    assert h.setdefault("X") == ""
+    assert h.items() == [("X", "")]
+
+
+def test_popitem_removes_the_last_name_with_all_its_lines():
+    h = Headers([("A", "1"), ("B", "2"), ("b", "3")])
+    assert h.popitem() == ("b", ["2", "3"])
+    assert h.items() == [("A", "1")]
+    assert h.popitem() == ("a", "1")
+    with pytest.raises(KeyError):
+        h.popitem()
+
+
+def test_not_equal_is_the_negation_of_equal():
+    a = Headers([("A", "1")])
+    assert not (a != Headers([("a", "1")]))
+    assert a != Headers([("a", "2")])
+    assert a != {"a": "2"}
+    assert not (a != {"A": "1"})
+
+
+def test_copies_do_not_share_repeated_fields():
+    h = Headers([("A", "1"), ("a", "2")])
+    for clone in (h.copy(), Headers(h), copy.copy(h), copy.deepcopy(h)):
+        clone.add("A", "3")
+        assert h.getlist("a") == ["1", "2"]
+        assert clone.getlist("a") == ["1", "2", "3"]
+
+
+class PicklableHeaders(Headers):
+    """A subclass at module level, where pickle can find it."""
+
+
+def test_pickle_keeps_repeated_fields_and_subclass_attributes():
+    h = PicklableHeaders([("A", "1"), ("a", "2")])
+    h.note = "x"
+    clone = pickle.loads(pickle.dumps(h))
+    assert type(clone) is PicklableHeaders
+    assert clone.items() == [("A", "1"), ("a", "2")]
+    assert clone["A"] == ["1", "2"]
+    assert clone.note == "x"
+
+
+def test_extend_from_message_keeps_every_repeated_line():
+    msg = Message()
+    msg["Set-Cookie"] = "a"
+    msg["Set-Cookie"] = "b"
+    h = Headers()
+    h.extend(msg)
+    assert h.getlist("set-cookie") == ["a", "b"]
+
+
+def test_dict_level_stays_consistent_through_mutations():
+    h = Headers._from_raw_pairs(MULTI_COOKIE_PAIRS)
+    _assert_consistent(h)
+    h["set-cookie"] = "z"
+    _assert_consistent(h)
+    h.add("Server", "other")
+    h["X-New"] = ["1", "2"]
+    _assert_consistent(h)
+    del h["server"]
+    h.pop("x-new")
+    h.discard("cache-control")
+    h.update({"Content-Length": "1"}, Date="today")
+    h.setdefault("Via", "proxy")
+    _assert_consistent(h)
+    h.clear()
+    _assert_consistent(h)
+    assert dict.__len__(h) == 0
+
+
+def test_parse_content_type_charset():
+    assert parse_content_type_charset('text/html; Charset="UTF-8"') == "utf-8"
+    assert parse_content_type_charset("text/html; q=1;charset=latin-1 ") == "latin-1"
+    assert parse_content_type_charset("text/html") is None
+    assert parse_content_type_charset("text/html; charset=") is None
+    assert parse_content_type_charset("charset=utf-8") is None
