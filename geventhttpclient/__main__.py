@@ -111,7 +111,7 @@ def bench(
 ) -> Dict[str, Any]:
     """Run the benchmark and return its results (see :func:`_report`)."""
     parsed = URL(url)
-    target = parsed.request_uri
+    target = parsed.quoted_uri
     headers = None if keepalive else {"Connection": "close"}
     latencies: List[float] = []
     errors: Dict[str, int] = {}
@@ -220,7 +220,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 def _cmd_get(args: argparse.Namespace) -> int:
     url = URL(args.url)
     with HTTPClient.from_url(url, insecure=args.insecure) as client:
-        with client.get(url.request_uri) as response:
+        with client.get(url.quoted_uri) as response:
             print(f"{response.version} {response.status_code} {response.status_message}")
             for name, value in response.headers.items():
                 print(f"{name}: {value}")
