@@ -45,6 +45,10 @@ markers =
 """
 
 
+MAX_DIFFERENCES = 8
+"""Issue 11: at most this many of 2.6.1's tests may be listed as deliberate differences."""
+
+
 def known_differences() -> list[str]:
     """Test ids from known_differences.txt: ``<id>  # <reason>`` per line."""
     ids = []
@@ -97,6 +101,15 @@ def unpack_tests(sdist: Path, into: Path) -> Path:
     return into
 
 
+def _exists(run: Path, test_id: str) -> bool:
+    """Whether ``file::test`` names a test function of the unpacked suite (pytest
+    silently ignores a --deselect that matches nothing, so the list could rot)."""
+    path, _, name = test_id.partition("::")
+    source = run / path
+    name = name.split("[")[0].split("::")[-1]
+    return source.is_file() and f"def {name}(" in source.read_text()
+
+
 def isolated(cmd: list[str]) -> list[str]:
     """``cmd`` wrapped to run in a private network namespace, when that is possible."""
     if os.environ.get("GHC_COMPAT_NETNS", "1") == "0":
@@ -114,14 +127,17 @@ def isolated(cmd: list[str]) -> list[str]:
 
 def main(argv: list[str]) -> int:
     deselect = known_differences()
+    if len(deselect) > MAX_DIFFERENCES:
+        print(f"{KNOWN.name}: {len(deselect)} tests, at most {MAX_DIFFERENCES}", file=sys.stderr)
+        return 2
     with tempfile.TemporaryDirectory(prefix="ghc-compat-") as tmp:
         scratch = Path(tmp)
         sdist = fetch_sdist(scratch)
         unpack_tests(sdist, scratch / "run")
         run = scratch / "run"
-        missing = [t for t in deselect if not (run / t.split("::")[0]).is_file()]
+        missing = [t for t in deselect if not _exists(run, t)]
         if missing:
-            print(f"{KNOWN.name} names files 2.6.1 does not have: {missing}", file=sys.stderr)
+            print(f"{KNOWN.name} names tests 2.6.1 does not have: {missing}", file=sys.stderr)
             return 2
         cmd = [
             sys.executable,
