@@ -16,7 +16,18 @@ from __future__ import annotations
 import io
 import os
 import re
-from typing import Any, Iterable, Iterator, List, Mapping, Optional, Set, Tuple, Union
+from typing import (
+    AbstractSet,
+    Any,
+    Dict,
+    Iterable,
+    Iterator,
+    List,
+    Mapping,
+    Optional,
+    Tuple,
+    Union,
+)
 
 from .exceptions import HeaderInjectionError, RequestError
 
@@ -25,7 +36,10 @@ __all__ = [
     "RequestBody",
     "prepare_body",
     "host_header",
+    "iter_fields",
+    "check_fields",
     "IDEMPOTENT_METHODS",
+    "FRAMING_NAMES",
     "validate_version",
 ]
 
@@ -38,7 +52,10 @@ _VERSION = re.compile(r"HTTP/1\.[01]\Z")
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
 # RFC 9110 9.3: methods for which enclosed content has a defined meaning.
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+# The fields that say how a body is delimited (RFC 9112 6).
+FRAMING_NAMES = frozenset({b"content-length", b"transfer-encoding"})
 
+Field = Tuple[bytes, bytes]
 HeadersLike = Union[Mapping[str, Any], Iterable[Tuple[Any, Any]], None]
 BodyLike = Union[bytes, bytearray, memoryview, str, io.IOBase, Iterable[bytes], None]
 
@@ -103,8 +120,9 @@ def iter_fields(headers: HeadersLike) -> Iterator[Tuple[Any, Any]]:
 
     A list or tuple value is one field line per element, as 2.x's ``Headers`` stored
     it: ``{"X-Multi": ["a", "b"]}`` is ``X-Multi: a`` and ``X-Multi: b``, never the
-    text ``['a', 'b']``. This is the one place that walks caller headers, so every
-    head built (client, httplib, defaults) agrees on it.
+    text ``['a', 'b']``. Every head built (client, httplib, defaults) takes its
+    field lines from here; :func:`check_fields` skips the generator only for
+    plain single-valued pairs and comes here for anything else.
     """
     if headers is None:
         return iter(())
@@ -114,7 +132,6 @@ def iter_fields(headers: HeadersLike) -> Iterator[Tuple[Any, Any]]:
 
 def _field_lines(pairs: Iterable[Tuple[Any, Any]]) -> Iterator[Tuple[Any, Any]]:
     for name, value in pairs:
-        # A str value (nearly every one) costs one identity test here.
         if value.__class__ is str or not isinstance(value, (list, tuple)):
             yield name, value
         else:
@@ -122,22 +139,77 @@ def _field_lines(pairs: Iterable[Tuple[Any, Any]]) -> Iterator[Tuple[Any, Any]]:
                 yield name, one
 
 
+FIELD_CACHE_SIZE = 256
+"""Validated str fields kept per client: API clients repeat the same few headers
+(credentials, Accept, Content-Type), and checking one costs two regex matches and
+an encode; a hit costs a dict lookup."""
+
+
+def check_fields(headers: HeadersLike, cache: Dict[Tuple[Any, Any], Field]) -> List[Field]:
+    """Every field line of ``headers`` validated, as (name, value) bytes pairs.
+
+    ``cache`` maps (name, value) str pairs already checked to their result; it
+    is filled here and emptied when full. The pairs are looked up as the mapping
+    or list gives them, without :func:`iter_fields`' generator; a pair that cannot
+    be (an unhashable one, or a list or tuple value, which is several field lines)
+    sends the whole set through :func:`iter_fields` and :func:`check_field`.
+
+    Raises :class:`HeaderInjectionError`.
+    """
+    items = getattr(headers, "items", None)
+    if items is not None:
+        pairs = items()
+    elif isinstance(headers, (list, tuple)):
+        pairs = headers
+    else:  # a one-shot iterable: keep it, the slow path may have to start over
+        pairs = headers = list(headers)  # type: ignore[arg-type]
+    try:
+        return [cache.get(pair) or _check_and_remember(pair, cache) for pair in pairs]
+    except TypeError:
+        return [check_field(n, v) for n, v in iter_fields(headers)]
+
+
+def _check_and_remember(pair: Tuple[Any, Any], cache: Dict[Tuple[Any, Any], Field]) -> Field:
+    name, value = pair
+    if isinstance(value, (list, tuple)):
+        raise TypeError("several field lines")  # check_fields takes the slow path
+    field = check_field(name, value)
+    # Only str pairs: 1 == True, so other keys could alias another field's text.
+    if name.__class__ is str and value.__class__ is str:
+        if len(cache) >= FIELD_CACHE_SIZE:
+            cache.clear()
+        cache[pair] = field
+    return field
+
+
 class HeadTemplate:
     """The request head parts that stay the same for every request of a client.
 
     ``fields`` are the default headers, validated and encoded once; a request's own
-    headers replace defaults of the same name (case-insensitively).
+    headers replace defaults of the same name (case-insensitively). ``framing``
+    holds default Content-Length/Transfer-Encoding fields apart from them (2.x let
+    a client default to ``Transfer-Encoding: chunked``): a request decides its
+    framing from its body (:func:`prepare_body`), as if it had given them itself.
+    ``checked`` is the client's cache for :func:`check_fields`.
     """
 
-    __slots__ = ("version", "fields", "names", "block")
+    __slots__ = ("version", "http10", "fields", "names", "block", "framing", "checked")
 
     def __init__(self, version: str, defaults: HeadersLike) -> None:
-        self.version = b" " + validate_version(version) + b"\r\n"
-        self.fields: List[Tuple[bytes, bytes]] = []
+        raw = validate_version(version)
+        self.version = b" " + raw + b"\r\n"
+        self.http10 = raw == b"HTTP/1.0"
+        self.fields: List[Field] = []
+        self.framing: List[Field] = []
         for name, value in iter_fields(defaults):
-            self.fields.append(check_field(name, value))
+            field = check_field(name, value)
+            if field[0].lower() in FRAMING_NAMES:
+                self.framing.append(field)
+            else:
+                self.fields.append(field)
         self.names = frozenset(n.lower() for n, _ in self.fields)
         self.block = b"".join(n + b": " + v + b"\r\n" for n, v in self.fields)
+        self.checked: Dict[Tuple[Any, Any], Field] = {}
 
     def build(
         self,
@@ -145,16 +217,19 @@ class HeadTemplate:
         target: bytes,
         own: List[Tuple[bytes, bytes]],
         extra: bytes = b"",
+        own_names: Optional[AbstractSet[bytes]] = None,
     ) -> bytes:
         """The head for one request.
 
-        ``own`` are the request's fields, already validated by :func:`check_field`;
-        they replace defaults of the same name. ``extra`` (framing headers computed
-        from the body) comes last.
+        ``own`` are the request's fields, already validated by :func:`check_field`
+        (``own_names`` their lower-case names, when the caller has them); they
+        replace defaults of the same name. ``extra`` (framing headers computed from
+        the body) comes last.
         """
         if not own:
             return b"".join((method, b" ", target, self.version, self.block, extra, b"\r\n"))
-        own_names = {n.lower() for n, _ in own}
+        if own_names is None:
+            own_names = {n.lower() for n, _ in own}
         parts = [method, b" ", target, self.version]
         if own_names & self.names:
             fields = [f for f in self.fields if f[0].lower() not in own_names] + own
@@ -220,7 +295,27 @@ def _file_size(body: Any) -> Optional[Tuple[int, int]]:
     return start, max(0, st.st_size - start)
 
 
-Field = Tuple[bytes, bytes]
+def _framing_fields(fields: List[Field]) -> Tuple[Optional[bytes], Optional[bytes], List[Field]]:
+    """The caller's Content-Length and Transfer-Encoding (lower-cased) as
+    :func:`prepare_body` will honour them, and the fields left to send."""
+    user_cl: Optional[bytes] = None
+    user_te: Optional[bytes] = None
+    for n, v in fields:
+        ln = n.lower()
+        if ln == b"content-length":
+            user_cl = v
+        elif ln == b"transfer-encoding":
+            user_te = v.lower()
+    if user_te == b"identity":
+        return user_cl, None, _without(fields, b"transfer-encoding")
+    if user_te is not None:
+        if not user_te.endswith(b"chunked"):
+            raise RequestError(
+                f"Transfer-Encoding {user_te!r} does not end in chunked: the body cannot be framed"
+            )
+        if user_cl is not None:
+            return None, user_te, _without(fields, b"content-length")
+    return user_cl, user_te, fields
 
 
 def _without(fields: List[Field], name: bytes) -> List[Field]:
@@ -231,7 +326,7 @@ def prepare_body(
     method: str,
     body: BodyLike,
     fields: List[Field],
-    names: Set[bytes],
+    names: AbstractSet[bytes],
     http10: bool = False,
 ) -> Tuple[RequestBody, bytes, List[Field]]:
     """Decide the framing of ``body``: return it, the framing header bytes to add,
@@ -252,36 +347,7 @@ def prepare_body(
     user_cl: Optional[bytes] = None
     user_te: Optional[bytes] = None
     if b"content-length" in names or b"transfer-encoding" in names:
-        for n, v in fields:
-            ln = n.lower()
-            if ln == b"content-length":
-                user_cl = v
-            elif ln == b"transfer-encoding":
-                user_te = v.lower()
-        if user_te == b"identity":
-            fields = _without(fields, b"transfer-encoding")
-            user_te = None
-        elif user_te is not None:
-            if not user_te.endswith(b"chunked"):
-                raise RequestError(
-                    f"Transfer-Encoding {user_te!r} does not end in chunked: "
-                    "the body cannot be framed"
-                )
-            if user_cl is not None:
-                fields = _without(fields, b"content-length")
-                user_cl = None
-    rb, framing = _frame(method, body, user_cl, user_te)
-    if http10 and rb.kind == "chunked":
-        raise RequestError(
-            "chunked transfer coding needs HTTP/1.1: give HTTP/1.0 a sized body "
-            "(bytes, a file) or a Content-Length"
-        )
-    return rb, framing, fields
-
-
-def _frame(
-    method: str, body: BodyLike, user_cl: Optional[bytes], user_te: Optional[bytes]
-) -> Tuple[RequestBody, bytes]:
+        user_cl, user_te, fields = _framing_fields(fields)
     if isinstance(body, str):
         body = body.encode("utf-8")
     rb: RequestBody
@@ -294,8 +360,8 @@ def _frame(
             if user_cl is not None and user_cl != b"0":
                 raise RequestError(f"Content-Length {user_cl!r} set but the body is empty")
             if user_cl is None and method in _BODY_METHODS:
-                return rb, b"Content-Length: 0\r\n"
-            return rb, b""
+                return rb, b"Content-Length: 0\r\n", fields
+            return rb, b"", fields
     elif isinstance(body, (bytes, bytearray, memoryview)):
         if user_te is not None:
             rb = RequestBody("chunked")
@@ -331,8 +397,13 @@ def _frame(
             # relaying a sized upload): send the blocks raw, counting them.
             rb.kind = "stream"
             rb.length = int(user_cl)
-            return rb, b""
-        return rb, (b"" if user_te is not None else b"Transfer-Encoding: chunked\r\n")
+            return rb, b"", fields
+        if http10:
+            raise RequestError(
+                "chunked transfer coding needs HTTP/1.1: give HTTP/1.0 a sized body "
+                "(bytes, a file) or a Content-Length"
+            )
+        return rb, (b"" if user_te is not None else b"Transfer-Encoding: chunked\r\n"), fields
     assert rb.length is not None
     if user_cl is not None:
         if user_cl != str(rb.length).encode():
@@ -340,8 +411,8 @@ def _frame(
                 f"Content-Length {user_cl.decode('latin-1')!r} contradicts the body's "
                 f"{rb.length} bytes"
             )
-        return rb, b""
-    return rb, b"Content-Length: %d\r\n" % rb.length
+        return rb, b"", fields
+    return rb, b"Content-Length: %d\r\n" % rb.length, fields
 
 
 def _read_blocks(f: Any, size: int = 65536) -> Iterator[bytes]:

@@ -17,18 +17,19 @@ from __future__ import annotations
 import base64
 import errno
 import os
-from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+from typing import AbstractSet, Any, Callable, Dict, Optional, Tuple, Union
 
 import gevent
 import gevent.socket
 
 from . import _net
 from ._http11 import (
+    FRAMING_NAMES,
     IDEMPOTENT_METHODS,
     NO_BODY,
     HeadTemplate,
     RequestBody,
-    check_field,
+    check_fields,
     check_method,
     check_target,
     chunk_frames,
@@ -86,11 +87,11 @@ def _may_retry_after_send_error(method: str) -> bool:
 _METHODS = {m: m.encode() for m in ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS")}
 """Pre-validated methods: the token check is a regex match we can skip."""
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+_NO_NAMES: AbstractSet[bytes] = frozenset()
 _TARGET_CACHE_SIZE = 512
 """Validated request targets (and whole heads of requests without headers or body)
 kept per client: API clients repeat a few paths."""
 
-_FRAMING_NAMES = frozenset({"content-length", "transfer-encoding"})
 
 EXPECT_CONTINUE_TIMEOUT = 1.0
 """How long to wait for ``100 Continue`` before sending the body anyway (RFC 9110 10.1.1)."""
@@ -215,21 +216,13 @@ class HTTPClient:
         names = {str(n).lower() for n, _ in iter_fields(self.default_headers)}
         if version == self.HTTP_11 and "host" not in names:
             defaults["Host"] = host_header(host, self.port, 443 if ssl else 80)
-        # Framing fields among the defaults (2.x let a client default to
-        # Transfer-Encoding: chunked) are not part of the fixed head: each request
-        # decides its framing from its body, as if it had given them itself.
-        self._default_framing: List[Tuple[bytes, bytes]] = []
         for name, value in iter_fields(self.default_headers):
-            if str(name).lower() in _FRAMING_NAMES:
-                self._default_framing.append(check_field(name, value))
-            else:
-                defaults.add(name, value)
+            defaults.add(name, value)
         if self.use_proxy and not ssl and self._proxy_auth and "proxy-authorization" not in names:
             defaults["Proxy-Authorization"] = self._proxy_auth
         self._template = HeadTemplate(version, defaults)
-        self._http10 = version == self.HTTP_10
         self._targets: Dict[str, bytes] = {}
-        self._heads: Dict[Tuple[str, str], Tuple[str, bytes]] = {}
+        self._heads: Dict[Tuple[str, str], Tuple[str, bytes, RequestBody]] = {}
 
         scheme = "https" if ssl else "http"
         netloc = host_header(host, self.port, 443 if ssl else 80)
@@ -237,8 +230,6 @@ class HTTPClient:
         self._connection_pool = ConnectionPool(
             self._new_connection, concurrency, name=f"{scheme}://{netloc}"
         )
-        # 2.x's SSLConnectionPool had it; 2.x programs (and tests) look there.
-        self._connection_pool.ssl_context = self._ssl_context  # type: ignore[attr-defined]
 
     # -- connections ---------------------------------------------------------------
 
@@ -315,12 +306,11 @@ class HTTPClient:
         if not headers and not body and body is not None:
             # The common request: no headers of its own, no body. Its whole head
             # is made once per method and target.
-            cached = self._heads.get((method, request_uri)) or self._bodiless_head(
-                method, request_uri
-            )
-            if cached:
-                method, head = cached
-                return self._send(method, head, NO_BODY, False, timeout)
+            cached = self._heads.get((method, request_uri))
+            if cached is None:
+                cached = self._bodiless_head(method, request_uri)
+            method, head, rbody = cached
+            return self._send(method, head, rbody, False, timeout)
         method, head, rbody, expect = self._prepare(method, request_uri, body, headers)
         return self._send(method, head, rbody, expect, timeout)
 
@@ -341,40 +331,44 @@ class HTTPClient:
             if len(targets) >= _TARGET_CACHE_SIZE:
                 targets.clear()
             targets[request_uri] = target
+        template = self._template
         expect = False
+        own_names: AbstractSet[bytes]
         if headers:
-            own = [check_field(n, v) for n, v in iter_fields(headers)]
+            own = check_fields(headers, template.checked)
             own_names = {n.lower() for n, _ in own}
             expect = b"expect" in own_names and any(
                 n.lower() == b"expect" and v.lower() == b"100-continue" for n, v in own
             )
         else:
             own = []
-            own_names = set()
-        if self._default_framing:
-            own = [f for f in self._default_framing if f[0].lower() not in own_names] + own
+            own_names = _NO_NAMES
+        if template.framing:
+            own = [f for f in template.framing if f[0].lower() not in own_names] + own
             own_names = {n.lower() for n, _ in own}
-        if not body and body is not None and not own:
+        if not body and body is not None and own_names.isdisjoint(FRAMING_NAMES):
             # The common bodiless request: no framing decisions to make.
             rbody = NO_BODY
             framing = b"Content-Length: 0\r\n" if method in _BODY_METHODS else b""
         else:
-            rbody, framing, own = prepare_body(method, body, own, own_names, self._http10)
-        head = self._template.build(method_b, target, own, framing)
+            rbody, framing, kept = prepare_body(method, body, own, own_names, template.http10)
+            if kept is not own:  # a framing field was dropped
+                own = kept
+                own_names = {n.lower() for n, _ in own}
+        head = template.build(method_b, target, own, framing, own_names)
         return method, head, rbody, expect
 
-    def _bodiless_head(self, method: str, request_uri: str) -> Optional[Tuple[str, bytes]]:
-        """The cached head of a request without headers or body; None when such a
-        request still has framing to decide (a default Transfer-Encoding)."""
-        if self._default_framing:
-            return None
+    def _bodiless_head(self, method: str, request_uri: str) -> Tuple[str, bytes, RequestBody]:
+        """Make and cache the request of ``method`` and ``request_uri`` without
+        headers or body of its own: nothing in it changes between requests (its
+        body is NO_BODY, or the empty chunked body of a default Transfer-Encoding)."""
         key = (method, request_uri)
-        method, head, _, _ = self._prepare(method, request_uri, b"", None)
+        method, head, rbody, _ = self._prepare(method, request_uri, b"", None)
         heads = self._heads
         if len(heads) >= _TARGET_CACHE_SIZE:
             heads.clear()
-        heads[key] = (method, head)
-        return method, head
+        heads[key] = (method, head, rbody)
+        return method, head, rbody
 
     def _build_request(
         self, method: str, request_uri: str, body: Any = "", headers: Any = None

@@ -243,12 +243,6 @@ def test_host_header_without_a_factory_leaves_tls_to_the_host(sni_server, ca_fil
         client.get("/")
 
 
-def test_the_pool_shows_the_ssl_context_like_2x(sni_server, ca_file):
-    client = tls_client(sni_server, ca_file)
-    assert client._connection_pool.ssl_context is client._ssl_context
-    assert client._connection_pool.ssl_context.verify_mode == ssl.CERT_REQUIRED
-
-
 def test_failed_verification_carries_openssls_verify_message(sni_server):
     client = HTTPClient("127.0.0.1", sni_server.port, ssl=True, connection_timeout=TIMEOUT)
     with pytest.raises(TLSError) as info:
