@@ -123,6 +123,36 @@ def test_a_request_field_still_replaces_every_default_of_its_name(echo_server):
     assert echo_server.requests[0]["headers"]["accept"] == ["x/y"]
 
 
+def test_every_shape_of_headers_gives_the_same_field_lines():
+    client = never_connects()
+
+    def fields(headers):
+        head = client._build_request("GET", "/", b"", headers)
+        return [line for line in head.split("\r\n") if line.startswith("X-")]
+
+    expected = ["X-A: 1", "X-A: 2", "X-B: b"]
+    assert fields({"X-A": ["1", "2"], "X-B": "b"}) == expected
+    assert fields({"X-A": ("1", "2"), "X-B": b"b"}) == expected
+    assert fields([("X-A", "1"), ("X-A", "2"), ("X-B", "b")]) == expected
+    assert fields([["X-A", ["1", "2"]], ["X-B", bytearray(b"b")]]) == expected
+    assert fields(iter([("X-A", 1), ("X-A", ["2"]), ("X-B", "b")])) == expected  # one-shot
+
+
+def test_the_field_cache_keeps_only_str_pairs_apart_from_look_alikes():
+    client = never_connects()
+    assert "X-Flag: 1\r\n" in client._build_request("GET", "/", b"", {"X-Flag": "1"})
+    assert "X-Flag: True\r\n" in client._build_request("GET", "/", b"", {"X-Flag": True})
+    assert "X-Flag: 1\r\n" in client._build_request("GET", "/", b"", {"X-Flag": 1})
+    assert set(client._template.checked) == {("X-Flag", "1")}
+    for i in range(1000):
+        client._build_request("GET", "/", b"", {"X-N": str(i)})
+    assert len(client._template.checked) <= 256
+    with pytest.raises(HeaderInjectionError):  # a refused field is never remembered
+        client._build_request("GET", "/", b"", {"X-Bad": "a\r\nb"})
+    with pytest.raises(HeaderInjectionError):
+        client._build_request("GET", "/", b"", {"X-Bad": "a\r\nb"})
+
+
 # -- framing ------------------------------------------------------------------------------
 
 
