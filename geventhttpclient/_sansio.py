@@ -39,7 +39,7 @@ from typing import Any, Iterator, List, Optional, Tuple, Type, Union
 
 from ._parser import DEFAULT_LIMITS, HTTPResponseParser, ParserLimits
 from .exceptions import HTTPParseError, IncompleteResponse
-from .header import Headers
+from .header import HeadAccess, Headers
 
 __all__ = ["HTTPResponse", "make_headers"]
 
@@ -56,7 +56,7 @@ def make_headers(headers_type: Type[Any], pairs: List[Tuple[str, str]]) -> Any:
 
 
 # ABCMeta for register() only (the streaming class becomes a virtual subclass).
-class HTTPResponse(metaclass=ABCMeta):  # noqa: B024
+class HTTPResponse(HeadAccess, metaclass=ABCMeta):  # noqa: B024
     """A response parsed from bytes fed to it (2.x's ``response.HTTPResponse``).
 
     ``HTTPResponse(method="GET", headers_type=Headers, limits=DEFAULT_LIMITS)``;
@@ -295,24 +295,6 @@ class HTTPResponse(metaclass=ABCMeta):  # noqa: B024
     @property
     def trailers(self) -> Any:
         return make_headers(self._headers_type, self._parser.trailer_pairs)
-
-    def __getitem__(self, key: str) -> Any:
-        return self.headers[key]
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self.headers.get(key, default)
-
-    def items(self) -> Any:
-        return self.headers.items()
-
-    iteritems = items
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.headers
-
-    def info(self) -> Any:
-        """The headers, as ``http.cookiejar`` expects from ``info()``."""
-        return self.headers
 
     # -- the body fed so far, file-like ------------------------------------------
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import KeysView, Mapping, ValuesView
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple, Union
 
-__all__ = ["Headers", "HeadersDataType", "parse_content_type_charset"]
+__all__ = ["Headers", "HeadersDataType", "HeadAccess", "parse_content_type_charset"]
 
 #: What the client accepts wherever headers are passed in.
 HeadersDataType = Union[Mapping[str, Any], Iterable[Tuple[Any, Any]], "Headers"]
@@ -573,3 +573,30 @@ def parse_content_type_charset(content_type: str) -> Optional[str]:
             charset = value.strip().strip("\"'").strip().lower()
             return charset or None
     return None
+
+
+class HeadAccess:
+    """2.x's way to read a response's head from the response itself:
+    ``response["Name"]``, ``get``, ``items``/``iteritems``, ``in``, ``info()``, all
+    over ``self.headers``. Shared by the streaming and the sans-IO response."""
+
+    __slots__ = ()
+    headers: Any
+
+    def __getitem__(self, key: str) -> Any:
+        return self.headers[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.headers.get(key, default)
+
+    def items(self) -> Any:
+        return self.headers.items()
+
+    iteritems = items
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.headers
+
+    def info(self) -> Any:
+        """The headers, as ``http.cookiejar`` expects from ``info()``."""
+        return self.headers

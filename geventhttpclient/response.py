@@ -32,7 +32,7 @@ from .exceptions import (
     HTTPProtocolViolationError,
     IncompleteResponse,
 )
-from .header import Headers
+from .header import HeadAccess, Headers
 
 if TYPE_CHECKING:
     from .connectionpool import Connection, ConnectionPool
@@ -90,7 +90,7 @@ def byte_view(b: Any) -> memoryview:
     return mv
 
 
-class HTTPSocketPoolResponse:
+class HTTPSocketPoolResponse(HeadAccess):
     """A response read from a pooled connection.
 
     Attributes from 2.x: ``status_code``, ``status_message``, ``version``, ``headers``
@@ -546,24 +546,6 @@ class HTTPSocketPoolResponse:
 
     def should_close(self) -> bool:
         return not (self._complete and self._keep_alive)
-
-    def __getitem__(self, key: str) -> Any:
-        return self.headers[key]
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self.headers.get(key, default)
-
-    def items(self) -> Any:
-        return self.headers.items()
-
-    iteritems = items
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.headers
-
-    def info(self) -> Any:
-        """The headers, as ``http.cookiejar`` expects from ``info()``."""
-        return self.headers
 
     def __repr__(self) -> str:
         state = "complete" if self._complete else "streaming"
