@@ -62,13 +62,13 @@ def test_build_request_shows_the_head_that_is_sent(server_factory, method, body,
     assert server.requests[0]["raw_head"] == shown.encode("latin-1")
 
 
-def test_build_request_puts_host_first_and_the_defaults_after_it():
-    head = never_connects()._build_request("GET", "tp/")
+def test_build_request_orders_fields_like_2x():
+    client = never_connects(headers={"Accept": "*/*"})
+    head = client._build_request("GET", "tp/", b"", {"X-Own": "1"})
     lines = head.split("\r\n")
     assert lines[0] == "GET /tp/ HTTP/1.1"
-    assert lines[1] == "Host: localhost:1"  # RFC 9110 7.2: Host first
-    assert lines[2].startswith("User-Agent: python/gevent-http-client-")
-    assert head.endswith("\r\n\r\n")
+    assert lines[1].startswith("User-Agent: python/gevent-http-client-")
+    assert lines[2:] == ["Accept: */*", "Host: localhost:1", "X-Own: 1", "", ""]
 
 
 @pytest.mark.parametrize(
