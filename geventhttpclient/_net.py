@@ -23,8 +23,8 @@ import gevent.queue
 import gevent.socket
 import gevent.ssl
 
-from . import exceptions as _exceptions
 from .exceptions import (
+    CertificateVerifyError,
     ConnectError,
     ConnectionClosed,
     ConnectionRefused,
@@ -37,14 +37,6 @@ from .exceptions import (
 )
 
 __all__ = ["connect", "connect_tunnel", "make_ssl_context", "translate", "ATTEMPT_DELAY"]
-
-# 2.x raised the stdlib's ssl.CertificateError for a certificate that failed
-# verification and RuntimeError for a proxy that refused CONNECT; programs catch
-# those. The error tree gives each a subclass that is both (TLSError and
-# ssl.SSLCertVerificationError; ConnectError and RuntimeError); until it has them,
-# the plain classes stand in.
-CertificateVerifyError: type = getattr(_exceptions, "CertificateVerifyError", TLSError)
-ProxyError: type = getattr(_exceptions, "ProxyError", ConnectError)
 
 ATTEMPT_DELAY = 0.25
 """RFC 8305 section 5 recommends 250 ms between connection attempts."""

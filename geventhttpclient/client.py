@@ -44,6 +44,7 @@ from .exceptions import (
     ConnectionClosed,
     HeaderInjectionError,
     InvalidURL,
+    ProxyError,
     RequestError,
     RequestTimeout,
 )
@@ -230,7 +231,10 @@ class HTTPClient:
         netloc = host_header(host, self.port, 443 if ssl else 80)
         self._base_url = f"{scheme}://{netloc}"
         self._connection_pool = ConnectionPool(
-            self._new_connection, concurrency, name=f"{scheme}://{netloc}"
+            self._new_connection,
+            concurrency,
+            name=f"{scheme}://{netloc}",
+            ssl_context=self._ssl_context,
         )
 
     # -- connections ---------------------------------------------------------------
@@ -258,9 +262,9 @@ class HTTPClient:
         try:
             parser = _net.connect_tunnel(sock, head, self.limits)
         except ConnectionClosed as exc:
-            raise _net.ProxyError(exc.errno, str(exc)) from exc
+            raise ProxyError(exc.errno, str(exc)) from exc
         if not 200 <= parser.status_code < 300:
-            raise _net.ProxyError(
+            raise ProxyError(
                 errno.ECONNREFUSED,
                 f"proxy refused CONNECT to {authority}: {parser.status_code} {parser.reason}",
             )

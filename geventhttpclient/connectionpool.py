@@ -371,6 +371,15 @@ class Connection:
             pass
 
 
+class _IdleSockets:
+    """A snapshot with 2.x's ``LifoQueue`` attribute ``queue``."""
+
+    __slots__ = ("queue",)
+
+    def __init__(self, sockets: List[Any]) -> None:
+        self.queue = sockets
+
+
 @dataclass(frozen=True)
 class PoolStatistics:
     """An immutable snapshot of a pool."""
@@ -395,8 +404,11 @@ class ConnectionPool:
         size: Any = 1,
         *legacy: Any,
         name: str = "",
+        ssl_context: Any = None,
         **legacy_kw: Any,
     ) -> None:
+        self.ssl_context = ssl_context
+        """The TLS context of this pool's connections (None for plain TCP), as 2.x."""
         if isinstance(factory, str):
             # 2.x's signature: (connection_host, connection_port, request_host,
             # request_port, size=5, disable_ipv6, connection_timeout, ...).
@@ -474,6 +486,12 @@ class ConnectionPool:
             return True
         except (OSError, ValueError):
             return False
+
+    @property
+    def _socket_queue(self) -> Any:
+        """2.x's idle socket queue, read-only: ``.queue`` lists the idle sockets
+        (2.x code and tests inspected it; the pool keeps Connection objects)."""
+        return _IdleSockets([conn.sock for conn in self._idle])
 
     # -- decisions (no I/O) --------------------------------------------------------
 
@@ -665,8 +683,6 @@ class SSLConnectionPool(ConnectionPool):
     default_options: Dict[str, Any] = {}
     """2.x listed ``ca_certs``/``cert_reqs``/``ssl_version`` here; we list nothing:
     certifi's bundle and OpenSSL's own choices (protocols, ciphers) are the defaults."""
-
-    ssl_context: Any
 
     def _legacy_ssl_context(  # type: ignore[override]
         self,

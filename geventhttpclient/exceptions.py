@@ -12,8 +12,10 @@ against sockets, ``http.client`` or geventhttpclient 2.x keeps working::
     ├── NetworkError(OSError)                   the transport failed
     │     ├── ConnectError                      could not connect (refused, unreachable, DNS)
     │     │     ├── ConnectionRefused(ConnectionRefusedError)
-    │     │     └── DNSError(socket.gaierror)   name resolution failed
+    │     │     ├── DNSError(socket.gaierror)   name resolution failed
+    │     │     └── ProxyError(RuntimeError)    the proxy refused the CONNECT tunnel
     │     ├── TLSError(ssl.SSLError)            handshake or certificate verification failed
+    │     │     └── CertificateVerifyError(ssl.CertificateError)  certificate or name refused
     │     ├── ConnectionClosed(HTTPParseError)  peer closed/reset before any response byte
     │     │     (also HTTPConnectionClosed, the 2.x name, from response.py)
     │     └── TimeoutError(builtin TimeoutError, socket.timeout)
@@ -84,6 +86,8 @@ __all__ = [
     "ConnectionRefused",
     "DNSError",
     "TLSError",
+    "CertificateVerifyError",
+    "ProxyError",
     "ConnectionClosed",
     "TimeoutError",
     "ConnectTimeout",
@@ -146,6 +150,19 @@ class DNSError(ConnectError, socket.gaierror):
 
 class TLSError(NetworkError, ssl.SSLError):
     """The TLS handshake failed, including certificate or host name verification."""
+
+
+class CertificateVerifyError(TLSError, ssl.SSLCertVerificationError):
+    """The server's certificate (or its host name) failed verification.
+
+    Also the stdlib's ``ssl.CertificateError``, which 2.x raised and programs catch;
+    ``verify_code`` and ``verify_message`` are OpenSSL's, as on the stdlib error.
+    """
+
+
+class ProxyError(ConnectError, RuntimeError):
+    """The HTTP proxy refused the CONNECT tunnel (``407`` and the like) or closed
+    the connection during it. Also a ``RuntimeError``, which 2.x raised here."""
 
 
 # socket.timeout is an alias of TimeoutError from 3.10 on; on 3.9 it is its own class,
