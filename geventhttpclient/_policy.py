@@ -50,6 +50,8 @@ __all__ = [
     "RedirectPlan",
     "plan_redirect",
     "sent_nothing",
+    "worth_draining",
+    "REDIRECT_DRAIN_MAX",
     "may_resend",
     "is_transient",
     "Retry",
@@ -68,6 +70,10 @@ COOKIE_HEADERS = ("cookie", "cookie2")
 CREDENTIAL_HEADERS = ("authorization", "proxy-authorization", "host")
 """Dropped when a redirect leaves the origin: credentials given for one origin must
 not reach another (RFC 9110 15.4), and ``Host`` names the old one."""
+
+REDIRECT_DRAIN_MAX = 64 * 1024
+"""A redirect body up to this size is read and dropped so its connection can be
+reused; a larger one is not worth the wait: the connection is closed instead."""
 
 MAX_RETRY_DELAY = 30.0
 """Longest wait between attempts, and the longest ``Retry-After`` honoured: a server
@@ -103,6 +109,12 @@ def plan_redirect(code: int, method: str, url: URL, location: Union[str, URL]) -
     new_method = method if keep_body or method == "HEAD" else "GET"
     same_origin = (url.scheme, url.host, url.port) == (new.scheme, new.host, new.port)
     return RedirectPlan(new, new_method, keep_body, same_origin)
+
+
+def worth_draining(message_complete: bool, content_length: Optional[int]) -> bool:
+    """Whether to read an unwanted body (a redirect's) to keep its connection: when
+    it has all arrived, or is announced as at most :data:`REDIRECT_DRAIN_MAX`."""
+    return message_complete or (content_length is not None and content_length <= REDIRECT_DRAIN_MAX)
 
 
 def sent_nothing(error: BaseException) -> bool:

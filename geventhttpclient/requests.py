@@ -85,6 +85,7 @@ from ._policy import (
     Retry,
     is_transient,
     may_resend,
+    worth_draining,
 )
 from ._proxies import ProxyConfig, bypass_proxy, environ_proxies, parse_proxy_url, select_proxy
 from .auth import BasicAuth
@@ -103,7 +104,6 @@ from .header import Headers
 from .url import URL
 from .useragent import (
     ACCEPT_ENCODING,
-    REDIRECT_DRAIN_MAX,
     CompatRequest,
     CompatResponse,
     TooManyRedirects,
@@ -1288,7 +1288,7 @@ class Session:
         raw = resp._response
         try:
             length = raw.content_length
-            if raw.message_complete or (length is not None and length <= REDIRECT_DRAIN_MAX):
+            if worth_draining(raw.message_complete, length):
                 _ = resp.content
             else:
                 resp._cached_content = b""

@@ -81,16 +81,18 @@ from ._decoding import (
     decoder_for,
 )
 from ._http11 import IDEMPOTENT_METHODS
-from ._policy import (
+from ._policy import (  # REDIRECT_DRAIN_MAX re-exported: 3.0 had it here
     BODY_HEADERS,
     COOKIE_HEADERS,
     CREDENTIAL_HEADERS,
     MAX_RETRY_DELAY,
+    REDIRECT_DRAIN_MAX,  # noqa: F401
     Retry,
     is_transient,
     plan_redirect,
     retry_after,
     sent_nothing,
+    worth_draining,
 )
 from .client import HTTPClient, HTTPClientPool
 from .exceptions import (  # the agent's errors live there; re-exported here as in 2.x
@@ -131,10 +133,6 @@ __all__ = [
     "MultipartBody",
     "ACCEPT_ENCODING",
 ]
-
-REDIRECT_DRAIN_MAX = 64 * 1024
-"""A redirect body up to this size is read (not decoded) and dropped so the
-connection can be reused; a larger one is released, closing the connection."""
 
 _READ_BLOCK = 16 * 1024
 
@@ -1028,7 +1026,7 @@ class UserAgent(metaclass=_UserAgentType):
         try:
             if raw is not None:
                 length = getattr(raw, "content_length", None)
-                if raw.message_complete or (length is not None and length <= REDIRECT_DRAIN_MAX):
+                if worth_draining(raw.message_complete, length):
                     raw.read()
         except Exception:  # noqa: BLE001 - the body is not wanted anyway
             pass

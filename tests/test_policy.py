@@ -8,12 +8,14 @@ import time
 import pytest
 
 from geventhttpclient._policy import (
+    REDIRECT_DRAIN_MAX,
     Retry,
     is_transient,
     may_resend,
     plan_redirect,
     retry_after,
     sent_nothing,
+    worth_draining,
 )
 from geventhttpclient.exceptions import (
     ConnectError,
@@ -153,3 +155,18 @@ def test_retry_after_reads_seconds_and_dates():
     assert 95 <= retry_after(Headers({"Retry-After": later})) <= 100
     past = email.utils.formatdate(time.time() - 100, usegmt=True)
     assert retry_after(Headers({"Retry-After": past})) == 0.0
+
+
+@pytest.mark.parametrize(
+    "complete, length, drain",
+    [
+        (True, None, True),  # all arrived (chunked or not): reading it costs nothing
+        (True, 10**9, True),
+        (False, 0, True),
+        (False, REDIRECT_DRAIN_MAX, True),
+        (False, REDIRECT_DRAIN_MAX + 1, False),  # not worth the wait: close instead
+        (False, None, False),  # unknown length (chunked, or until close)
+    ],
+)
+def test_drain_rule(complete, length, drain):
+    assert worth_draining(complete, length) is drain
