@@ -369,7 +369,7 @@ def encode_body(data: Any, files: Any, json: Any, labels: BodyLabels) -> Tuple[A
     if not has_data:
         return None, None
     if isinstance(data, Mapping) or is_pair_sequence(data):
-        fields = []
+        fields: List[Tuple[Any, Any]] = []
         for key, value in pairs(data):
             values = value if isinstance(value, (list, tuple)) else [value]
             fields.extend((key, v) for v in values if not (v is None and labels.form_drops_none))

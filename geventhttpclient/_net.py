@@ -130,14 +130,16 @@ def translate(exc: BaseException, what: str, connecting: bool = False) -> BaseEx
     if isinstance(exc, _stdsocket.gaierror):
         return DNSError(exc.errno, f"{what}: cannot resolve: {exc.strerror}")
     if isinstance(exc, _stdssl.SSLError):
+        err: TLSError
         if isinstance(exc, _stdssl.SSLCertVerificationError):
             err = CertificateVerifyError(exc.errno or 0, f"{what}: TLS: {exc}")
             err.verify_code = exc.verify_code
             err.verify_message = exc.verify_message
         else:
             err = TLSError(exc.errno or 0, f"{what}: TLS: {exc}")
-        err.reason = getattr(exc, "reason", None)
-        err.library = getattr(exc, "library", None)
+        # ssl.SSLError declares them str; OpenSSL leaves them None when it has none
+        err.reason = getattr(exc, "reason", None)  # type: ignore[assignment]
+        err.library = getattr(exc, "library", None)  # type: ignore[assignment]
         return err
     if isinstance(exc, _stdsocket.timeout):
         if connecting:

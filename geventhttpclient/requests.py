@@ -783,7 +783,9 @@ class _Legacy2x(NamedTuple):
             if not port:
                 raise ValueError("proxy_host needs proxy_port")
             proxy = f"http://{userinfo}{netloc}:{int(port)}"
-        ssl_kw = {k: kw.pop(k) for k in ("ssl_options", "ssl_context_factory") if k in kw}
+        ssl_kw: Dict[str, Any] = {
+            k: kw.pop(k) for k in ("ssl_options", "ssl_context_factory") if k in kw
+        }
         kw.pop("ssl", None)  # a session picks TLS per URL
         return cls(cookiejar, insecure, timeouts, proxy, ssl_kw)
 
@@ -1118,7 +1120,7 @@ class Session:
                 # A gevent.Timeout or GreenletExit is a BaseException: never caught here.
                 if retry.attempt >= retry.total:
                     raise
-                if not (is_transient(e) and may_resend(req.method, e)):
+                if not (is_transient(e) and may_resend(req.get_method(), e)):
                     raise
                 if req.payload is not None and not req.rewind():
                     raise
@@ -1215,7 +1217,8 @@ class Session:
                 resp.elapsed = timedelta(seconds=time.monotonic() - started)
                 apply_limits(resp, self.max_decompressed_size, self.max_encodings)
                 if self.cookiejar is not None:
-                    self.cookiejar.extract_cookies(resp, req)
+                    # any response with info() will do (the stubs ask for http.client's)
+                    self.cookiejar.extract_cookies(resp, req)  # type: ignore[arg-type]
                 for hook in all_hooks:
                     replaced = hook(resp)
                     if replaced is not None:

@@ -305,7 +305,7 @@ class CompatRequest(urllib.request.Request):
         :class:`UnrewoundBodyError` for a 307/308 whose body cannot be sent again;
         the request is left unchanged then.
         """
-        plan = plan_redirect(code, self.method, self.url_split, location)
+        plan = plan_redirect(code, self.get_method(), self.url_split, location)
         if plan.keep_body:
             if self.payload is not None and not self.rewind():
                 raise UnrewoundBodyError(
