@@ -24,7 +24,18 @@ import mimetypes
 import os
 import secrets
 from dataclasses import dataclass
-from typing import Any, Iterator, List, Mapping, Optional, Tuple
+from typing import (
+    IO,
+    Any,
+    Iterable,
+    Iterator,
+    List,
+    Mapping,
+    MutableMapping,
+    Optional,
+    Tuple,
+    Union,
+)
 from urllib.parse import urlencode
 
 from .exceptions import UnrewoundBodyError
@@ -45,6 +56,8 @@ __all__ = [
     "multipart",
     "pairs",
     "encode_body",
+    "Payload",
+    "FilesInput",
     "BodyLabels",
     "AGENT_LABELS",
     "REQUESTS_LABELS",
@@ -56,6 +69,13 @@ MULTIPART_IN_MEMORY_MAX = 1024 * 1024
 with ``Content-Length`` (what every server accepts); a larger or unsized one is
 streamed with chunked transfer coding, so files are never read into memory whole."""
 
+
+Payload = Union[
+    str, bytes, bytearray, memoryview, MutableMapping[str, Any], IO[bytes], Iterable[bytes], None
+]
+"""What a body may be given as (2.x's name)."""
+FilesInput = Union[Mapping[str, Any], Iterable[Tuple[str, Any]]]
+"""What ``files=`` may be given as (2.x's name)."""
 
 READ_BLOCK = 16 * 1024
 """Bytes read from a file part per block."""

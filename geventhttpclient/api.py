@@ -16,8 +16,11 @@ from __future__ import annotations
 
 from typing import Any, Union
 
+from ._bodies import Payload as Payload
+from .requests import RequestsResponse as RequestsResponse
 from .requests import Response, Session
 from .url import URL
+from .url import ParamsDataType as ParamsDataType
 
 __all__ = ["request", "get", "options", "head", "post", "put", "patch", "delete"]
 

@@ -40,6 +40,7 @@ from ._http11 import (
 from ._parser import DEFAULT_LIMITS, ParserLimits
 from ._version import __version__
 from .connectionpool import Connection, ConnectionPool
+from .connectionpool import SSLConnectionPool as SSLConnectionPool  # 2.x's client had these
 from .exceptions import (
     ConnectionClosed,
     HeaderInjectionError,
@@ -48,7 +49,11 @@ from .exceptions import (
     RequestError,
     RequestTimeout,
 )
+from .exceptions import HTTPConnectionClosed as HTTPConnectionClosed
+from .exceptions import HTTPParseError as HTTPParseError
 from .header import Headers
+from .header import HeadersDataType as HeadersDataType
+from .response import HTTPResponse as HTTPResponse
 from .response import HTTPSocketPoolResponse
 from .url import URL
 

@@ -46,7 +46,21 @@ from ._cparser import ffi
 from ._parser import DEFAULT_LIMITS, HTTPResponseParser, ParserLimits
 from .exceptions import LimitExceeded, PoolClosed, PoolTimeout, ReadTimeout
 
-__all__ = ["Connection", "ConnectionPool", "SSLConnectionPool", "PoolStatistics", "BUFFER_SIZE"]
+__all__ = [
+    "Connection",
+    "ConnectionPool",
+    "SSLConnectionPool",
+    "PoolStatistics",
+    "BUFFER_SIZE",
+    "DEFAULT_CONNECTION_TIMEOUT",
+    "DEFAULT_NETWORK_TIMEOUT",
+    "init_ssl_context",
+]
+
+DEFAULT_CONNECTION_TIMEOUT = 5.0
+"""2.x's default seconds to connect (``HTTPClient.CONNECTION_TIMEOUT`` too)."""
+DEFAULT_NETWORK_TIMEOUT = 5.0
+"""2.x's default seconds to wait for the server (``HTTPClient.NETWORK_TIMEOUT`` too)."""
 
 BUFFER_SIZE = 65536
 """Receive buffer per active connection: one recv can take a whole 64 KiB read."""
@@ -698,3 +712,20 @@ class SSLConnectionPool(ConnectionPool):
         self.ssl_options = options
         self.ssl_context = _net.make_ssl_context(options, ssl_context_factory, insecure)
         return self.ssl_context
+
+
+def init_ssl_context(
+    ssl_context_factory: Callable[..., Any],
+    ca_certs: Optional[str],
+    check_hostname: bool = True,
+    ssl_options: Optional[Dict[str, Any]] = None,
+) -> Any:
+    """2.x's helper: a context from ``ssl_context_factory`` verifying against
+    ``ca_certs`` (certifi's bundle when None), with ``ssl_options`` applied;
+    ``check_hostname=False`` turns verification off altogether, as in 2.x."""
+    from . import _net
+
+    options = dict(ssl_options or {})
+    if ca_certs:
+        options["ca_certs"] = ca_certs
+    return _net.make_ssl_context(options, ssl_context_factory, insecure=not check_hostname)

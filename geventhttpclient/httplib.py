@@ -51,6 +51,7 @@ from .exceptions import (
     LimitExceeded,
     UnexpectedResponse,
 )
+from .header import Headers
 from .response import HTTPSocketPoolResponse, byte_view
 
 __all__ = [
@@ -270,6 +271,16 @@ class _Slot:
 
 
 # -- the response ----------------------------------------------------------------------
+
+
+class HTTPLibHeaders(Headers):
+    """2.x's header type for this module: a :class:`Headers` whose item access
+    joins a repeated field into one ``", "``-separated line, as ``http.client``
+    messages do. (Responses here carry an ``http.client.HTTPMessage`` as ``msg``.)"""
+
+    def __getitem__(self, key: str) -> Any:
+        value = super().__getitem__(key)
+        return ", ".join(value) if isinstance(value, list) else value
 
 
 class _ResponseMessage(http.client.HTTPMessage):

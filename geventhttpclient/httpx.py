@@ -90,10 +90,17 @@ from contextlib import contextmanager
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple, Union
 
 from . import exceptions as exc
+from ._bodies import FilesInput as FilesInput
+from ._bodies import Payload as Payload
 from .auth import BasicAuth
+from .auth import resolve_auth as resolve_auth
+from .header import HeadersDataType as HeadersDataType
+from .requests import RequestsResponse as RequestsResponse
 from .requests import Response as _SessionResponse
 from .requests import Session
 from .url import URL
+from .url import ParamsDataType as ParamsDataType
+from .useragent import CompatRequest as CompatRequest
 
 __all__ = [
     "BasicAuth",

@@ -89,6 +89,7 @@ from ._policy import (
 )
 from ._proxies import ProxyConfig, bypass_proxy, environ_proxies, parse_proxy_url, select_proxy
 from .auth import BasicAuth
+from .auth import resolve_auth as resolve_auth
 from .client import HTTPClient
 from .exceptions import (  # re-exported here: requests' names, and 2.x's
     ConnectTimeout,
@@ -101,7 +102,11 @@ from .exceptions import (  # re-exported here: requests' names, and 2.x's
 )
 from .exceptions import TimeoutError as GHTimeoutError
 from .header import Headers
+from .header import HeadersDataType as HeadersDataType
+from .header import parse_content_type_charset as parse_content_type_charset
+from .response import HTTPSocketResponse as HTTPSocketResponse
 from .url import URL
+from .url import ParamsDataType as ParamsDataType
 from .useragent import (
     ACCEPT_ENCODING,
     CompatRequest,

@@ -22,7 +22,11 @@ import weakref
 from typing import TYPE_CHECKING, Any, Iterator, List, Optional, Tuple, Type, Union
 
 from ._net import translate
-from ._parser import reason_phrase, split_fields
+from ._parser import (
+    HTTPResponseParser,  # noqa: F401 - 2.x's response had it
+    reason_phrase,
+    split_fields,
+)
 from ._sansio import HTTPResponse
 from ._sansio import make_headers as _make_headers
 from .exceptions import (
@@ -557,6 +561,12 @@ class HTTPSocketPoolResponse(HeadAccess):
 # true without a shared base (nothing changes for streaming instances).
 HTTPResponse.register(HTTPSocketPoolResponse)
 HTTPSocketResponse = HTTPSocketPoolResponse
+
+# 2.x's header-parsing states, kept as names for code that imported them.
+HEADER_STATE_INIT = 0
+HEADER_STATE_FIELD = 1
+HEADER_STATE_VALUE = 2
+HEADER_STATE_DONE = 3
 """2.x's socket-backed base class; here the one streaming class. Its constructor
 differs (a pooled connection, not a socket): use it for isinstance and type hints."""
 

@@ -28,7 +28,15 @@ from urllib.parse import quote, quote_plus, unquote, unquote_plus, urlencode, ur
 
 from geventhttpclient.exceptions import InvalidURL
 
-__all__ = ["URL", "DEFAULT_PORTS", "ParamsDataType", "requote_uri"]
+__all__ = [
+    "URL",
+    "DEFAULT_PORTS",
+    "ParamsDataType",
+    "requote_uri",
+    "UNRESERVED_SET",
+    "unquote_unreserved",
+    "to_key_val_list",
+]
 
 #: Port used when the URL names none. Other schemes get ``port = None``.
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -625,3 +633,45 @@ class URL:
         if r_fragment:
             target += "#" + r_fragment
         return type(self)(target)
+
+
+# -- 2.x's helpers (from requests' utils, which 2.x carried) -------------------------
+
+UNRESERVED_SET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+"""RFC 3986 2.3's unreserved characters."""
+
+
+def unquote_unreserved(uri: str) -> str:
+    """``uri`` with percent-escapes of unreserved characters decoded (``%7E`` ->
+    ``~``) and every other escape left as it is.
+
+    :raises InvalidURL: for an escape that is not two hex digits.
+    """
+    pieces = uri.split("%")
+    out = [pieces[0]]
+    for piece in pieces[1:]:
+        code = piece[:2]
+        if len(code) == 2 and code.isalnum():
+            try:
+                char = chr(int(code, 16))
+            except ValueError:
+                raise InvalidURL(f"invalid percent-escape sequence: {code!r}") from None
+            if char in UNRESERVED_SET:
+                out.append(char + piece[2:])
+                continue
+        out.append("%" + piece)
+    return "".join(out)
+
+
+def to_key_val_list(value: Any) -> Optional[list]:  # type: ignore[type-arg]
+    """``value`` (a mapping or key/value pairs) as a list of pairs; None for None.
+
+    :raises ValueError: for a str, bytes, bool or int, which are not pairs.
+    """
+    if value is None:
+        return None
+    if isinstance(value, (str, bytes, bool, int)):
+        raise ValueError("cannot encode objects that are not 2-tuples")
+    if isinstance(value, Mapping):
+        return list(value.items())
+    return list(value)

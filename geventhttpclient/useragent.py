@@ -73,6 +73,8 @@ from ._bodies import (  # re-exported: 2.x and tests import some from here
     guess_content_type,  # noqa: F401
     tell,
 )
+from ._bodies import FilesInput as FilesInput
+from ._bodies import Payload as Payload
 from ._decoding import (
     ACCEPT_ENCODING,
     DEFAULT_MAX_DECOMPRESSED_SIZE,
@@ -86,6 +88,8 @@ from ._policy import (  # REDIRECT_DRAIN_MAX re-exported: 3.0 had it here
     COOKIE_HEADERS,
     CREDENTIAL_HEADERS,
     MAX_RETRY_DELAY,
+    PERMANENT_REDIRECT_CODES,
+    REDIRECT_CODES,
     REDIRECT_DRAIN_MAX,  # noqa: F401
     Retry,
     is_transient,
@@ -109,7 +113,12 @@ from .exceptions import (  # the agent's errors live there; re-exported here as 
     UnsupportedRedirectSchemeError,
 )
 from .header import Headers
+from .header import HeadersDataType as HeadersDataType
+from .header import parse_content_type_charset as parse_content_type_charset
+from .response import HTTPSocketResponse as HTTPSocketResponse
 from .url import URL
+from .url import ParamsDataType as ParamsDataType
+from .url import to_key_val_list as to_key_val_list
 
 __all__ = [
     "UserAgent",
@@ -1126,6 +1135,11 @@ def _resumes_at(resp: Any, offset: int) -> bool:
 
 
 _encode_multipart_formdata = encode_multipart_formdata  # the name 2.x code uses
+
+# 2.x's names for these, kept importable from here.
+REDIRECT_RESPONSE_CODES = REDIRECT_CODES
+PERMANENT_REDIRECT_RESPONSE_CODES = PERMANENT_REDIRECT_CODES
+CookieJarLike = Optional[CookieJar]
 
 
 def send_once(client: Any, request: Any, response_type: Any) -> Any:
