@@ -40,6 +40,8 @@ __all__ = [
     "check_fields",
     "IDEMPOTENT_METHODS",
     "FRAMING_NAMES",
+    "SINGLE_FIELDS",
+    "refuse_repeated",
     "validate_version",
 ]
 
@@ -54,6 +56,23 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELET
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 # The fields that say how a body is delimited (RFC 9112 6).
 FRAMING_NAMES = frozenset({b"content-length", b"transfer-encoding"})
+# Fields a request carries at most once: two Host lines route to two places and two
+# framing lines frame the body two ways (RFC 9112 3.2, 6.3: request smuggling).
+SINGLE_FIELDS = frozenset({b"host"}) | FRAMING_NAMES
+
+
+def refuse_repeated(fields: List[Tuple[bytes, bytes]]) -> None:
+    """Raise :class:`HeaderInjectionError` if a field of :data:`SINGLE_FIELDS` is
+    given more than once. Callers run it only when some name repeats (a set of the
+    names is shorter than the list), so a request without repeats pays nothing."""
+    seen = set()
+    for name, _ in fields:
+        low = name.lower()
+        if low in SINGLE_FIELDS:
+            if low in seen:
+                raise HeaderInjectionError(f"{name!r} given more than once")
+            seen.add(low)
+
 
 Field = Tuple[bytes, bytes]
 HeadersLike = Union[Mapping[str, Any], Iterable[Tuple[Any, Any]], None]
@@ -136,6 +155,8 @@ def _field_lines(pairs: Iterable[Tuple[Any, Any]]) -> Iterator[Tuple[Any, Any]]:
             yield name, value
         else:
             for one in value:
+                if isinstance(one, (list, tuple)):
+                    raise RequestError(f"header {name!r}: a list value must hold values, not lists")
                 yield name, one
 
 
@@ -303,8 +324,12 @@ def _framing_fields(fields: List[Field]) -> Tuple[Optional[bytes], Optional[byte
     for n, v in fields:
         ln = n.lower()
         if ln == b"content-length":
+            if user_cl is not None:
+                raise HeaderInjectionError("Content-Length given more than once")
             user_cl = v
         elif ln == b"transfer-encoding":
+            if user_te is not None:
+                raise HeaderInjectionError("Transfer-Encoding given more than once")
             user_te = v.lower()
     if user_te == b"identity":
         return user_cl, None, _without(fields, b"transfer-encoding")

@@ -29,6 +29,7 @@ from ._http11 import (
     NO_BODY,
     HeadTemplate,
     RequestBody,
+    check_field,
     check_fields,
     check_method,
     check_target,
@@ -36,6 +37,7 @@ from ._http11 import (
     host_header,
     iter_fields,
     prepare_body,
+    refuse_repeated,
 )
 from ._parser import DEFAULT_LIMITS, ParserLimits
 from ._version import __version__
@@ -224,6 +226,8 @@ class HTTPClient:
         # whole heads, so the order stays theirs.)
         defaults = list(iter_fields(self.default_headers))
         names = {str(n).lower() for n, _ in defaults}
+        if len(names) < len(defaults):
+            refuse_repeated([check_field(n, v) for n, v in defaults])
         if version == self.HTTP_11 and "host" not in names:
             defaults.append(("Host", host_header(host, self.port, 443 if ssl else 80)))
         if self.use_proxy and not ssl and self._proxy_auth and "proxy-authorization" not in names:
@@ -348,6 +352,8 @@ class HTTPClient:
         if headers:
             own = check_fields(headers, template.checked)
             own_names = {n.lower() for n, _ in own}
+            if len(own_names) < len(own):  # a name repeats: Host and framing may not
+                refuse_repeated(own)
             expect = b"expect" in own_names and any(
                 n.lower() == b"expect" and v.lower() == b"100-continue" for n, v in own
             )

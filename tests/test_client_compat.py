@@ -314,3 +314,40 @@ def test_a_refused_connect_is_a_runtime_error_like_2x(server_factory):
     with pytest.raises(RuntimeError, match="407") as info:
         client.get("/")
     assert isinstance(info.value, ConnectError)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Host": ["a.example", "b.example"]},
+        [("Host", "a.example"), ("host", "b.example")],
+        {"Content-Length": ["5", "10"]},
+        [("Content-Length", "10"), ("content-length", "10")],
+        {"Transfer-Encoding": ["chunked", "chunked"]},
+    ],
+)
+def test_host_and_framing_fields_are_refused_when_repeated(headers):
+    """Two Host lines route a request two ways, two framing lines frame its body two
+    ways (request smuggling): refused before any byte is sent, however given."""
+    client = HTTPClient("127.0.0.1", port=1)  # never connects: refused first
+    with pytest.raises(HeaderInjectionError):
+        client.request("POST", "/", body=b"0123456789", headers=headers)
+    with pytest.raises(HeaderInjectionError):
+        client._build_request("POST", "/", b"0123456789", headers)
+
+
+def test_repeated_host_in_client_defaults_is_refused():
+    with pytest.raises(HeaderInjectionError):
+        HTTPClient("127.0.0.1", port=1, headers={"Host": ["a.example", "b.example"]})
+
+
+def test_nested_list_header_values_are_refused():
+    client = HTTPClient("127.0.0.1", port=1)
+    with pytest.raises(RequestError):
+        client._build_request("GET", "/", "", {"X": [["a\r\nE: 1"]]})
+
+
+def test_other_repeated_fields_still_go_out_as_lines():
+    client = HTTPClient("127.0.0.1", port=1)
+    head = client._build_request("GET", "/", "", [("Accept", "a"), ("accept", "b")])
+    assert "Accept: a\r\naccept: b\r\n" in head
