@@ -33,6 +33,7 @@ import errno
 import mmap
 import select as _select
 import socket as _stdsocket
+import ssl as _stdssl
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -720,12 +721,19 @@ def init_ssl_context(
     check_hostname: bool = True,
     ssl_options: Optional[Dict[str, Any]] = None,
 ) -> Any:
-    """2.x's helper: a context from ``ssl_context_factory`` verifying against
-    ``ca_certs`` (certifi's bundle when None), with ``ssl_options`` applied;
-    ``check_hostname=False`` turns verification off altogether, as in 2.x."""
+    """2.x's helper: a context from ``ssl_context_factory`` verifying certificates
+    against ``ca_certs`` (certifi's bundle when None), with ``ssl_options`` applied.
+    ``check_hostname=False`` stops checking the host name only; the certificate
+    is still verified, as in 2.x."""
     from . import _net
 
     options = dict(ssl_options or {})
     if ca_certs:
         options["ca_certs"] = ca_certs
-    return _net.make_ssl_context(options, ssl_context_factory, insecure=not check_hostname)
+    # Always through a factory: the context is then this caller's own, never the
+    # shared default that make_ssl_context caches, so changing it is safe.
+    factory = ssl_context_factory or _stdssl.create_default_context
+    context = _net.make_ssl_context(options, factory)
+    if not check_hostname:
+        context.check_hostname = False
+    return context

@@ -322,11 +322,14 @@ class RequestsCookieJar(CookieJar):
         return new
 
 
-def _as_jar(cookies: Any) -> RequestsCookieJar:
-    if isinstance(cookies, RequestsCookieJar):
+def _as_jar(cookies: Any) -> Any:
+    """The session's jar: a given ``CookieJar`` itself (so the caller sees what
+    responses set, as with 2.x's ``cookiejar=``), else a new one filled from a
+    mapping; ``True`` (2.x) means a new empty one."""
+    if isinstance(cookies, CookieJar):
         return cookies
     jar = RequestsCookieJar()
-    if cookies is not None:
+    if cookies is not None and cookies is not True:
         jar.update(cookies)
     return jar
 
@@ -1338,9 +1341,11 @@ class Session:
 
 class _SessionAgent(UserAgent):
     """The :class:`UserAgent` behind :meth:`Session.urlopen` and
-    :meth:`Session.download`: the session's settings, clients and cookie jar."""
+    :meth:`Session.download`: the session's settings, clients and cookie jar, its
+    response type, and no status check (2.x's Session accepted every status)."""
 
     def __init__(self, session: Session) -> None:
+        self.response_type = session.response_type
         super().__init__(
             max_redirects=session.max_redirects,
             max_retries=session.max_retries,
@@ -1351,6 +1356,9 @@ class _SessionAgent(UserAgent):
             max_encodings=session.max_encodings,
         )
         self._session = session
+
+    def _verify_status(self, status_code: int, url: Any = None) -> None:
+        pass
 
     def _urlopen(self, request: Any) -> Any:
         session = self._session

@@ -93,6 +93,7 @@ from ._policy import (  # REDIRECT_DRAIN_MAX re-exported: 3.0 had it here
     REDIRECT_DRAIN_MAX,  # noqa: F401
     Retry,
     is_transient,
+    may_resend,
     plan_redirect,
     retry_after,
     sent_nothing,
@@ -916,7 +917,6 @@ class UserAgent(metaclass=_UserAgentType):
         retry = self._retry(max_retries)
         redirects = self.max_redirects if max_redirects is None else int(max_redirects)
         follow = follow_redirects if allow_redirects is None else allow_redirects
-        idempotent = req.method in IDEMPOTENT_METHODS
         history: List[Any] = []
         while True:
             if self.cookiejar is not None:
@@ -928,7 +928,8 @@ class UserAgent(metaclass=_UserAgentType):
                     raise
                 annotate(e, request=req)
                 error = self._handle_error(e, url=req.url)
-                if not (idempotent or self._sent_nothing(error)):
+                # the method of this hop: a 303 may have turned a POST into a GET
+                if not may_resend(req.method, error):
                     # Worth retrying, but the server may have acted on it (RFC 9110
                     # 9.2.2): 2.x reported that as RetriesExceeded, original attached.
                     self._handle_retries_exceeded(url, last_error=error)
@@ -981,7 +982,7 @@ class UserAgent(metaclass=_UserAgentType):
                 content = resp.content
             except Exception as e:
                 self._handle_error(e, url=req.url)
-                if not idempotent:
+                if req.method not in IDEMPOTENT_METHODS:
                     raise
                 retry = self._next_attempt(retry, url, e, req, None)
                 continue
@@ -990,7 +991,7 @@ class UserAgent(metaclass=_UserAgentType):
             error = EmptyResponse(req.url, "Empty response body received")
             annotate(error, response=resp, request=req)
             self._handle_error(error, url=req.url)
-            if not idempotent:
+            if req.method not in IDEMPOTENT_METHODS:
                 self._handle_retries_exceeded(url, last_error=error)  # as 2.x: never resent
                 raise error
             retry = self._next_attempt(retry, url, error, req, None)

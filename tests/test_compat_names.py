@@ -85,13 +85,17 @@ def test_to_key_val_list():
             to_key_val_list(bad)
 
 
-def test_init_ssl_context_verifies_unless_told_not_to():
+def test_init_ssl_context_verifies_even_without_the_host_name_check():
+    from geventhttpclient import _net
     from geventhttpclient.connectionpool import init_ssl_context
 
     ctx = init_ssl_context(ssl.create_default_context, None)
     assert ctx.verify_mode == ssl.CERT_REQUIRED and ctx.check_hostname
     ctx = init_ssl_context(ssl.create_default_context, None, check_hostname=False)
-    assert ctx.verify_mode == ssl.CERT_NONE and not ctx.check_hostname
+    assert ctx.verify_mode == ssl.CERT_REQUIRED and not ctx.check_hostname
+    # without a factory it is still a context of its own, not the shared default
+    ctx = init_ssl_context(None, None, check_hostname=False)  # type: ignore[arg-type]
+    assert not ctx.check_hostname and _net.make_ssl_context().check_hostname
 
 
 def test_httplib_headers_join_repeated_fields():

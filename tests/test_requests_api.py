@@ -1050,3 +1050,30 @@ def test_links_parse_the_link_header(server_factory):
         "last": {"url": "https://a.example/9", "rel": "last", "title": "L, 9"},
     }
     assert api.get(server_factory(typed(None, b"")).base + "/").links == {}
+
+
+def test_session_urlopen_accepts_every_status_and_gives_session_responses(server_factory):
+    """2.x's Session had no status check: urlopen returned a 404 as a response."""
+    server = server_factory(keep_alive(lambda conn, req: conn.respond(404, b"gone")))
+    with Session() as s:
+        resp = s.urlopen(server.base + "/missing")
+        assert isinstance(resp, Response)
+        assert resp.status_code == 404 and resp.content == b"gone"
+
+
+def test_a_given_cookie_jar_is_the_sessions_own(server_factory):
+    """Cookies that responses set land in the jar the caller passed (2.x's
+    cookiejar=), not in a copy."""
+
+    def respond(conn, req):
+        conn.respond(200, b"", [("Set-Cookie", "a=1; Path=/")])
+
+    server = server_factory(keep_alive(respond))
+    jar = CookieJar()
+    for make in (lambda: Session(cookies=jar), lambda: Session(cookiejar=jar)):
+        with make() as s:
+            assert s.cookies is jar
+            s.get(server.base + "/")
+        assert [c.name for c in jar] == ["a"]
+        jar.clear()
+    assert len(Session(cookiejar=True).cookies) == 0

@@ -696,3 +696,24 @@ def test_per_call_timeout_is_a_deadline_for_the_whole_call(server_factory):
     assert time.monotonic() - started < 1.0
     # the agent's own settings are untouched: a later call has no deadline of 0.2 s
     assert ua.max_retries == 5
+
+
+def test_a_get_made_by_a_303_is_retried_though_the_first_hop_was_a_post(server_factory):
+    """The resend rule looks at each hop's method: after a 303 turned a POST into a
+    GET, a connection closed before the answer is retried (2.x did too)."""
+    closes = []
+
+    def respond(conn, req):
+        if req["target"] == "/form":
+            conn.respond(303, b"", [("Location", "/result")])
+        elif len(closes) < 2:
+            closes.append(1)
+            conn.close()
+        else:
+            conn.respond(200, b"done")
+
+    server = server_factory(keep_alive(respond))
+    ua = UserAgent(max_retries=3)
+    resp = ua.urlopen(server.base + "/form", method="POST", payload=b"x=1")
+    assert resp.status_code == 200 and resp.content == b"done"
+    assert len(closes) == 2
