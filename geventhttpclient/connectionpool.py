@@ -416,20 +416,23 @@ class ConnectionPool:
     def __init__(
         self,
         factory: Any,
-        size: Any = 1,
-        *legacy: Any,
+        *args: Any,
         name: str = "",
         ssl_context: Any = None,
-        **legacy_kw: Any,
+        **kw: Any,
     ) -> None:
+        """``ConnectionPool(factory, size=1, name="", ssl_context=None)``, or 2.x's
+        ``ConnectionPool(connection_host, connection_port, request_host,
+        request_port, size=5, disable_ipv6=False, connection_timeout=5.0,
+        network_timeout=5.0)`` (its sockets: :meth:`get_socket`)."""
         self.ssl_context = ssl_context
         """The TLS context of this pool's connections (None for plain TCP), as 2.x."""
         if isinstance(factory, str):
-            # 2.x's signature: (connection_host, connection_port, request_host,
-            # request_port, size=5, disable_ipv6, connection_timeout, ...).
-            factory, size, name = self._legacy_factory(factory, size, *legacy, **legacy_kw)
-        elif legacy or legacy_kw:
-            raise TypeError(f"unexpected arguments {legacy!r} {sorted(legacy_kw)!r}")
+            factory, size, name = self._legacy_factory(factory, *args, **kw)
+        else:
+            if len(args) > 1 or set(kw) - {"size"} or (args and "size" in kw):
+                raise TypeError(f"unexpected arguments {args!r} {sorted(kw)!r}")
+            size = args[0] if args else kw.get("size", 1)
         if size < 1:
             raise ValueError("concurrency (pool size) must be at least 1")
         self._factory = factory
@@ -464,7 +467,14 @@ class ConnectionPool:
         :class:`SSLConnectionPool` adds TLS)."""
         from . import _net
 
+        if use_proxy:
+            # Refused rather than ignored: a TLS pool would handshake with the proxy.
+            raise TypeError(
+                "use_proxy is not supported by this 2.x constructor: use "
+                "HTTPClient(host, proxy_host=..., proxy_port=...)"
+            )
         ssl_context = self._legacy_ssl_context(**tls)
+        server_hostname = getattr(self, "ssl_options", {}).get("server_hostname") or request_host
         self.connection_timeout = connection_timeout
         self.network_timeout = network_timeout
 
@@ -476,7 +486,7 @@ class ConnectionPool:
                 network_timeout=network_timeout,
                 disable_ipv6=disable_ipv6,
                 ssl_context=ssl_context,
-                server_hostname=request_host,
+                server_hostname=server_hostname,
             )
             return Connection(sock, timeout=network_timeout)
 
@@ -501,6 +511,26 @@ class ConnectionPool:
             return True
         except (OSError, ValueError):
             return False
+
+    # -- 2.x's socket API ---------------------------------------------------------------
+
+    def get_socket(self) -> Any:
+        """2.x: a connected socket of the pool, waiting for one if all are lent.
+        Give it back with :meth:`return_socket`, or :meth:`release_socket` if it
+        is broken or was left mid-message."""
+        conn = self.acquire()
+        self.__dict__.setdefault("_lent", {})[conn.sock] = conn
+        return conn.sock
+
+    def return_socket(self, sock: Any) -> None:
+        """2.x: ``sock`` (from :meth:`get_socket`) may serve another request."""
+        self.release(self.__dict__.get("_lent", {}).pop(sock))
+
+    def release_socket(self, sock: Any) -> None:
+        """2.x: close ``sock`` (from :meth:`get_socket`) and free its place."""
+        conn = self.__dict__.get("_lent", {}).pop(sock, None)
+        if conn is not None:
+            self.discard(conn)
 
     @property
     def _socket_queue(self) -> Any:
@@ -732,7 +762,7 @@ def init_ssl_context(
         options["ca_certs"] = ca_certs
     # Always through a factory: the context is then this caller's own, never the
     # shared default that make_ssl_context caches, so changing it is safe.
-    factory = ssl_context_factory or _stdssl.create_default_context
+    factory = _stdssl.create_default_context if ssl_context_factory is None else ssl_context_factory
     context = _net.make_ssl_context(options, factory)
     if not check_hostname:
         context.check_hostname = False

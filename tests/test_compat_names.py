@@ -114,3 +114,38 @@ def test_redirect_code_names_are_the_policys():
     assert useragent.REDIRECT_RESPONSE_CODES == {301, 302, 303, 307, 308}
     assert useragent.REDIRECT_RESPONSE_CODES is _policy.REDIRECT_CODES
     assert useragent.PERMANENT_REDIRECT_RESPONSE_CODES == {301, 308}
+
+
+def test_2x_pool_signature_and_socket_api(server_factory):
+    """2.x's ConnectionPool(host, port, host, port, size=...) lends raw sockets."""
+    from conftest import keep_alive
+
+    from geventhttpclient.connectionpool import ConnectionPool
+
+    server = server_factory(keep_alive(lambda conn, req: conn.respond(200, b"ok")))
+    pool = ConnectionPool("127.0.0.1", server.port, "127.0.0.1", server.port, size=2)
+    assert pool.size == 2
+    sock = pool.get_socket()
+    sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    reply = b""
+    while not reply.endswith(b"ok"):
+        reply += sock.recv(4096)
+    pool.return_socket(sock)
+    assert pool.get_socket() is sock  # kept alive and lent again
+    pool.release_socket(sock)
+    stats = pool.statistics()
+    assert (stats.connections, stats.created, stats.discarded) == (0, 1, 1)
+    with pytest.raises(TypeError):
+        ConnectionPool("127.0.0.1", 1, "127.0.0.1", 1, use_proxy=True)
+    with pytest.raises(TypeError):
+        ConnectionPool(lambda: None, 1, 2)
+
+
+def test_2x_ssl_pool_names_the_server_from_ssl_options():
+    from geventhttpclient.connectionpool import SSLConnectionPool
+
+    pool = SSLConnectionPool(
+        "127.0.0.1", 443, "127.0.0.1", 443, ssl_options={"server_hostname": "example.test"}
+    )
+    assert pool.ssl_options["server_hostname"] == "example.test"
+    assert pool.ssl_context.verify_mode == ssl.CERT_REQUIRED
