@@ -39,6 +39,7 @@ from typing import (
 from urllib.parse import urlencode
 
 from .exceptions import UnrewoundBodyError
+from .header import parse_content_type_charset
 
 __all__ = [
     "MULTIPART_IN_MEMORY_MAX",
@@ -48,7 +49,6 @@ __all__ = [
     "declared_charset",
     "default_charset",
     "encode_multipart_formdata",
-    "form_encode",
     "guess_content_type",
     "is_empty",
     "is_pair_sequence",
@@ -122,10 +122,6 @@ def is_empty(payload: Any) -> bool:
     if isinstance(payload, (str, bytes, bytearray, memoryview, Mapping, list, tuple)):
         return len(payload) == 0
     return False
-
-
-def form_encode(obj: Any) -> bytes:
-    return urlencode(pairs(obj), doseq=True).encode("ascii")
 
 
 def _quote_param(value: str) -> str:
@@ -409,14 +405,8 @@ def content_type(headers: Any) -> Tuple[str, Optional[str]]:
         value = value[-1]
     if not value:
         return "", None
-    mime, *params = str(value).split(";")
-    for param in params:
-        name, _, val = param.partition("=")
-        if name.strip().lower() == "charset":
-            charset = val.strip().strip("\"'").lower()
-            if charset:
-                return mime.strip().lower(), charset
-    return mime.strip().lower(), None
+    value = str(value)
+    return value.split(";", 1)[0].strip().lower(), parse_content_type_charset(value)
 
 
 def declared_charset(headers: Any) -> Optional[str]:

@@ -15,6 +15,8 @@ from __future__ import annotations
 import base64
 from typing import Any, Optional, Tuple, Union
 
+from .exceptions import UnsupportedAuth
+
 __all__ = ["AuthValue", "BasicAuth", "resolve_auth"]
 
 
@@ -103,8 +105,8 @@ def resolve_auth(auth: AuthValue) -> Optional[str]:
     ``auth`` is a :class:`BasicAuth`, a ``(user, password)`` pair, or a ready header
     value (``"Bearer xyz"``), which is passed through.
 
-    :raises NotImplementedError: for anything else (2.6.1's error, kept because
-        callers catch it).
+    :raises UnsupportedAuth: for anything else (a ``NotImplementedError``, 2.x's
+        error, and a ``TypeError``, requests').
     """
     if auth is None:
         return None
@@ -114,7 +116,7 @@ def resolve_auth(auth: AuthValue) -> Optional[str]:
         return auth
     if isinstance(auth, tuple) and len(auth) == 2:
         return BasicAuth(*auth).auth_header()
-    raise NotImplementedError(
+    raise UnsupportedAuth(
         f"unsupported auth type {type(auth).__name__}: use BasicAuth, a (user, password) "
         "tuple or a header value string"
     )

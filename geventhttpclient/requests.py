@@ -98,7 +98,6 @@ from .exceptions import (  # re-exported here: requests' names, and 2.x's
     InvalidURL,
     ReadTimeout,
     StreamConsumedError,
-    UnsupportedAuth,
 )
 from .exceptions import TimeoutError as GHTimeoutError
 from .header import Headers
@@ -182,20 +181,13 @@ def _resolve_auth(auth: Any) -> Optional[Callable[[Any], Any]]:
     :raises UnsupportedAuth: for anything else (a ``NotImplementedError``, as in 2.x,
         and a ``TypeError``, as in requests).
     """
-    if auth is None or callable(auth):
+    if auth is None or callable(auth):  # a BasicAuth is callable too
         return auth
-    if isinstance(auth, str):
-        value = auth
-        return lambda request: _set_authorization(request, value)
-    if isinstance(auth, (tuple, list)) and len(auth) == 2:
-        return BasicAuth(auth[0], auth[1])
-    raise UnsupportedAuth(
-        f"auth must be a (username, password) pair, a BasicAuth, an auth callable or a "
-        f"header value, not {type(auth).__name__}"
-    )
+    value = resolve_auth(tuple(auth) if isinstance(auth, list) else auth)
+    return lambda request: _set_authorization(request, value)
 
 
-def _set_authorization(request: Any, value: str) -> Any:
+def _set_authorization(request: Any, value: Optional[str]) -> Any:
     request.headers["Authorization"] = value
     return request
 

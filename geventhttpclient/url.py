@@ -641,37 +641,37 @@ UNRESERVED_SET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz
 """RFC 3986 2.3's unreserved characters."""
 
 
+_ESCAPE = re.compile(r"%(..)", re.DOTALL)
+
+
 def unquote_unreserved(uri: str) -> str:
     """``uri`` with percent-escapes of unreserved characters decoded (``%7E`` ->
     ``~``) and every other escape left as it is.
 
-    :raises InvalidURL: for an escape that is not two hex digits.
+    :raises InvalidURL: for a ``%`` followed by two letters or digits that are not
+    hex (a lone or short ``%`` is left alone).
     """
-    pieces = uri.split("%")
-    out = [pieces[0]]
-    for piece in pieces[1:]:
-        code = piece[:2]
-        if len(code) == 2 and code.isalnum():
-            try:
-                char = chr(int(code, 16))
-            except ValueError:
-                raise InvalidURL(f"invalid percent-escape sequence: {code!r}") from None
-            if char in UNRESERVED_SET:
-                out.append(char + piece[2:])
-                continue
-        out.append("%" + piece)
-    return "".join(out)
+
+    def decode(match: re.Match[str]) -> str:
+        code = match.group(1)
+        if not code.isalnum():
+            return match.group(0)
+        try:
+            char = chr(int(code, 16))
+        except ValueError:
+            raise InvalidURL(f"bad percent-escape %{code} in {uri!r}") from None
+        return char if char in UNRESERVED_SET else match.group(0)
+
+    return _ESCAPE.sub(decode, uri)
 
 
 def to_key_val_list(value: Any) -> Optional[list]:  # type: ignore[type-arg]
     """``value`` (a mapping or key/value pairs) as a list of pairs; None for None.
 
-    :raises ValueError: for a str, bytes, bool or int, which are not pairs.
+    :raises ValueError: for a str, bytes or number, which hold no pairs.
     """
     if value is None:
         return None
-    if isinstance(value, (str, bytes, bool, int)):
-        raise ValueError("cannot encode objects that are not 2-tuples")
-    if isinstance(value, Mapping):
-        return list(value.items())
-    return list(value)
+    if isinstance(value, (str, bytes, int)):  # bool is an int
+        raise ValueError(f"expected a mapping or key/value pairs, not {type(value).__name__}")
+    return list(value.items() if isinstance(value, Mapping) else value)
