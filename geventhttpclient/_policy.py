@@ -95,7 +95,7 @@ class RedirectPlan:
 def plan_redirect(code: int, method: str, url: URL, location: Union[str, URL]) -> RedirectPlan:
     """The next hop after a ``code`` redirect of ``method url`` to ``location``.
 
-    301 and 302 are treated as 303, as browsers and requests do: any method but
+    301 and 302 are treated as 303 (what 2.x did; browsers do it for POST): any method but
     HEAD becomes GET without a body. 307 and 308 keep both.
 
     :raises UnsupportedRedirectSchemeError: ``location`` is not an http(s) URL.

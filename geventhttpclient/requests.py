@@ -584,7 +584,9 @@ class Response(CompatResponse):
     @property
     def encoding(self) -> Optional[str]:
         """The charset ``text`` uses: set it to override. From Content-Type, see
-        :func:`_encoding_from_headers`; None means :attr:`apparent_encoding`."""
+        :func:`geventhttpclient._bodies.declared_charset`. When None, :attr:`text`
+        reads ``text/*`` as ISO-8859-1 and JSON as UTF-8, anything else by
+        :attr:`apparent_encoding`."""
         enc = self._encoding
         if enc is _UNSET:
             enc = self._encoding = declared_charset(self.headers)

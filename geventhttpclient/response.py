@@ -561,14 +561,14 @@ class HTTPSocketPoolResponse(HeadAccess):
 # true without a shared base (nothing changes for streaming instances).
 HTTPResponse.register(HTTPSocketPoolResponse)
 HTTPSocketResponse = HTTPSocketPoolResponse
+"""2.x's socket-backed base class; here the one streaming class. Its constructor
+differs (a pooled connection, not a socket): use it for isinstance and type hints."""
 
 # 2.x's header-parsing states, kept as names for code that imported them.
 HEADER_STATE_INIT = 0
 HEADER_STATE_FIELD = 1
 HEADER_STATE_VALUE = 2
 HEADER_STATE_DONE = 3
-"""2.x's socket-backed base class; here the one streaming class. Its constructor
-differs (a pooled connection, not a socket): use it for isinstance and type hints."""
 
 # Make sure IncompleteResponse stays importable from here for 2.x-era code.
 __all__ += ["IncompleteResponse"]
