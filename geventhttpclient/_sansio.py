@@ -41,7 +41,7 @@ from ._parser import DEFAULT_LIMITS, HTTPResponseParser, ParserLimits
 from .exceptions import HTTPParseError, IncompleteResponse
 from .header import HeadAccess, Headers
 
-__all__ = ["HTTPResponse", "make_headers"]
+__all__ = ["HTTPResponse", "make_headers", "readline_arguments"]
 
 
 def make_headers(headers_type: Type[Any], pairs: List[Tuple[str, str]]) -> Any:
@@ -56,6 +56,25 @@ def make_headers(headers_type: Type[Any], pairs: List[Tuple[str, str]]) -> Any:
 
 
 # ABCMeta for register() only (the streaming class becomes a virtual subclass).
+def readline_arguments(size: Any, sep: bytes) -> Tuple[int, bytes]:
+    """``readline``'s two call shapes as ``(size, separator)``: ``readline(size)``
+    as in :mod:`io` (None or negative: no limit) and 2.x's ``readline(sep)``, a
+    bytes separator of any length (also as ``sep=``).
+
+    :raises TypeError: for a size that is neither an int nor bytes.
+    :raises ValueError: for an empty separator.
+    """
+    if size is None:
+        size = -1
+    elif isinstance(size, (bytes, bytearray, memoryview)):
+        sep, size = bytes(size), -1
+    elif not isinstance(size, int):
+        raise TypeError(f"readline() takes an int size or a bytes separator, not {size!r}")
+    if not sep:
+        raise ValueError("empty line separator")
+    return size, sep
+
+
 class HTTPResponse(HeadAccess, metaclass=ABCMeta):  # noqa: B024
     """A response parsed from bytes fed to it (2.x's ``response.HTTPResponse``).
 
@@ -329,10 +348,8 @@ class HTTPResponse(HeadAccess, metaclass=ABCMeta):  # noqa: B024
         of the message the last, unterminated piece is a line; before it, a line
         not complete yet stays buffered and ``b""`` is returned.
         """
-        if size is None:
-            size = -1
-        elif not isinstance(size, int):
-            sep, size = bytes(size), -1
+        if type(size) is not int or not sep:
+            size, sep = readline_arguments(size, sep)
         buf = self._body_buffer
         j = buf.find(sep)
         if j >= 0:

@@ -27,7 +27,7 @@ from ._parser import (
     reason_phrase,
     split_fields,
 )
-from ._sansio import HTTPResponse
+from ._sansio import HTTPResponse, readline_arguments
 from ._sansio import make_headers as _make_headers
 from .exceptions import (
     ConnectionClosed,
@@ -454,14 +454,7 @@ class HTTPSocketPoolResponse(HeadAccess):
         ``b"\\n"``, which also ends every CRLF line; 2.x defaulted to ``b"\\r\\n"``.
         """
         if type(size) is not int or not sep:  # one check on the usual call
-            if size is None:
-                size = -1
-            elif isinstance(size, (bytes, bytearray, memoryview)):
-                sep, size = bytes(size), -1
-            elif not isinstance(size, int):
-                raise TypeError(f"readline() takes an int size or a bytes separator, not {size!r}")
-            if not sep:
-                raise ValueError("empty line separator")
+            size, sep = readline_arguments(size, sep)
         scanned = 0  # bytes after the read position already searched
         while True:
             chunks = self._chunks
