@@ -38,6 +38,7 @@ from typing import (
 )
 from urllib.parse import urlencode
 
+from ._http11 import file_span
 from .exceptions import UnrewoundBodyError
 from .header import parse_content_type_charset
 
@@ -140,15 +141,11 @@ _BOUNDARY_CHARS = frozenset(
 
 
 def _stream_size(f: Any) -> Optional[int]:
-    """Bytes left in a file object from its position, or None if it cannot tell."""
-    try:
-        st = os.fstat(f.fileno())
-        import stat
-
-        if stat.S_ISREG(st.st_mode):
-            return max(0, st.st_size - f.tell())
-    except (AttributeError, OSError, ValueError):
-        pass
+    """Bytes left in a file object from its position, or None if it cannot tell:
+    a regular file's as the client sizes a file body, else by seeking to the end."""
+    span = file_span(f)
+    if span is not None:
+        return span[1]
     try:
         pos = f.tell()
         end = f.seek(0, os.SEEK_END)

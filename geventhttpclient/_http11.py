@@ -42,6 +42,7 @@ __all__ = [
     "FRAMING_NAMES",
     "SINGLE_FIELDS",
     "refuse_repeated",
+    "file_span",
     "validate_version",
 ]
 
@@ -298,8 +299,9 @@ class RequestBody:
 NO_BODY = RequestBody("none")
 
 
-def _file_size(body: Any) -> Optional[Tuple[int, int]]:
-    """(start, length) for a regular file with a usable position, else None."""
+def file_span(body: Any) -> Optional[Tuple[int, int]]:
+    """(start, length) for a regular file with a usable position, else None: what
+    is sent of it (from where it stands to its end) and where a resend starts."""
     try:
         fd = body.fileno()
         st = os.fstat(fd)
@@ -396,7 +398,7 @@ def prepare_body(
             rb.data = bytes(body) if not isinstance(body, bytes) else body
             rb.length = len(rb.data)
     else:
-        sized = None if user_te is not None else _file_size(body)
+        sized = None if user_te is not None else file_span(body)
         if sized is not None:
             rb = RequestBody("file")
             rb.file = body
