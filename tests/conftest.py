@@ -8,7 +8,9 @@ head (and body by Content-Length or chunked), so most handlers are a few lines.
 
 from __future__ import annotations
 
+import base64
 import gc
+import json
 import os
 import platform
 import re
@@ -189,6 +191,24 @@ def keep_alive(
             respond(conn, req)
 
     return handler
+
+
+def echo_json(conn: ServerConn, req: Dict[str, Any]) -> None:
+    """Answer with JSON of what the server received: method, target, headers, body."""
+    body = json.dumps(
+        {
+            "method": req["method"],
+            "target": req["target"],
+            "headers": req["headers"],
+            "body": (req["body"] or b"").decode("latin-1"),
+        }
+    ).encode()
+    conn.respond(200, body, [("Content-Type", "application/json")])
+
+
+def basic(user: str, password: str) -> str:
+    """The ``Authorization`` value of Basic credentials (UTF-8)."""
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
 
 
 @pytest.fixture

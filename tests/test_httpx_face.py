@@ -4,16 +4,14 @@ the engine's."""
 
 from __future__ import annotations
 
-import base64
 import gzip
-import json
 import pickle
 import socket
 import ssl
 
 import gevent
 import pytest
-from conftest import keep_alive
+from conftest import basic, echo_json, keep_alive
 
 from geventhttpclient import exceptions as exc
 from geventhttpclient import httpx
@@ -61,24 +59,12 @@ def route(conn, req):
         conn.send(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b")
         conn.close()
     else:
-        body = json.dumps(
-            {
-                "method": req["method"],
-                "target": req["target"],
-                "headers": req["headers"],
-                "body": (req["body"] or b"").decode("latin-1"),
-            }
-        ).encode()
-        conn.respond(200, body, [("Content-Type", "application/json")])
+        echo_json(conn, req)
 
 
 @pytest.fixture
 def site(server_factory):
     return server_factory(keep_alive(route))
-
-
-def basic(user: str, password: str) -> str:
-    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
 
 
 def dead_port() -> int:

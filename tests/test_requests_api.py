@@ -19,7 +19,8 @@ import gevent
 import gevent.socket
 import gevent.ssl
 import pytest
-from conftest import keep_alive, pipe, wait_until
+from conftest import basic, keep_alive, pipe, wait_until
+from conftest import echo_json as echo
 
 from geventhttpclient import api
 from geventhttpclient.exceptions import (
@@ -58,26 +59,9 @@ def clean_env(monkeypatch):
         monkeypatch.delenv(name.upper(), raising=False)
 
 
-def echo(conn, req):
-    """JSON of what the server received."""
-    body = json.dumps(
-        {
-            "method": req["method"],
-            "target": req["target"],
-            "headers": req["headers"],
-            "body": (req["body"] or b"").decode("latin-1"),
-        }
-    ).encode()
-    conn.respond(200, body, [("Content-Type", "application/json")])
-
-
 @pytest.fixture
 def echo_json(server_factory):
     return server_factory(keep_alive(echo))
-
-
-def basic(user: str, password: str) -> str:
-    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
 
 
 def chunked(conn, pieces: List[bytes], headers=()) -> None:
