@@ -46,10 +46,11 @@ against sockets, ``http.client`` or geventhttpclient 2.x keeps working::
 The agent's errors are re-exported from ``useragent`` and ``requests``, where 2.x
 code imports them.
 
-Two faces speak another library's error vocabulary, and keep those classes beside
-them because the names clash with ours (``InvalidURL``, ``HTTPError``,
-``ConnectError``...). Each is also one of the classes above, so one ``except``
-clause catches both:
+Two faces speak another library's error vocabulary. Those classes are defined at
+the end of this module under prefixed names (``HTTPLibInvalidURL``,
+``HttpxReadTimeout``...), because their own names clash with ours, and carry their
+own names in the face that re-exports them. Each is also one of the classes above,
+so one ``except`` clause catches both:
 
 * ``httplib``: ``InvalidURL``, ``BadStatusLine``, ``LineTooLong``,
   ``RemoteDisconnected``, ``IncompleteRead``, each also ``http.client``'s class of
@@ -73,7 +74,7 @@ import http.client
 import socket
 import ssl
 import zlib
-from typing import Any, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 __all__ = [
     "HTTPError",
@@ -384,3 +385,281 @@ class StreamConsumedError(HTTPError, RuntimeError):
 # 2.x names.
 HTTPConnectionClosed = ConnectionClosed
 HTTPProtocolViolationError = ProtocolError
+
+
+# -- the vocabularies of two faces ------------------------------------------------------
+#
+# ``httplib`` speaks http.client's error names and ``httpx`` httpx's. Their names clash
+# with ours (InvalidURL, HTTPError, ConnectError...), so they are defined here under
+# prefixed names and named for the face module that re-exports them: repr, tracebacks
+# and pickling show ``geventhttpclient.httpx.ReadTimeout``, the object that module has.
+
+
+def _in_face(module: str, name: str) -> Any:
+    """Name the decorated class ``module.name``, where a face re-exports it."""
+
+    def rename(cls: type) -> type:
+        cls.__module__ = module
+        cls.__name__ = name
+        cls.__qualname__ = name
+        return cls
+
+    return rename
+
+
+@_in_face("geventhttpclient.httplib", "InvalidURL")
+class HTTPLibInvalidURL(HeaderInjectionError, http.client.InvalidURL):
+    """A host, port or request target that cannot go on the wire (control bytes,
+    whitespace, a non-numeric port)."""
+
+
+@_in_face("geventhttpclient.httplib", "BadStatusLine")
+class HTTPLibBadStatusLine(HTTPParseError, http.client.BadStatusLine):
+    """The response head is malformed (http.client reports any such head this way)."""
+
+    def __init__(self, reason: str = "", code: Optional[str] = None, offset: Optional[int] = None):
+        HTTPParseError.__init__(self, reason, code, offset)
+        self.line = reason
+
+
+@_in_face("geventhttpclient.httplib", "LineTooLong")
+class HTTPLibLineTooLong(LimitExceeded, http.client.LineTooLong):
+    """A head line, the head or a chunk-size line exceeded the parser's limits."""
+
+    def __init__(self, reason: str = "", code: Optional[str] = None, offset: Optional[int] = None):
+        LimitExceeded.__init__(self, reason, code, offset)
+
+
+@_in_face("geventhttpclient.httplib", "RemoteDisconnected")
+class HTTPLibRemoteDisconnected(ConnectionClosed, http.client.RemoteDisconnected):
+    """The server closed or reset the connection (a ``ConnectionResetError`` too)."""
+
+    def __init__(self, *args: Any) -> None:
+        ConnectionClosed.__init__(self, *args)
+        self.line = ""
+
+
+@_in_face("geventhttpclient.httplib", "IncompleteRead")
+class HTTPLibIncompleteRead(IncompleteResponse, http.client.IncompleteRead):
+    """The body ended early or was malformed. ``partial`` holds the bytes of the
+    failed read, ``expected`` how many more were due (None if unknown)."""
+
+    def __init__(
+        self,
+        partial: bytes,
+        expected: Optional[int] = None,
+        reason: str = "incomplete read",
+        code: Optional[str] = None,
+    ) -> None:
+        IncompleteResponse.__init__(self, reason, code)
+        self.partial = partial
+        self.expected = expected
+
+    def __str__(self) -> str:
+        more = f", {self.expected} more expected" if self.expected is not None else ""
+        return f"{self.reason}: {len(self.partial)} bytes read{more}"
+
+    __repr__ = http.client.IncompleteRead.__repr__
+
+
+def _rebuild(face: type, engine: Optional[type], args: Tuple[Any, ...], state: Any) -> Any:
+    """Unpickle an error of the httpx face (a combined class is made again)."""
+    cls: Any = combined_error_class(face, engine) if engine is not None else face
+    error = cls.__new__(cls)
+    if isinstance(error, OSError):
+        OSError.__init__(error, *args)  # errno and strerror come from the args
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
+
+class _FaceError:
+    """What every error class of the httpx face shares: pickling without
+    ``__init__`` (their constructors differ from the engine classes they also are)."""
+
+    def __reduce__(self) -> Any:
+        cls = type(self)
+        face = cls.__dict__.get("_face", cls)
+        engine = cls.__dict__.get("_engine")
+        return _rebuild, (face, engine, self.args, dict(self.__dict__))  # type: ignore[attr-defined]
+
+
+@_in_face("geventhttpclient.httpx", "HTTPError")
+class HttpxHTTPError(_FaceError, HTTPError):
+    """Root of this face's errors; ``.request`` is the request when known, else None.
+
+    Also our :class:`~geventhttpclient.exceptions.HTTPError`, so one ``except``
+    catches what every face of the library raises.
+    """
+
+    def __init__(self, message: str = "", *, request: Any = None) -> None:
+        # Not super().__init__: several engine classes below take other arguments
+        # (a URL, a parser code); the message is all an httpx-style error carries.
+        Exception.__init__(self, message)
+        self.request = request
+
+
+@_in_face("geventhttpclient.httpx", "RequestError")
+class HttpxRequestError(HttpxHTTPError):
+    """The request could not be completed."""
+
+
+@_in_face("geventhttpclient.httpx", "TransportError")
+class HttpxTransportError(HttpxRequestError):
+    """The connection failed or the server broke the protocol."""
+
+
+@_in_face("geventhttpclient.httpx", "TimeoutException")
+class HttpxTimeoutException(HttpxTransportError, TimeoutError):
+    """A time limit elapsed (also the builtin ``TimeoutError``)."""
+
+
+# mypy cannot follow TimeoutError's computed bases, and reports an MRO conflict
+@_in_face("geventhttpclient.httpx", "ConnectTimeout")
+class HttpxConnectTimeout(HttpxTimeoutException, ConnectTimeout):  # type: ignore[misc]
+    """Connecting (TCP and TLS) took longer than ``Timeout.connect``."""
+
+
+@_in_face("geventhttpclient.httpx", "ReadTimeout")
+class HttpxReadTimeout(HttpxTimeoutException, ReadTimeout):
+    """The server sent nothing for ``Timeout.read`` seconds."""
+
+
+@_in_face("geventhttpclient.httpx", "WriteTimeout")
+class HttpxWriteTimeout(HttpxTimeoutException):
+    """Sending took too long. Not raised by this engine (its read limit covers
+    sends); here for code that catches it."""
+
+
+@_in_face("geventhttpclient.httpx", "PoolTimeout")
+class HttpxPoolTimeout(HttpxTimeoutException, PoolTimeout):
+    """No pooled connection became free within ``Timeout.pool``."""
+
+
+@_in_face("geventhttpclient.httpx", "NetworkError")
+class HttpxNetworkError(HttpxTransportError, NetworkError):
+    """The transport failed."""
+
+
+@_in_face("geventhttpclient.httpx", "ConnectError")
+class HttpxConnectError(HttpxNetworkError, ConnectError):
+    """No connection could be made: refused, unreachable, DNS, TLS handshake."""
+
+
+@_in_face("geventhttpclient.httpx", "ReadError")
+class HttpxReadError(HttpxNetworkError):
+    """Receiving failed. The engine reports a broken response as
+    :class:`RemoteProtocolError` instead; here for code that catches it."""
+
+
+@_in_face("geventhttpclient.httpx", "WriteError")
+class HttpxWriteError(HttpxNetworkError):
+    """Sending failed; here for code that catches it."""
+
+
+@_in_face("geventhttpclient.httpx", "CloseError")
+class HttpxCloseError(HttpxNetworkError):
+    """Closing failed; here for code that catches it."""
+
+
+@_in_face("geventhttpclient.httpx", "ProtocolError")
+class HttpxProtocolError(HttpxTransportError, ProtocolError):
+    """One side broke HTTP/1.1."""
+
+
+@_in_face("geventhttpclient.httpx", "LocalProtocolError")
+class HttpxLocalProtocolError(HttpxProtocolError, RequestError):
+    """The request cannot be sent as given (e.g. CR or LF in a header); nothing was
+    sent."""
+
+
+@_in_face("geventhttpclient.httpx", "RemoteProtocolError")
+class HttpxRemoteProtocolError(HttpxProtocolError):
+    """The server broke HTTP/1.1: a malformed response, a body cut short, or the
+    connection closed before any response."""
+
+
+@_in_face("geventhttpclient.httpx", "ProxyError")
+class HttpxProxyError(HttpxTransportError):
+    """The proxy refused or failed the request; here for code that catches it."""
+
+
+@_in_face("geventhttpclient.httpx", "UnsupportedProtocol")
+class HttpxUnsupportedProtocol(HttpxTransportError, InvalidURL):
+    """A URL (or a redirect) with a scheme other than http or https."""
+
+
+@_in_face("geventhttpclient.httpx", "DecodingError")
+class HttpxDecodingError(HttpxRequestError, DecodingError):
+    """The body could not be decoded (Content-Encoding)."""
+
+    def __init__(self, message: str = "", *, request: Any = None) -> None:
+        DecodingError.__init__(self, message)
+        self.request = request
+
+
+@_in_face("geventhttpclient.httpx", "TooManyRedirects")
+class HttpxTooManyRedirects(HttpxRequestError, TooManyRedirects):
+    """More redirects than ``max_redirects`` (also the session's HttpxTooManyRedirects)."""
+
+    def __init__(self, message: str = "", *, request: Any = None) -> None:
+        TooManyRedirects.__init__(self, getattr(request, "url", None), message)
+        self.request = request
+
+
+@_in_face("geventhttpclient.httpx", "HTTPStatusError")
+class HttpxHTTPStatusError(HttpxHTTPError, HTTPStatusError):
+    """:meth:`Response.raise_for_status` found a 4xx or 5xx status.
+
+    Also the requests face's ``HTTPStatusError`` (and 2.x's ``BadStatusCode``):
+    ``.request``, ``.response``, ``.status_code``.
+    """
+
+    def __init__(self, message: str, *, request: Any, response: Any) -> None:
+        HTTPStatusError.__init__(self, message, response)
+        self.request = request
+
+
+@_in_face("geventhttpclient.httpx", "InvalidURL")
+class HttpxInvalidURL(HttpxHTTPError, InvalidURL):
+    """The URL cannot be used. An :class:`HTTPError` here (as in 2.6.1), unlike
+    httpx."""
+
+
+@_in_face("geventhttpclient.httpx", "StreamError")
+class HttpxStreamError(_FaceError, RuntimeError):
+    """Misuse of a response's body stream (httpx: a ``RuntimeError``)."""
+
+    def __init__(self, message: str = "") -> None:
+        RuntimeError.__init__(self, message)
+
+
+@_in_face("geventhttpclient.httpx", "StreamConsumed")
+class HttpxStreamConsumed(HttpxStreamError, StreamConsumedError):
+    """The body was already read or iterated: it cannot be read again raw, or
+    streamed twice."""
+
+
+_COMBINED: Dict[Tuple[type, type], type] = {}
+
+
+def combined_error_class(face: type, engine: type) -> type:
+    """A class that is both ``face`` and ``engine``, named as ``face``."""
+    if issubclass(face, engine):
+        return face
+    key = (face, engine)
+    cls = _COMBINED.get(key)
+    if cls is None:
+        namespace = {
+            "__module__": face.__module__,
+            "__qualname__": face.__qualname__,
+            "__doc__": face.__doc__,
+            "_face": face,
+            "_engine": engine,
+        }
+        try:
+            cls = type(face.__name__, (face, engine), namespace)
+        except TypeError:  # no consistent MRO or layout: the httpx class alone
+            cls = face
+        _COMBINED[key] = cls
+    return cls

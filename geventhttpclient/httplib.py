@@ -40,6 +40,7 @@ import gevent.ssl
 from gevent.hub import get_hub
 
 from . import _net
+from . import exceptions as _exceptions
 from ._http11 import check_field, check_method, check_target, host_header, iter_fields
 from ._parser import DEFAULT_LIMITS, ParserLimits
 from .connectionpool import Connection, RecvBuffer
@@ -47,7 +48,6 @@ from .exceptions import (
     ConnectionClosed,
     HeaderInjectionError,
     HTTPParseError,
-    IncompleteResponse,
     LimitExceeded,
     UnexpectedResponse,
 )
@@ -116,54 +116,12 @@ _ORIGINALS = (http.client.HTTPConnection, http.client.HTTPSConnection, http.clie
 # handler misses it.
 
 
-class InvalidURL(HeaderInjectionError, http.client.InvalidURL):
-    """A host, port or request target that cannot go on the wire (control bytes,
-    whitespace, a non-numeric port)."""
-
-
-class BadStatusLine(HTTPParseError, http.client.BadStatusLine):
-    """The response head is malformed (http.client reports any such head this way)."""
-
-    def __init__(self, reason: str = "", code: Optional[str] = None, offset: Optional[int] = None):
-        HTTPParseError.__init__(self, reason, code, offset)
-        self.line = reason
-
-
-class LineTooLong(LimitExceeded, http.client.LineTooLong):
-    """A head line, the head or a chunk-size line exceeded the parser's limits."""
-
-    def __init__(self, reason: str = "", code: Optional[str] = None, offset: Optional[int] = None):
-        LimitExceeded.__init__(self, reason, code, offset)
-
-
-class RemoteDisconnected(ConnectionClosed, http.client.RemoteDisconnected):
-    """The server closed or reset the connection (a ``ConnectionResetError`` too)."""
-
-    def __init__(self, *args: Any) -> None:
-        ConnectionClosed.__init__(self, *args)
-        self.line = ""
-
-
-class IncompleteRead(IncompleteResponse, http.client.IncompleteRead):
-    """The body ended early or was malformed. ``partial`` holds the bytes of the
-    failed read, ``expected`` how many more were due (None if unknown)."""
-
-    def __init__(
-        self,
-        partial: bytes,
-        expected: Optional[int] = None,
-        reason: str = "incomplete read",
-        code: Optional[str] = None,
-    ) -> None:
-        IncompleteResponse.__init__(self, reason, code)
-        self.partial = partial
-        self.expected = expected
-
-    def __str__(self) -> str:
-        more = f", {self.expected} more expected" if self.expected is not None else ""
-        return f"{self.reason}: {len(self.partial)} bytes read{more}"
-
-    __repr__ = http.client.IncompleteRead.__repr__
+# The error classes live in exceptions.py, named for this module.
+InvalidURL = _exceptions.HTTPLibInvalidURL
+BadStatusLine = _exceptions.HTTPLibBadStatusLine
+LineTooLong = _exceptions.HTTPLibLineTooLong
+RemoteDisconnected = _exceptions.HTTPLibRemoteDisconnected
+IncompleteRead = _exceptions.HTTPLibIncompleteRead
 
 
 def _head_error(exc: BaseException) -> BaseException:

@@ -151,158 +151,32 @@ _RAW_BLOCK = 64 * 1024
 # -- errors ---------------------------------------------------------------------------
 
 
-def _rebuild(face: type, engine: Optional[type], args: Tuple[Any, ...], state: Any) -> Any:
-    """Unpickle an error of this face (a combined class is made again)."""
-    cls: Any = _combined(face, engine) if engine is not None else face
-    error = cls.__new__(cls)
-    if isinstance(error, OSError):
-        OSError.__init__(error, *args)  # errno and strerror come from the args
-    error.args = args
-    error.__dict__.update(state)
-    return error
-
-
-class _FaceError:
-    """What every error class of this face shares: pickling without ``__init__``
-    (their constructors differ from the engine classes they also are)."""
-
-    def __reduce__(self) -> Any:
-        cls = type(self)
-        face = cls.__dict__.get("_face", cls)
-        engine = cls.__dict__.get("_engine")
-        return _rebuild, (face, engine, self.args, dict(self.__dict__))  # type: ignore[attr-defined]
-
-
-class HTTPError(_FaceError, exc.HTTPError):
-    """Root of this face's errors; ``.request`` is the request when known, else None.
-
-    Also our :class:`~geventhttpclient.exceptions.HTTPError`, so one ``except``
-    catches what every face of the library raises.
-    """
-
-    def __init__(self, message: str = "", *, request: Any = None) -> None:
-        # Not super().__init__: several engine classes below take other arguments
-        # (a URL, a parser code); the message is all an httpx-style error carries.
-        Exception.__init__(self, message)
-        self.request = request
-
-
-class RequestError(HTTPError):
-    """The request could not be completed."""
-
-
-class TransportError(RequestError):
-    """The connection failed or the server broke the protocol."""
-
-
-class TimeoutException(TransportError, exc.TimeoutError):
-    """A time limit elapsed (also the builtin ``TimeoutError``)."""
-
-
-# mypy cannot follow exc.TimeoutError's computed bases, and reports an MRO conflict
-class ConnectTimeout(TimeoutException, exc.ConnectTimeout):  # type: ignore[misc]
-    """Connecting (TCP and TLS) took longer than ``Timeout.connect``."""
-
-
-class ReadTimeout(TimeoutException, exc.ReadTimeout):
-    """The server sent nothing for ``Timeout.read`` seconds."""
-
-
-class WriteTimeout(TimeoutException):
-    """Sending took too long. Not raised by this engine (its read limit covers
-    sends); here for code that catches it."""
-
-
-class PoolTimeout(TimeoutException, exc.PoolTimeout):
-    """No pooled connection became free within ``Timeout.pool``."""
-
-
-class NetworkError(TransportError, exc.NetworkError):
-    """The transport failed."""
-
-
-class ConnectError(NetworkError, exc.ConnectError):
-    """No connection could be made: refused, unreachable, DNS, TLS handshake."""
-
-
-class ReadError(NetworkError):
-    """Receiving failed. The engine reports a broken response as
-    :class:`RemoteProtocolError` instead; here for code that catches it."""
-
-
-class WriteError(NetworkError):
-    """Sending failed; here for code that catches it."""
-
-
-class CloseError(NetworkError):
-    """Closing failed; here for code that catches it."""
-
-
-class ProtocolError(TransportError, exc.ProtocolError):
-    """One side broke HTTP/1.1."""
-
-
-class LocalProtocolError(ProtocolError, exc.RequestError):
-    """The request cannot be sent as given (e.g. CR or LF in a header); nothing was
-    sent."""
-
-
-class RemoteProtocolError(ProtocolError):
-    """The server broke HTTP/1.1: a malformed response, a body cut short, or the
-    connection closed before any response."""
-
-
-class ProxyError(TransportError):
-    """The proxy refused or failed the request; here for code that catches it."""
-
-
-class UnsupportedProtocol(TransportError, exc.InvalidURL):
-    """A URL (or a redirect) with a scheme other than http or https."""
-
-
-class DecodingError(RequestError, exc.DecodingError):
-    """The body could not be decoded (Content-Encoding)."""
-
-    def __init__(self, message: str = "", *, request: Any = None) -> None:
-        exc.DecodingError.__init__(self, message)
-        self.request = request
-
-
-class TooManyRedirects(RequestError, exc.TooManyRedirects):
-    """More redirects than ``max_redirects`` (also the session's TooManyRedirects)."""
-
-    def __init__(self, message: str = "", *, request: Any = None) -> None:
-        exc.TooManyRedirects.__init__(self, getattr(request, "url", None), message)
-        self.request = request
-
-
-class HTTPStatusError(HTTPError, exc.HTTPStatusError):
-    """:meth:`Response.raise_for_status` found a 4xx or 5xx status.
-
-    Also the requests face's ``HTTPStatusError`` (and 2.x's ``BadStatusCode``):
-    ``.request``, ``.response``, ``.status_code``.
-    """
-
-    def __init__(self, message: str, *, request: Any, response: Any) -> None:
-        exc.HTTPStatusError.__init__(self, message, response)
-        self.request = request
-
-
-class InvalidURL(HTTPError, exc.InvalidURL):
-    """The URL cannot be used. An :class:`HTTPError` here (as in 2.6.1), unlike
-    httpx."""
-
-
-class StreamError(_FaceError, RuntimeError):
-    """Misuse of a response's body stream (httpx: a ``RuntimeError``)."""
-
-    def __init__(self, message: str = "") -> None:
-        RuntimeError.__init__(self, message)
-
-
-class StreamConsumed(StreamError, exc.StreamConsumedError):
-    """The body was already read or iterated: it cannot be read again raw, or
-    streamed twice."""
+# The error classes live in exceptions.py (their names clash with ours there).
+HTTPError = exc.HttpxHTTPError
+RequestError = exc.HttpxRequestError
+TransportError = exc.HttpxTransportError
+TimeoutException = exc.HttpxTimeoutException
+ConnectTimeout = exc.HttpxConnectTimeout
+ReadTimeout = exc.HttpxReadTimeout
+WriteTimeout = exc.HttpxWriteTimeout
+PoolTimeout = exc.HttpxPoolTimeout
+NetworkError = exc.HttpxNetworkError
+ConnectError = exc.HttpxConnectError
+ReadError = exc.HttpxReadError
+WriteError = exc.HttpxWriteError
+CloseError = exc.HttpxCloseError
+ProtocolError = exc.HttpxProtocolError
+LocalProtocolError = exc.HttpxLocalProtocolError
+RemoteProtocolError = exc.HttpxRemoteProtocolError
+ProxyError = exc.HttpxProxyError
+UnsupportedProtocol = exc.HttpxUnsupportedProtocol
+DecodingError = exc.HttpxDecodingError
+TooManyRedirects = exc.HttpxTooManyRedirects
+HTTPStatusError = exc.HttpxHTTPStatusError
+InvalidURL = exc.HttpxInvalidURL
+StreamError = exc.HttpxStreamError
+StreamConsumed = exc.HttpxStreamConsumed
+_combined = exc.combined_error_class
 
 
 _TRANSLATION: Tuple[Tuple[type, Optional[type]], ...] = (
@@ -329,30 +203,6 @@ _TRANSLATION: Tuple[Tuple[type, Optional[type]], ...] = (
     (exc.HTTPError, RequestError),
 )
 """Engine error -> httpx class; the first matching row wins (most specific first)."""
-
-_COMBINED: Dict[Tuple[type, type], type] = {}
-
-
-def _combined(face: type, engine: type) -> type:
-    """A class that is both ``face`` and ``engine``, named as ``face``."""
-    if issubclass(face, engine):
-        return face
-    key = (face, engine)
-    cls = _COMBINED.get(key)
-    if cls is None:
-        namespace = {
-            "__module__": face.__module__,
-            "__qualname__": face.__qualname__,
-            "__doc__": face.__doc__,
-            "_face": face,
-            "_engine": engine,
-        }
-        try:
-            cls = type(face.__name__, (face, engine), namespace)
-        except TypeError:  # no consistent MRO or layout: the httpx class alone
-            cls = face
-        _COMBINED[key] = cls
-    return cls
 
 
 def _translate(error: BaseException, request: Any = None) -> BaseException:

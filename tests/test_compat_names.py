@@ -149,3 +149,31 @@ def test_2x_ssl_pool_names_the_server_from_ssl_options():
     )
     assert pool.ssl_options["server_hostname"] == "example.test"
     assert pool.ssl_context.verify_mode == ssl.CERT_REQUIRED
+
+
+def test_every_error_class_is_defined_in_exceptions_py():
+    """One error tree: every exception class of the package is written in
+    exceptions.py; other modules only re-export (httplib's and httpx's vocabulary
+    carry their face's module name there)."""
+    import os
+    import pkgutil
+
+    import geventhttpclient
+    from geventhttpclient import exceptions
+
+    defined_there = {id(v) for v in vars(exceptions).values() if isinstance(v, type)}
+    package_dir = os.path.dirname(geventhttpclient.__file__)
+    elsewhere = []
+    for info in pkgutil.iter_modules([package_dir]):
+        if info.name in ("httplib2", "__main__"):
+            continue  # httplib2 needs the optional package; __main__ defines no errors
+        module = importlib.import_module(f"geventhttpclient.{info.name}")
+        for name, obj in vars(module).items():
+            if (
+                isinstance(obj, type)
+                and issubclass(obj, BaseException)
+                and obj.__module__.startswith("geventhttpclient")
+                and id(obj) not in defined_there
+            ):
+                elsewhere.append(f"{info.name}.{name}")
+    assert elsewhere == []
