@@ -66,7 +66,8 @@ static const char *const err_descriptions[HP_E__COUNT] = {
     "malformed Content-Length",
     "conflicting Content-Length values",
     "both Transfer-Encoding and Content-Length",
-    "invalid Transfer-Encoding (chunked not last, repeated, unknown syntax, or HTTP/1.0)",
+    "invalid Transfer-Encoding (chunked not last or repeated, a parameter, an empty field, "
+    "unknown syntax, or HTTP/1.0)",
     "malformed chunk size",
     "malformed chunk extension",
     "chunk data not followed by CRLF",
@@ -111,6 +112,7 @@ static void reset_message(hp_parser *p)
     p->line_scan = 0;
     p->te_chunked = 0;
     p->trailer_count = 0;
+    p->skipped = 0;
 }
 
 void hp_init(hp_parser *p)
@@ -192,26 +194,43 @@ static int connection_token(hp_parser *p, const char *e, size_t n)
     return 0;
 }
 
-static int te_coding(hp_parser *p, const char *e, size_t n)
+/*
+ * One Transfer-Encoding field value (OWS-trimmed, not empty). The rule, stricter than
+ * the grammar so that no two parsers can frame the body differently:
+ *   - each list element is a bare coding name (a token): no parameters and no
+ *     quoted strings, which no registered transfer coding has and which could hide a
+ *     comma (or the word chunked) from one parser and not another;
+ *   - empty elements are ignored (RFC 9110 5.6.1) before chunked, but nothing may
+ *     follow chunked, not even an empty element: "chunked," or a later
+ *     "Transfer-Encoding: ," make other parsers (llhttp) see a non-chunked body;
+ *   - chunked at most once; a field must name at least one coding.
+ */
+static int te_field(hp_parser *p, const char *v, size_t n)
 {
-    size_t tok = 0;
-    /* A coding is a token, optionally followed by parameters. */
-    while (tok < n && IS(C_TCHAR, e[tok]))
-        tok++;
-    if (tok == 0)
-        return HP_E_TRANSFER_ENCODING;
-    if (tok < n) {
-        size_t k = tok;
-        while (k < n && is_ows(e[k]))
-            k++;
-        if (k == n || e[k] != ';')
+    size_t i = 0, codings = 0;
+    for (;;) {
+        size_t a, b;
+        while (i < n && is_ows(v[i]))
+            i++;
+        a = i;
+        while (i < n && IS(C_TCHAR, v[i]))
+            i++;
+        b = i;
+        while (i < n && is_ows(v[i]))
+            i++;
+        if (i < n && v[i] != ',')
+            return HP_E_TRANSFER_ENCODING; /* a parameter, a quote, two words */
+        if (p->te_chunked)                 /* anything after chunked */
             return HP_E_TRANSFER_ENCODING;
+        if (b > a) {
+            codings++;
+            if (LIT_EQ(v + a, b - a, "chunked"))
+                p->te_chunked = 1;
+        }
+        if (i == n)
+            return codings ? 0 : HP_E_TRANSFER_ENCODING;
+        i++; /* the comma */
     }
-    if (p->te_chunked) /* anything after chunked, including chunked again */
-        return HP_E_TRANSFER_ENCODING;
-    if (LIT_EQ(e, tok, "chunked"))
-        p->te_chunked = 1;
-    return 0;
 }
 
 static int content_length_value(hp_parser *p, const char *v, size_t n)
@@ -266,10 +285,17 @@ static int parse_status_line(hp_parser *p, const char *l, size_t n)
     return 0;
 }
 
+/* RFC 9110 9.3.6: a client MUST ignore any Content-Length or Transfer-Encoding in a
+ * 2xx answer to CONNECT (the caller says CONNECT with expect = HP_BODY_TUNNEL). */
+static int connect_2xx(const hp_parser *p)
+{
+    return p->expect == HP_BODY_TUNNEL && p->status_code >= 200 && p->status_code < 300;
+}
+
 /*
  * Validate one header field line l[0..n) (no CRLF). off is its offset in the head
- * block, for the optional offsets array. framing says whether the field may affect
- * message framing (false in trailers).
+ * block, for the optional offsets array. framing says whether the field is in the
+ * head, where it may affect message framing (false in trailers).
  */
 static int parse_field_line(hp_parser *p, const char *l, size_t n, size_t off, int framing)
 {
@@ -306,16 +332,13 @@ static int parse_field_line(hp_parser *p, const char *l, size_t n, size_t off, i
         /* Only three names matter for framing; dispatch on length first. */
         switch (name_len) {
         case 14:
-            if (LIT_EQ(l, name_len, "content-length"))
+            if (LIT_EQ(l, name_len, "content-length") && !connect_2xx(p))
                 rc = content_length_value(p, v, ve - vs);
             break;
         case 17:
-            if (LIT_EQ(l, name_len, "transfer-encoding")) {
+            if (LIT_EQ(l, name_len, "transfer-encoding") && !connect_2xx(p)) {
                 p->flags |= HP_F_TE;
-                if (ve == vs)
-                    rc = HP_E_TRANSFER_ENCODING;
-                else
-                    rc = each_element(p, v, ve - vs, te_coding);
+                rc = ve == vs ? HP_E_TRANSFER_ENCODING : te_field(p, v, ve - vs);
             }
             break;
         case 10:
@@ -343,7 +366,7 @@ static int parse_field_line(hp_parser *p, const char *l, size_t n, size_t off, i
  * data[0] and has len bytes available. Returns the section length when complete,
  * 0 when more bytes are needed, or -errno.
  */
-static long scan_section(hp_parser *p, const char *data, size_t len, int trailer)
+static int64_t scan_section(hp_parser *p, const char *data, size_t len, int trailer)
 {
     size_t max_line = limit(p->max_line, HP_DEFAULT_MAX_LINE);
     size_t max_total = trailer ? limit(p->max_trailers, HP_DEFAULT_MAX_TRAILERS)
@@ -380,9 +403,9 @@ static long scan_section(hp_parser *p, const char *data, size_t len, int trailer
             return -HP_E_LINE_ENDING;
         line_len -= 2;
         if (line_len == 0) {
-            if (!trailer && pos == 0)
+            if (!trailer && pos == 0) /* not reached: execute skips these */
                 return -HP_E_STATUS_LINE; /* empty line where the status line belongs */
-            return (long)(pos + 2);
+            return (int64_t)(pos + 2);
         }
         if (!trailer && pos == 0) {
             /* A new message starts: drop the previous message's description,
@@ -451,6 +474,8 @@ static int head_complete(hp_parser *p, const hp_settings *s, const char *head, s
         rv = s->on_headers_complete(p, head, len);
         if (rv < 0)
             return HP_E_CALLBACK;
+        if (connect_2xx(p)) /* its framing fields were ignored: only a tunnel fits */
+            rv = HP_BODY_TUNNEL;
     } else if (p->status_code >= 200) {
         /* No callback: the caller said beforehand what its request implies. A tunnel
          * opens only on a 2xx (RFC 9110 9.3.6); any other answer is a normal message. */
@@ -542,7 +567,7 @@ static int parse_chunk_ext(const char *l, size_t i, size_t n)
  * Parse a chunk-size line at data[0..len). Returns its length with CRLF, 0 if more
  * bytes are needed, or -errno. The size goes to p->remaining.
  */
-static long scan_chunk_size(hp_parser *p, const char *data, size_t len)
+static int64_t scan_chunk_size(hp_parser *p, const char *data, size_t len)
 {
     size_t max = limit(p->max_chunk_line, HP_DEFAULT_MAX_CHUNK_LINE);
     size_t from = p->line_scan, n, i;
@@ -574,19 +599,23 @@ static long scan_chunk_size(hp_parser *p, const char *data, size_t len)
     }
     if (i == 0)
         return -HP_E_CHUNK_SIZE;
+    /* Whitespace may only come before a ';' or around '=' (BWS, RFC 9112 7.1.1), never
+     * at the end of the line: "5 " and "5;a=b " are refused, as llhttp does. */
+    if (is_ows(data[n - 1]))
+        return memchr(data, ';', n) ? -HP_E_CHUNK_EXTENSION : -HP_E_CHUNK_SIZE;
     if (i < n && !is_ows(data[i]) && data[i] != ';')
         return data[i] == '\r' ? -HP_E_LINE_ENDING : -HP_E_CHUNK_SIZE;
     rc = parse_chunk_ext(data, i, n);
     if (rc)
         return -rc;
     p->remaining = (int64_t)size;
-    return (long)(n + 2);
+    return (int64_t)(n + 2);
 }
 
 static size_t execute(hp_parser *p, const hp_settings *s, const char *data, size_t len)
 {
     size_t pos = 0;
-    long r;
+    int64_t r;
     int ended;
 
     p->head_len = 0;
@@ -595,6 +624,21 @@ static size_t execute(hp_parser *p, const hp_settings *s, const char *data, size
     while (pos < len) {
         switch (p->state) {
         case HP_S_HEAD:
+            if (p->scan == 0 && p->line_scan == 0 && data[pos] == '\r') {
+                /* An empty line before a status line (a stray CRLF after the previous
+                 * response) is ignored, as RFC 9112 2.2 asks of a server before a
+                 * request line and as llhttp does for responses. These bytes count
+                 * against max_head, so an endless stream of them still ends. */
+                if (pos + 1 == len)
+                    return pos; /* wait for the byte that decides */
+                if (data[pos + 1] == '\n') {
+                    p->skipped += 2;
+                    if (p->skipped > limit(p->max_head, HP_DEFAULT_MAX_HEAD))
+                        return fail(p, HP_E_HEAD_TOO_LARGE, pos);
+                    pos += 2;
+                    break;
+                }
+            }
             r = scan_section(p, data + pos, len - pos, 0);
             if (r < 0)
                 return fail(p, (int)-r, pos);

@@ -25,6 +25,25 @@
  * token header names, no control bytes in values, one unambiguous framing
  * (Content-Length and Transfer-Encoding together are an error), exact
  * Content-Length and chunk-size syntax. Each refusal has a code and a description.
+ * The framing rules are chosen so that no response we accept is framed differently
+ * by llhttp (strict mode); tests/test_parser_differential.py holds us to that:
+ *   - Transfer-Encoding: each field is a comma-separated list of bare coding names.
+ *     Parameters (";q=1") and quoted strings are refused on every coding: no
+ *     registered transfer coding has parameters, and a quoted string can hide a
+ *     comma, or the word chunked, from one parser and not another
+ *     (gzip;a="b,chunked;c"). chunked may appear once, as the very last element of
+ *     the last field: anything after it, even an empty element ("chunked," or a
+ *     later "Transfer-Encoding: ,"), is refused. Empty elements before it are
+ *     ignored (RFC 9110 5.6.1); a field that names no coding at all is refused.
+ *     Transfer-Encoding in an HTTP/1.0 response is refused (RFC 9112 6.1).
+ *   - chunk-size line: hex digits, then optional extensions; whitespace only where
+ *     RFC 9112 7.1.1 puts BWS (before ';', around '='), never at the end of the line.
+ *   - empty lines (CRLF) before a status line are skipped (RFC 9112 2.2's robustness
+ *     rule, which llhttp applies to responses too), up to max_head bytes of them;
+ *     a bare CR or LF there is an error.
+ *   - a 2xx answer to CONNECT (expect == HP_BODY_TUNNEL) opens a tunnel and its
+ *     Content-Length and Transfer-Encoding fields are ignored, not checked
+ *     (RFC 9110 9.3.6).
  *
  * Limits are fields of the parser the caller sets after hp_init (0 means "use the
  * default"). Each is checked before the bytes it guards are accepted.
@@ -55,9 +74,12 @@ enum hp_errno {
     HP_E_CONTENT_LENGTH,    /* malformed Content-Length */
     HP_E_CONFLICTING_CL,    /* several different Content-Length values */
     HP_E_TE_AND_CL,         /* Transfer-Encoding and Content-Length together */
-    HP_E_TRANSFER_ENCODING, /* chunked not last, repeated, or TE in HTTP/1.0 */
-    HP_E_CHUNK_SIZE,        /* malformed or overflowing chunk size */
-    HP_E_CHUNK_EXTENSION,   /* malformed chunk extension */
+    HP_E_TRANSFER_ENCODING, /* chunked not last, repeated, a parameter or an empty
+                             * field, or TE in HTTP/1.0 (see the rule above) */
+    HP_E_CHUNK_SIZE,        /* malformed or overflowing chunk size, or whitespace
+                             * after it at the end of the line */
+    HP_E_CHUNK_EXTENSION,   /* malformed chunk extension (whitespace at the end of
+                             * the line included) */
     HP_E_CHUNK_DATA_END,    /* chunk data not followed by CRLF */
     HP_E_LINE_TOO_LONG,     /* status or header line over max_line */
     HP_E_TOO_MANY_HEADERS,  /* more than max_headers header fields */
@@ -146,7 +168,11 @@ struct hp_parser {
     int64_t remaining;      /* body or chunk bytes still expected (never negative) */
     uint32_t head_len;      /* length of the head the last hp_execute call completed, or 0 */
     uint8_t expect;         /* set by the caller: HP_BODY_* for the next final response
-                             * when there is no on_headers_complete (see hp_settings) */
+                             * when there is no on_headers_complete (see hp_settings).
+                             * HP_BODY_TUNNEL (the request was CONNECT) also counts
+                             * with the callback: a 2xx then ignores its framing
+                             * fields and opens a tunnel whatever the callback
+                             * returns (except HP_CB_ERROR). */
 
     /* Limits, set by the caller after hp_init; 0 selects the default. */
     uint32_t max_line;       /* status or header line, CRLF included */
@@ -167,6 +193,7 @@ struct hp_parser {
     uint32_t line_scan;      /* bytes of the current line searched for its end */
     uint32_t trailer_count;  /* trailer fields seen */
     uint8_t te_chunked;      /* a TE coding "chunked" was seen (it must stay last) */
+    uint32_t skipped;        /* bytes of empty lines skipped before this status line */
 };
 
 #define HP_DEFAULT_MAX_LINE       8192u

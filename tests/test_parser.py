@@ -271,7 +271,7 @@ CASES: List[Case] = [
     chunked_case(
         "chunked-extensions",
         b"5;name=value\r\nhello\r\n"
-        b'1 ; a ; b = "q\\"uo;ted = x" ;c=d \r\n!\r\n'
+        b'1 ; a ; b = "q\\"uo;ted = x" ;c=d\r\n!\r\n'
         b'2;e="";f="\\\\"\r\nab\r\n'
         b"0;last\r\n\r\n",
         msgs=[Msg(headers=h(TE_CHUNKED), body=b"hello!ab", chunked=True)],
@@ -292,6 +292,12 @@ CASES: List[Case] = [
         "te-gzip-chunked",
         OK + b"Transfer-Encoding: gzip, chunked\r\n\r\n2\r\n\x1f\x8b\r\n0\r\n\r\n",
         [Msg(headers=h(("Transfer-Encoding", "gzip, chunked")), body=b"\x1f\x8b", chunked=True)],
+    ),
+    Case(
+        # empty list elements before chunked are ignored (RFC 9110 5.6.1), as llhttp does
+        "te-empty-elements-before-chunked",
+        OK + b"Transfer-Encoding: ,gzip,, chunked\r\n\r\n2\r\nab\r\n0\r\n\r\n",
+        [Msg(headers=h(("Transfer-Encoding", ",gzip,, chunked")), body=b"ab", chunked=True)],
     ),
     Case(
         "te-two-fields",
@@ -391,6 +397,46 @@ CASES: List[Case] = [
                 content_length=4,
             )
         ],
+        starts=[{"tunnel": True}],
+    ),
+    Case(
+        # RFC 9110 9.3.6: a client MUST ignore Content-Length and Transfer-Encoding in a
+        # 2xx answer to CONNECT, so even a malformed one opens the tunnel
+        "connect-2xx-ignores-malformed-cl",
+        b"HTTP/1.1 200 OK\r\nContent-Length: nonsense\r\n\r\ntunnel bytes",
+        [Msg(headers=h(("Content-Length", "nonsense")), keep_alive=False, upgraded=True)],
+        leftover=b"tunnel bytes",
+        starts=[{"tunnel": True}],
+    ),
+    Case(
+        "connect-2xx-ignores-te-and-cl",
+        b"HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked;x\r\nContent-Length: 5\r\n"
+        b"Content-Length: 6\r\n\r\n5\r\nhello",
+        [
+            Msg(
+                headers=h(
+                    ("Transfer-Encoding", "chunked;x"),
+                    ("Content-Length", "5"),
+                    ("Content-Length", "6"),
+                ),
+                keep_alive=False,
+                upgraded=True,
+                version="HTTP/1.0",
+            )
+        ],
+        leftover=b"5\r\nhello",
+        starts=[{"tunnel": True}],
+    ),
+    Case(
+        "connect-non-2xx-checks-cl",
+        b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: x\r\n\r\n",
+        err="HP_E_CONTENT_LENGTH",
+        starts=[{"tunnel": True}],
+    ),
+    Case(
+        "connect-interim-checks-cl",
+        b"HTTP/1.1 100 Continue\r\nContent-Length: x\r\n\r\n",
+        err="HP_E_CONTENT_LENGTH",
         starts=[{"tunnel": True}],
     ),
     # --- keep-alive --------------------------------------------------------------------
@@ -550,6 +596,30 @@ CASES: List[Case] = [
         OK + b"Transfer-Encoding: chunked x\r\n\r\n0\r\n\r\n",
         err="HP_E_TRANSFER_ENCODING",
     ),
+    # Framing that llhttp (strict) reads as not chunked while a looser split would find
+    # chunked: refused (see the Transfer-Encoding rule in hparser.h).
+    *(
+        Case(
+            f"te-refused-{name}",
+            OK
+            + b"".join(b"Transfer-Encoding: " + v + b"\r\n" for v in values)
+            + b"\r\n5\r\nhello\r\n0\r\n\r\n",
+            err="HP_E_TRANSFER_ENCODING",
+        )
+        for name, values in [
+            ("quoted-param-hiding-comma", [b'gzip;a="b,chunked;c"']),
+            ("quoted-param", [b'gzip;a="b", chunked']),
+            ("param-on-gzip", [b"gzip;q=1, chunked"]),
+            ("param-on-chunked", [b"chunked;q=1"]),
+            ("empty-param-on-chunked", [b"chunked;"]),
+            ("space-param-on-chunked", [b"chunked ;x"]),
+            ("trailing-comma", [b"chunked,"]),
+            ("trailing-comma-space", [b"chunked, "]),
+            ("empty-field-after-chunked", [b"chunked", b","]),
+            ("only-commas", [b", ,"]),
+            ("quote", [b'"chunked"']),
+        ]
+    ),
     # --- chunk syntax ------------------------------------------------------------------
     chunked_case("chunk-size-empty", b"\r\nhello\r\n0\r\n\r\n", err="HP_E_CHUNK_SIZE"),
     chunked_case("chunk-size-not-hex", b"g\r\nhello\r\n0\r\n\r\n", err="HP_E_CHUNK_SIZE"),
@@ -584,6 +654,21 @@ CASES: List[Case] = [
         "chunk-ext-after-quote", b'5;a="x"y\r\nhello\r\n0\r\n\r\n', err="HP_E_CHUNK_EXTENSION"
     ),
     chunked_case("chunk-ext-nul", b"5;a\x00\r\nhello\r\n0\r\n\r\n", err="HP_E_CHUNK_EXTENSION"),
+    # whitespace ends no chunk-size line (RFC 9112 7.1.1 has BWS only before ';' or '=')
+    chunked_case("chunk-size-trailing-space", b"5 \r\nhello\r\n0\r\n\r\n", err="HP_E_CHUNK_SIZE"),
+    chunked_case("chunk-size-trailing-tab", b"5\t\r\nhello\r\n0\r\n\r\n", err="HP_E_CHUNK_SIZE"),
+    chunked_case("last-chunk-trailing-space", b"0 \r\n\r\n", err="HP_E_CHUNK_SIZE"),
+    chunked_case(
+        "chunk-ext-trailing-space", b"5;a=b \r\nhello\r\n0\r\n\r\n", err="HP_E_CHUNK_EXTENSION"
+    ),
+    chunked_case(
+        "chunk-ext-name-trailing-space", b"5;a \r\nhello\r\n0\r\n\r\n", err="HP_E_CHUNK_EXTENSION"
+    ),
+    chunked_case(
+        "chunk-ext-quoted-trailing-tab",
+        b'5;a="b"\t\r\nhello\r\n0\r\n\r\n',
+        err="HP_E_CHUNK_EXTENSION",
+    ),
     chunked_case("chunk-data-no-crlf", b"5\r\nhelloX\r\n0\r\n\r\n", err="HP_E_CHUNK_DATA_END"),
     chunked_case("chunk-data-cr-only", b"5\r\nhello\rX0\r\n\r\n", err="HP_E_CHUNK_DATA_END"),
     chunked_case("chunk-data-lf-only", b"5\r\nhello\n0\r\n\r\n", err="HP_E_CHUNK_DATA_END"),
@@ -645,9 +730,32 @@ CASES: List[Case] = [
     status_error("ctl-in-reason", b"HTTP/1.1 200 O\x01K", "HP_E_STATUS_LINE"),
     status_error("nul-in-reason", b"HTTP/1.1 200 O\x00K", "HP_E_STATUS_LINE"),
     Case(
-        "empty-line-first",
-        b"\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+        # RFC 9112 2.2's robustness rule, applied to responses as llhttp does
+        "empty-lines-before-status-line-skipped",
+        b"\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx\r\n" + OK + b"\r\n",
+        [
+            Msg(headers=h(("Content-Length", "1")), body=b"x", content_length=1),
+            Msg(keep_alive=False),
+        ],
+    ),
+    Case(
+        "crlf-after-last-response-then-close",
+        OK + b"Content-Length: 1\r\n\r\nx\r\n",
+        [Msg(headers=h(("Content-Length", "1")), body=b"x", content_length=1)],
+    ),
+    Case("bare-lf-before-status-line", b"\n" + OK + b"\r\n", err="HP_E_LINE_ENDING"),
+    Case("bare-cr-before-status-line", b"\r" + OK + b"\r\n", err="HP_E_STATUS_LINE"),
+    Case(
+        "crlf-cr-between-responses",
+        OK + b"Content-Length: 0\r\n\r\n\r\n\r" + OK + b"\r\n",
+        [Msg(headers=h(("Content-Length", "0")), content_length=0)],
         err="HP_E_STATUS_LINE",
+    ),
+    Case(
+        "limit-empty-lines-before-status-line",
+        b"\r\n" * 40 + OK + b"\r\n",
+        err="HP_E_HEAD_TOO_LARGE",
+        limits=ParserLimits(max_head=64),
     ),
     Case("leading-space", b" HTTP/1.1 200 OK\r\n\r\n", err="HP_E_STATUS_LINE"),
     # --- truncation --------------------------------------------------------------------
@@ -942,6 +1050,7 @@ BIG = 1 << 30
             "HP_E_LINE_TOO_LONG",
             100,
         ),
+        (DEFAULT, b"", b"\r\n", "HP_E_HEAD_TOO_LARGE", DEFAULT.max_head),
     ],
     ids=[
         "status-line",
@@ -957,6 +1066,7 @@ BIG = 1 << 30
         "trailer-line",
         "interim",
         "small-line",
+        "empty-lines-before-status-line",
     ],
 )
 def test_limit_bounded(limits, prefix, unit, code, bound) -> None:

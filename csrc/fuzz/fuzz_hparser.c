@@ -145,8 +145,11 @@ static int on_headers_complete(hp_parser *p, const char *head, size_t len)
         n_cl += name_is(head + h->name_off, h->name_len, "content-length");
         n_te += name_is(head + h->name_off, h->name_len, "transfer-encoding");
     }
-    /* The framing flags describe this head, not an earlier message on the connection. */
-    if (stored == p->num_headers) {
+    /* The framing flags describe this head, not an earlier message on the connection;
+     * a 2xx to CONNECT ignores its framing fields (RFC 9110 9.3.6). */
+    if (p->expect == HP_BODY_TUNNEL && p->status_code >= 200 && p->status_code < 300) {
+        CHECK((p->flags & (HP_F_HAS_LENGTH | HP_F_TE | HP_F_CHUNKED)) == 0);
+    } else if (stored == p->num_headers) {
         CHECK(((p->flags & HP_F_HAS_LENGTH) != 0) == (n_cl > 0));
         CHECK(((p->flags & HP_F_TE) != 0) == (n_te > 0));
     }
