@@ -8,6 +8,7 @@ from ._decoding import DecodingError, DecompressionLimitExceeded
 from ._version import __version__
 from .client import HTTPClient, HTTPClientPool
 from .exceptions import (
+    ClientClosed,
     ConnectError,
     ConnectionClosed,
     ConnectTimeout,
@@ -16,6 +17,7 @@ from .exceptions import (
     IncompleteResponse,
     LimitExceeded,
     NetworkError,
+    PoolClosed,
     PoolTimeout,
     ProtocolError,
     ReadTimeout,
@@ -75,6 +77,8 @@ __all__ = [
     "ConnectTimeout",
     "ConnectionClosed",
     "PoolTimeout",
+    "PoolClosed",
+    "ClientClosed",
     "ProtocolError",
     "ReadTimeout",
     "RequestError",

@@ -25,6 +25,7 @@ from typing import (
     List,
     Mapping,
     Optional,
+    Set,
     Tuple,
     Union,
 )
@@ -204,6 +205,22 @@ def _check_and_remember(pair: Tuple[Any, Any], cache: Dict[Tuple[Any, Any], Fiel
     return field
 
 
+def closes_connection(fields: List[Field], http10: bool) -> bool:
+    """Whether a request with ``fields`` ends its connection (RFC 9112 9.3, 9.6):
+    a ``close`` option in Connection, or HTTP/1.0 without ``keep-alive``.
+
+    The sender of ``close`` closes after the response even when the server
+    answers with keep-alive, so such a connection never goes back to a pool.
+    """
+    tokens: Set[bytes] = set()
+    for name, value in fields:
+        if name.lower() == b"connection":
+            tokens.update(t.strip().lower() for t in value.split(b","))
+    if b"close" in tokens:
+        return True
+    return http10 and b"keep-alive" not in tokens
+
+
 class HeadTemplate:
     """The request head parts that stay the same for every request of a client.
 
@@ -215,7 +232,16 @@ class HeadTemplate:
     ``checked`` is the client's cache for :func:`check_fields`.
     """
 
-    __slots__ = ("version", "http10", "fields", "names", "block", "framing", "checked")
+    __slots__ = (
+        "version",
+        "http10",
+        "fields",
+        "names",
+        "block",
+        "framing",
+        "checked",
+        "closing",
+    )
 
     def __init__(self, version: str, defaults: HeadersLike) -> None:
         raw = validate_version(version)
@@ -232,6 +258,15 @@ class HeadTemplate:
         self.names = frozenset(n.lower() for n, _ in self.fields)
         self.block = b"".join(n + b": " + v + b"\r\n" for n, v in self.fields)
         self.checked: Dict[Tuple[Any, Any], Field] = {}
+        self.closing = closes_connection(self.fields, self.http10)
+        """A request with only the default fields asks to close its connection."""
+
+    def closes(self, own: List[Field], own_names: AbstractSet[bytes]) -> bool:
+        """Whether a request with its own fields ``own`` asks to close its
+        connection: its own Connection field, or else the default's, decides."""
+        if b"connection" not in own_names:
+            return self.closing
+        return closes_connection(own, self.http10)
 
     def build(
         self,

@@ -43,6 +43,11 @@ ATTEMPT_DELAY = 0.25
 
 _default_contexts: Dict[Tuple[Any, ...], _stdssl.SSLContext] = {}
 
+if hasattr(os, "register_at_fork"):
+    # A child makes its own contexts: nothing of the parent's TLS state (session
+    # tickets a context may hold) is shared between processes.
+    os.register_at_fork(after_in_child=_default_contexts.clear)
+
 
 def _ca_file() -> str:
     import certifi

@@ -1,7 +1,8 @@
 """``geventhttpclient.get(...)`` and friends: one request each, requests-style.
 
 Each call runs in a short-lived :class:`~geventhttpclient.requests.Session` that is
-closed before the call returns, exactly as ``requests.get`` does. That keeps module
+closed before the call returns, as ``requests.get`` does (retired, for a
+``stream=True`` response: the body is still to be read). That keeps module
 calls free of shared state: no connection, cookie or proxy setting of one call can
 leak into another, and nothing stays open after the call (a ``stream=True``
 response keeps only its own connection, until its body is read or it is closed).
@@ -29,8 +30,18 @@ UrlType = Union[str, URL]
 
 def request(method: str, url: UrlType, **kw: Any) -> Response:
     """Send one ``method`` request to ``url`` and return its :class:`Response`."""
-    with Session() as session:
-        return session.request(method, url, **kw)
+    session = Session()
+    try:
+        response = session.request(method, url, **kw)
+    except BaseException:
+        session.close()
+        raise
+    if kw.get("stream"):
+        # The body is still to be read: its connection closes when it ends.
+        session.retire()
+    else:
+        session.close()
+    return response
 
 
 def get(url: UrlType, params: Any = None, **kw: Any) -> Response:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import errno
 import os
+import time
 from typing import AbstractSet, Any, Callable, Dict, Optional, Tuple, Union
 
 import gevent
@@ -96,6 +97,13 @@ _METHODS = {m: m.encode() for m in ("GET", "HEAD", "POST", "PUT", "DELETE", "PAT
 """Pre-validated methods: the token check is a regex match we can skip."""
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _NO_NAMES: AbstractSet[bytes] = frozenset()
+
+# The mode bits of a prepared request (see HTTPClient._prepare).
+EXPECT = 1
+"""Wait for ``100 Continue`` before sending the body."""
+CLOSE = 2
+"""The request asks to close its connection after the response (``Connection:
+close``, or HTTP/1.0 without keep-alive): the connection is never reused."""
 _TARGET_CACHE_SIZE = 512
 """Validated request targets (and whole heads of requests without headers or body)
 kept per client: API clients repeat a few paths."""
@@ -234,7 +242,7 @@ class HTTPClient:
             defaults.append(("Proxy-Authorization", self._proxy_auth))
         self._template = HeadTemplate(version, defaults)
         self._targets: Dict[str, bytes] = {}
-        self._heads: Dict[Tuple[str, str], Tuple[str, bytes, RequestBody]] = {}
+        self._heads: Dict[Tuple[str, str], Tuple[str, bytes, RequestBody, int]] = {}
 
         scheme = "https" if ssl else "http"
         netloc = host_header(host, self.port, 443 if ssl else 80)
@@ -324,15 +332,17 @@ class HTTPClient:
             cached = self._heads.get((method, request_uri))
             if cached is None:
                 cached = self._bodiless_head(method, request_uri)
-            method, head, rbody = cached
-            return self._send(method, head, rbody, False, timeout)
-        method, head, rbody, expect = self._prepare(method, request_uri, body, headers)
-        return self._send(method, head, rbody, expect, timeout)
+            method, head, rbody, mode = cached
+            return self._send(method, head, rbody, mode, timeout)
+        method, head, rbody, mode = self._prepare(method, request_uri, body, headers)
+        return self._send(method, head, rbody, mode, timeout)
 
     def _prepare(
         self, method: str, request_uri: str, body: Any, headers: Any
-    ) -> Tuple[str, bytes, RequestBody, bool]:
-        """Validate and encode one request: (method, head, body, expect 100-continue).
+    ) -> Tuple[str, bytes, RequestBody, int]:
+        """Validate and encode one request: (method, head, body, mode), where mode
+        has ``EXPECT`` (wait for 100-continue) and ``CLOSE`` (the request asks to
+        close the connection) bits.
 
         Every head this client sends is made here (or cached from here), and so is
         the one :meth:`_build_request` shows. Raises :class:`RequestError`.
@@ -347,19 +357,24 @@ class HTTPClient:
                 targets.clear()
             targets[request_uri] = target
         template = self._template
-        expect = False
+        mode = 0
         own_names: AbstractSet[bytes]
         if headers:
             own = check_fields(headers, template.checked)
             own_names = {n.lower() for n, _ in own}
             if len(own_names) < len(own):  # a name repeats: Host and framing may not
                 refuse_repeated(own)
-            expect = b"expect" in own_names and any(
+            if b"expect" in own_names and any(
                 n.lower() == b"expect" and v.lower() == b"100-continue" for n, v in own
-            )
+            ):
+                mode = EXPECT
+            if template.closes(own, own_names):
+                mode |= CLOSE
         else:
             own = []
             own_names = _NO_NAMES
+            if template.closing:
+                mode = CLOSE
         if template.framing:
             own = [f for f in template.framing if f[0].lower() not in own_names] + own
             own_names = {n.lower() for n, _ in own}
@@ -373,19 +388,19 @@ class HTTPClient:
                 own = kept
                 own_names = {n.lower() for n, _ in own}
         head = template.build(method_b, target, own, framing, own_names)
-        return method, head, rbody, expect
+        return method, head, rbody, mode
 
-    def _bodiless_head(self, method: str, request_uri: str) -> Tuple[str, bytes, RequestBody]:
+    def _bodiless_head(self, method: str, request_uri: str) -> Tuple[str, bytes, RequestBody, int]:
         """Make and cache the request of ``method`` and ``request_uri`` without
         headers or body of its own: nothing in it changes between requests (its
         body is NO_BODY, or the empty chunked body of a default Transfer-Encoding)."""
         key = (method, request_uri)
-        method, head, rbody, _ = self._prepare(method, request_uri, b"", None)
+        cached = self._prepare(method, request_uri, b"", None)
         heads = self._heads
         if len(heads) >= _TARGET_CACHE_SIZE:
             heads.clear()
-        heads[key] = (method, head, rbody)
-        return method, head, rbody
+        heads[key] = cached
+        return cached
 
     def _build_request(
         self, method: str, request_uri: str, body: Any = "", headers: Any = None
@@ -405,22 +420,22 @@ class HTTPClient:
         method: str,
         head: bytes,
         rbody: RequestBody,
-        expect: bool,
+        mode: int,
         timeout: Optional[float],
     ) -> HTTPSocketPoolResponse:
         total = timeout if timeout is not None else self.timeout
         if total is None:
-            return self._exchange(method, head, rbody, expect)
+            return self._exchange(method, head, rbody, mode)
         timer = gevent.Timeout.start_new(
             total, RequestTimeout(errno.ETIMEDOUT, f"request timed out after {total}s")
         )
         try:
-            return self._exchange(method, head, rbody, expect)
+            return self._exchange(method, head, rbody, mode)
         finally:
             timer.close()
 
     def _exchange(
-        self, method: str, head: bytes, body: RequestBody, expect: bool
+        self, method: str, head: bytes, body: RequestBody, mode: int
     ) -> HTTPSocketPoolResponse:
         pool = self._connection_pool
         idempotent = method in IDEMPOTENT_METHODS
@@ -434,10 +449,12 @@ class HTTPClient:
                 conn, pool, method, self.headers_type, self.block_size, False, False
             )
             response._sent_request = head
+            if mode & CLOSE:
+                response._reusable = False  # the request said it closes after this
             try:
                 if body is NO_BODY:
                     conn.sendall(head)
-                elif expect:
+                elif mode & EXPECT:
                     conn.sock.sendall(head)
                     if self._await_continue(response):
                         response._reusable = False  # the body was never sent
@@ -605,9 +622,20 @@ class HTTPClient:
         """A snapshot of the connection pool (:class:`PoolStatistics`)."""
         return self._connection_pool.statistics()
 
-    def close(self) -> None:
-        """Close idle connections; busy ones close when their responses end."""
-        self._connection_pool.close()
+    def close(self, wait: Optional[float] = 0.0) -> None:
+        """Stop now: requests in flight end with :class:`ClientClosed`, their sockets
+        closed; waiting and later requests get :class:`PoolClosed`.
+
+        ``wait``: seconds to let requests in flight (and responses being streamed)
+        finish first; this call blocks meanwhile. ``None`` waits as long as they
+        take. See :meth:`ConnectionPool.close`.
+        """
+        self._connection_pool.close(wait)
+
+    def retire(self) -> None:
+        """Take no more requests, let those in flight finish, return at once: idle
+        connections close now, busy ones when their responses end."""
+        self._connection_pool.retire()
 
     def __enter__(self) -> HTTPClient:
         return self
@@ -617,6 +645,26 @@ class HTTPClient:
 
     def __repr__(self) -> str:
         return f"<HTTPClient {self._base_url} {self._connection_pool!r}>"
+
+
+def close_all(clients: Any, wait: Optional[float] = 0.0) -> None:
+    """Close ``clients`` (each has ``retire`` and ``close(wait)``), letting requests
+    in flight finish for at most ``wait`` seconds in all.
+
+    Every client is retired first, so none takes a new request while another is
+    being waited for; then each gets what is left of the budget.
+    """
+    clients = list(clients)
+    if wait == 0:
+        for client in clients:
+            client.close()
+        return
+    for client in clients:
+        client.retire()
+    deadline = None if wait is None else time.monotonic() + wait
+    for client in clients:
+        left = None if deadline is None else max(0.0, deadline - time.monotonic())
+        client.close(left)
 
 
 class HTTPClientPool:
@@ -638,10 +686,11 @@ class HTTPClientPool:
     def __getitem__(self, url: Union[str, URL]) -> HTTPClient:
         return self.get_client(url)
 
-    def close(self) -> None:
+    def close(self, wait: Optional[float] = 0.0) -> None:
+        """Close every client (see :meth:`HTTPClient.close`); ``wait`` is a budget
+        shared by all of them, not given to each."""
         clients, self.clients = self.clients, {}
-        for client in clients.values():
-            client.close()
+        close_all(clients.values(), wait)
 
     def __enter__(self) -> HTTPClientPool:
         return self

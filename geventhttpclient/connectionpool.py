@@ -31,21 +31,32 @@ from __future__ import annotations
 
 import errno
 import mmap
+import os
 import select as _select
 import socket as _stdsocket
 import ssl as _stdssl
 import time
+import weakref
+from _thread import get_ident
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Callable, Deque, Dict, List, Optional
+from typing import Any, Callable, Deque, Dict, List, Optional, Set
 
 import gevent
+from gevent.event import Event
 from gevent.hub import Waiter, get_hub
 from gevent.monkey import get_original
 
 from ._cparser import ffi
 from ._parser import DEFAULT_LIMITS, HTTPResponseParser, ParserLimits
-from .exceptions import LimitExceeded, PoolClosed, PoolTimeout, ReadTimeout
+from .exceptions import (
+    ClientClosed,
+    LimitExceeded,
+    PoolClosed,
+    PoolTimeout,
+    ReadTimeout,
+    WrongThread,
+)
 
 __all__ = [
     "Connection",
@@ -92,6 +103,34 @@ _monotonic = time.monotonic
 
 _UNSET = object()
 _CLOSED = object()  # handed to waiters by close(): they were given nothing
+
+
+class _Aborted:
+    """What an aborted connection's socket becomes: every send or receive raises
+    :class:`ClientClosed` (a new instance each time: re-raising one instance would
+    grow its traceback), closing it again does nothing. The real socket is closed."""
+
+    __slots__ = ("message",)
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+    def _fail(self, *args: Any, **kw: Any) -> Any:
+        raise ClientClosed(errno.ECANCELED, self.message)
+
+    recv = recv_into = send = sendall = sendfile = _fail
+
+    def fileno(self) -> int:
+        return -1
+
+    def close(self) -> None:
+        pass
+
+    def settimeout(self, timeout: Any) -> None:
+        pass
+
+    def gettimeout(self) -> None:
+        return None
 
 
 class RecvBuffer:
@@ -385,6 +424,49 @@ class Connection:
         except OSError:
             pass
 
+    def abort(self, message: str) -> None:
+        """Close the connection under whoever uses it, with :class:`ClientClosed`.
+
+        A greenlet waiting on the socket (for the answer, for room to send, inside
+        TLS) gets the error at once, before gevent's own "closed in another
+        greenlet" error could reach it; any later send or receive raises it too, so
+        a streaming response read after the abort fails the same way instead of
+        reading a closed (or re-used) descriptor.
+        """
+        sock = self.sock
+        if isinstance(sock, _Aborted):
+            return
+        self.sock = self.raw = _Aborted(message)
+        self._raw_send = self._raw_recv_into = self._raw_recv = None
+        hub = self._hub or get_hub()
+        for event in (getattr(sock, "_read_event", None), getattr(sock, "_write_event", None)):
+            if event is not None:
+                hub.cancel_wait(event, ClientClosed(errno.ECANCELED, message))
+        self.fd = -1
+        timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.close()
+        try:
+            sock.close()
+        except OSError:
+            pass
+
+
+_POOLS: weakref.WeakSet[ConnectionPool] = weakref.WeakSet()
+"""Every pool of this process, for the fork hook."""
+
+
+def _reset_pools_after_fork() -> None:
+    for pool in list(_POOLS):
+        try:
+            pool._after_fork()
+        except Exception:  # noqa: BLE001 - a fork hook must not fail the fork
+            pass
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_pools_after_fork)
+
 
 class _IdleSockets:
     """A snapshot with 2.x's ``LifoQueue`` attribute ``queue``."""
@@ -439,6 +521,11 @@ class ConnectionPool:
         self.size = size
         self.name = name
         self._idle: List[Connection] = []
+        # Every open connection, idle or lent (kept per connection, not per request):
+        # close() aborts the lent ones.
+        self._live: Set[Connection] = set()
+        self._connecting: Set[Any] = set()  # greenlets inside the factory
+        self._drained: Optional[Event] = None  # close(wait=...) waits on it
         self._waiters: Deque[List[Any]] = deque()
         self._buffers: List[RecvBuffer] = []
         self._count = 0
@@ -447,6 +534,8 @@ class ConnectionPool:
         self._reused = 0
         self._discarded = 0
         self._poller = _make_poll() if _make_poll is not None else None
+        self._thread: Optional[int] = None  # the OS thread of the first acquire
+        _POOLS.add(self)
 
     def _legacy_factory(
         self,
@@ -567,8 +656,8 @@ class ConnectionPool:
         Raises :class:`PoolTimeout` after ``timeout`` seconds of waiting,
         :class:`PoolClosed` if the pool is closed, and whatever connecting raises.
         """
-        if self._closed:
-            raise PoolClosed(f"connection pool {self.name} is closed")
+        if self._closed or get_ident() != self._thread:
+            self._check_usable()
         item: Any
         if self._idle:
             item = self._idle.pop()
@@ -585,12 +674,27 @@ class ConnectionPool:
         # as the answer to the next request; and a closed connection is replaced.
         if not conn.is_alive(self._poller):
             self._discarded += 1
+            self._live.discard(conn)
             conn.close()
             return self._connect()  # in the same slot
         self._reused += 1
         buffers = self._buffers
         conn.buf = buffers.pop() if buffers else RecvBuffer()
         return conn
+
+    def _check_usable(self) -> None:
+        """Raise unless this pool may serve a request in this OS thread (binding it
+        to the thread on first use)."""
+        if self._closed:
+            raise PoolClosed(f"connection pool {self.name} is closed")
+        me = get_ident()
+        if self._thread is None:
+            self._thread = me
+        elif self._thread != me:
+            raise WrongThread(
+                f"the client for {self.name} belongs to another OS thread (each thread "
+                "has its own gevent hub): make one client per thread"
+            )
 
     def _wait(self, timeout: Optional[float]) -> Any:
         entry: List[Any] = [Waiter(), _UNSET]
@@ -619,25 +723,48 @@ class ConnectionPool:
 
     def _connect(self) -> Connection:
         """Make a connection in a slot already counted."""
+        me = gevent.getcurrent()
+        connecting = self._connecting
+        connecting.add(me)  # close() interrupts what is in here
         try:
             conn = self._factory()
         except BaseException:
             self._slot_freed()
             raise
+        finally:
+            connecting.discard(me)
+        if self._closed:  # closed while the factory finished
+            conn.close()
+            self._slot_freed()
+            raise ClientClosed(errno.ECANCELED, self._closed_message())
+        self._live.add(conn)
         self._created += 1
         self._take_buffer(conn)
         return conn
 
     def _slot_freed(self) -> None:
-        if self._closed or not self._handoff(None):
+        if self._closed:
+            self._count -= 1
+            self._note_drained()
+        elif not self._handoff(None):
             self._count -= 1
 
     def _give_back(self, conn: Connection) -> None:
         if self._closed:
+            self._live.discard(conn)
             conn.close()
             self._count -= 1
+            self._note_drained()
         elif not self._handoff(conn):
             self._idle.append(conn)
+
+    def _note_drained(self) -> None:
+        drained = self._drained
+        if drained is not None and self._count <= 0:
+            drained.set()
+
+    def _closed_message(self) -> str:
+        return f"client for {self.name} was closed with this request in flight"
 
     def release(self, conn: Connection) -> None:
         """Return a connection whose response is complete and may be kept alive."""
@@ -661,6 +788,7 @@ class ConnectionPool:
         """Close a connection that must not be reused and free its slot."""
         self._discarded += 1
         self._drop_buffer(conn)
+        self._live.discard(conn)
         conn.close()
         self._slot_freed()
         if len(self._idle) == self._count and len(self._buffers) > SPARE_BUFFERS:
@@ -670,14 +798,43 @@ class ConnectionPool:
         """:meth:`discard` from the hub's next loop iteration (safe from finalisers)."""
         get_hub().loop.run_callback(self.discard, conn)
 
-    def close(self) -> None:
-        """Close idle connections now; busy ones are closed when they come back.
+    def close(self, wait: Optional[float] = 0.0) -> None:
+        """Stop now: every request in flight ends with :class:`ClientClosed`.
 
-        Greenlets waiting for a connection get :class:`PoolClosed`.
+        Idle connections are closed, greenlets waiting for a connection get
+        :class:`PoolClosed` (so does every later :meth:`acquire`), and the lent
+        connections are aborted (:meth:`Connection.abort`): a greenlet connecting,
+        sending, waiting for an answer or reading a body gets ``ClientClosed`` at
+        once, not at its own timeout, and its socket is closed.
+
+        ``wait``: seconds to let the requests in flight (and streaming responses
+        being read) finish first, blocking the caller; ``None`` waits as long as
+        they take. What is still in flight then is aborted.
+        """
+        self.retire()
+        if wait != 0 and self._count > 0:
+            drained = self._drained = Event()
+            drained.wait(wait)
+        message = self._closed_message()
+        for conn in list(self._live):
+            conn.abort(message)
+        self._live.clear()
+        hub = get_hub()
+        for glet in list(self._connecting):
+            hub.loop.run_callback(self._interrupt_connect, glet, message)
+
+    def retire(self) -> None:
+        """Take no more requests; let those in flight finish. Returns at once.
+
+        Idle connections are closed now and each lent one when its response ends;
+        waiting greenlets and later requests get :class:`PoolClosed`. What a
+        caller uses that hands out a response it will not read itself (the
+        module-level ``get(url, stream=True)``, a session dropping a client).
         """
         self._closed = True
         idle, self._idle = self._idle, []
         for conn in idle:
+            self._live.discard(conn)
             conn.close()
             self._count -= 1
         while self._waiters:
@@ -687,6 +844,35 @@ class ConnectionPool:
                 entry[0].throw, PoolClosed(f"connection pool {self.name} is closed")
             )
         self._buffers.clear()
+
+    def _after_fork(self) -> None:
+        """In a child process: forget the parent's connections (closing the
+        child's copies of their descriptors) so that the next request connects
+        anew; the pool stays open and is free to bind to the child's thread.
+
+        Requests in flight in the parent at the fork exist in the child as
+        copies of their greenlets: they end with :class:`ClientClosed` if they
+        run, rather than read from a socket the parent is using.
+        """
+        message = "the process forked: the parent's connections are not used here"
+        idle, self._idle = self._idle, []
+        self._count -= len(idle)
+        live, self._live = self._live, set()
+        for conn in live:
+            conn.abort(message)
+        hub = get_hub()
+        for glet in list(self._connecting):
+            hub.loop.run_callback(self._interrupt_connect, glet, message)
+        self._thread = None
+
+    def _interrupt_connect(self, glet: Any, message: str) -> None:
+        """Hub callback: stop a greenlet still inside the connection factory.
+
+        Checked here rather than when scheduled: a greenlet that has finished
+        connecting since is past this point and is aborted through its connection.
+        """
+        if glet in self._connecting:
+            glet.throw(ClientClosed(errno.ECANCELED, message))
 
     @property
     def closed(self) -> bool:

@@ -101,6 +101,8 @@ __all__ = [
     "UnexpectedResponse",
     "PoolTimeout",
     "PoolClosed",
+    "ClientClosed",
+    "WrongThread",
     "HTTPConnectionClosed",
     "HTTPProtocolViolationError",
 ]
@@ -248,6 +250,25 @@ class PoolTimeout(HTTPError, _BuiltinTimeoutError):
 
 class PoolClosed(HTTPError, RuntimeError):
     """The client (its pool) was closed; 2.x raised a bare RuntimeError here."""
+
+
+class WrongThread(HTTPError, RuntimeError):
+    """A client was used from an OS thread other than the one that first used it.
+
+    Each OS thread has its own gevent hub, and a connection belongs to the hub
+    whose loop watches its socket; switching to it from another thread is what
+    fails with ``greenlet.error`` (or hangs). Make one client per thread.
+    """
+
+
+class ClientClosed(NetworkError, PoolClosed):
+    """The client was closed while this request was in flight: connecting, sending,
+    waiting for the answer or streaming the body. Its connection was closed.
+
+    A :class:`PoolClosed` (the client is closed) and a :class:`NetworkError` (the
+    transport ended under the request). Never retried: the client takes no more
+    requests, so another attempt could only fail the same way.
+    """
 
 
 # -- content decoding ----------------------------------------------------------------

@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import io
+import os
 import socket
 import ssl
 import warnings
@@ -881,9 +882,15 @@ class HTTPConnection:
         """Close the connection and any response still unread (as http.client does)."""
         self._state = _CS_IDLE
         try:
-            conn, self._slot.conn = self._slot.conn, None
-            if conn is not None:
-                conn.close()  # deferred by the socket while a response still reads
+            slot = self._slot
+            conn, slot.conn = slot.conn, None
+            if conn is not None and conn is slot.lent:
+                # A greenlet may be waiting for this response: it ends now, with
+                # ClientClosed, and the socket closes (its io reference dropped).
+                slot._returned(conn)
+                conn.abort(f"connection to {self.host}:{self.port} was closed")
+            elif conn is not None:
+                conn.close()
         finally:
             response, self._response = self._response, None
             if response is not None:
@@ -1100,6 +1107,16 @@ class HTTPConnection:
 
 
 _shared_https_context: Optional[ssl.SSLContext] = None
+
+
+def _forget_shared_context() -> None:
+    """Fork hook: the child makes its own default context (see ``_net``)."""
+    global _shared_https_context
+    _shared_https_context = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_shared_context)
 
 
 def _https_context(private: bool) -> ssl.SSLContext:

@@ -879,8 +879,9 @@ class Client:
         return self.request("DELETE", url, **kw)
 
     def close(self) -> None:
-        """Close the connections; later requests raise ``RuntimeError``. A streamed
-        response still being read keeps its connection until it ends."""
+        """Close the connections; later requests raise ``RuntimeError``, and a
+        request in flight or a streamed response still being read ends with
+        ``ClientClosed`` (a ``RuntimeError`` too, as httpx raises)."""
         self._closed = True
         self.session.close()
 

@@ -16,7 +16,8 @@ per *(origin, proxy, TLS settings, timeouts)*. Everything
 that changes how a connection is made is part of that key, so a connection opened
 with ``verify=False``, a client certificate, another proxy or other credentials
 can never carry a request that asked for something else. The number of clients is
-bounded (:attr:`Session.max_clients`; the least recently used one is closed).
+bounded (:attr:`Session.max_clients`; the least recently used one is retired:
+its requests in flight finish, then its connections close).
 
 Differences from requests, on purpose:
 
@@ -90,7 +91,7 @@ from ._policy import (
 from ._proxies import ProxyConfig, bypass_proxy, environ_proxies, parse_proxy_url, select_proxy
 from .auth import BasicAuth
 from .auth import resolve_auth as resolve_auth
-from .client import HTTPClient
+from .client import HTTPClient, close_all
 from .exceptions import (  # re-exported here: requests' names, and 2.x's
     ConnectTimeout,
     HTTPError,
@@ -969,12 +970,22 @@ class Session:
 
     # -- clients ---------------------------------------------------------------------------------
 
-    def close(self) -> None:
-        """Close every idle connection now; a streamed response still being read
-        keeps its connection until it ends. The session stays usable."""
+    def close(self, wait: Optional[float] = 0.0) -> None:
+        """Close every connection: requests in flight (and streamed responses still
+        being read) end with :class:`~geventhttpclient.exceptions.ClientClosed`.
+        ``wait`` gives them that many seconds in all to finish first (``None``: as
+        long as they take), blocking meanwhile. The session stays usable: a later
+        request opens new connections."""
+        clients, self._clients = self._clients, {}
+        close_all(clients.values(), wait)
+
+    def retire(self) -> None:
+        """Let requests in flight and streamed responses finish, each connection
+        closing when its response ends; returns at once. The session stays usable.
+        What the module-level functions use for a ``stream=True`` response."""
         clients, self._clients = self._clients, {}
         for client in clients.values():
-            client.close()
+            client.retire()
 
     def __enter__(self) -> Session:
         return self
@@ -1052,7 +1063,8 @@ class Session:
         if client is None:
             client = self._new_client(url, proxy, tls, settings.timeouts)
             while len(clients) >= max(1, self.max_clients):
-                clients.pop(next(iter(clients))).close()
+                # retired, not closed: its requests in flight may finish
+                clients.pop(next(iter(clients))).retire()
         clients[key] = client  # (re)inserted last: the dict is in least-recent-use order
         return client
 

@@ -696,9 +696,12 @@ class UserAgent(metaclass=_UserAgentType):
         self.cookiejar = cookiejar
         self.clientpool = HTTPClientPool(**client_kw)
 
-    def close(self) -> None:
-        """Close every pooled connection."""
-        self.clientpool.close()
+    def close(self, wait: Optional[float] = 0.0) -> None:
+        """Close every pooled connection; requests in flight end with
+        :class:`~geventhttpclient.exceptions.ClientClosed` (see
+        :meth:`HTTPClient.close <geventhttpclient.client.HTTPClient.close>` for
+        ``wait``)."""
+        self.clientpool.close(wait)
 
     def __enter__(self) -> UserAgent:
         return self
