@@ -323,13 +323,25 @@ def test_ten_thousand_connections(fd_limit):
         settle()
         rss_idle = rss()
 
+        # A second wave over the same warm connections: each of the n idle ones is
+        # checked (poll) and reused once, none is made anew.
+        again = time.monotonic()
+        for i in range(n):
+            group.spawn(one, i)
+        group.join(raise_error=True)
+        again = time.monotonic() - again
+        assert not errors, f"{len(errors)} errors: {errors[:5]}"
+        assert not wrong, f"{len(wrong)} wrong bodies: {wrong[:5]}"
+        stats = http.statistics()
+        assert stats.created == n and stats.reused == n and stats.discarded == 0, stats
+
         http.close()
         assert wait_until(lambda: open_fds() == fds_before, 10), (fds_before, open_fds())
         report = server.quit()
     finally:
         server.stop()
-    assert report["requests"] == n and report["max_open"] == n, report
-    assert report["error_count"] == 0, report
+    assert report["requests"] == 2 * n and report["connections"] == n, report
+    assert report["max_open"] == n and report["error_count"] == 0, report
 
     per_open = (rss_open - rss_before) / n
     per_idle = (rss_idle - rss_before) / n
@@ -339,7 +351,8 @@ def test_ten_thousand_connections(fd_limit):
         f"{elapsed:.1f}s; RSS {rss_before / 2**20:.1f} MiB -> "
         f"{rss_open / 2**20:.1f} MiB in flight ({per_open / 1024:.1f} KiB per connection, "
         f"greenlet included) -> {rss_idle / 2**20:.1f} MiB idle in the pool "
-        f"({per_idle / 1024:.1f} KiB per connection); fds {fds_before} -> {fds_open} -> "
+        f"({per_idle / 1024:.1f} KiB per connection); {n} more requests over them in "
+        f"{again:.1f}s ({n / again:.0f} req/s); fds {fds_before} -> {fds_open} -> "
         f"{fds_before} after close()"
     )
     assert per_open < RSS_PER_CONNECTION_LIMIT, per_open
