@@ -35,6 +35,7 @@ import os
 import select as _select
 import socket as _stdsocket
 import ssl as _stdssl
+import threading
 import time
 import weakref
 from _thread import get_ident
@@ -687,14 +688,24 @@ class ConnectionPool:
         to the thread on first use)."""
         if self._closed:
             raise PoolClosed(f"connection pool {self.name} is closed")
-        me = get_ident()
         if self._thread is None:
-            self._thread = me
-        elif self._thread != me:
-            raise WrongThread(
-                f"the client for {self.name} belongs to another OS thread (each thread "
-                "has its own gevent hub): make one client per thread"
-            )
+            self._thread = get_ident()
+        else:
+            self._check_thread()
+
+    def _check_thread(self, closing: bool = False) -> None:
+        """Raise :class:`WrongThread` in any OS thread but the pool's. Closing is
+        also allowed once that thread has ended: its loop runs no more, and the
+        sockets must still be closed by someone."""
+        owner = self._thread
+        if owner is None or owner == get_ident():
+            return
+        if closing and all(t.ident != owner for t in threading.enumerate()):
+            return
+        raise WrongThread(
+            f"the client for {self.name} belongs to another OS thread (each thread "
+            "has its own gevent hub): make one client per thread, and close it there"
+        )
 
     def _wait(self, timeout: Optional[float]) -> Any:
         entry: List[Any] = [Waiter(), _UNSET]
@@ -831,6 +842,7 @@ class ConnectionPool:
         caller uses that hands out a response it will not read itself (the
         module-level ``get(url, stream=True)``, a session dropping a client).
         """
+        self._check_thread(closing=True)  # its sockets are watched by its thread's loop
         self._closed = True
         idle, self._idle = self._idle, []
         for conn in idle:
@@ -858,12 +870,17 @@ class ConnectionPool:
         idle, self._idle = self._idle, []
         self._count -= len(idle)
         live, self._live = self._live, set()
+        thread, self._thread = self._thread, None
+        if thread is not None and thread != get_ident():
+            # Its thread did not survive the fork, nor did anything waiting in it;
+            # its sockets' watchers belong to that thread's loop: leave them alone
+            # (they close when collected) and never hand them out again.
+            return
         for conn in live:
             conn.abort(message)
         hub = get_hub()
         for glet in list(self._connecting):
             hub.loop.run_callback(self._interrupt_connect, glet, message)
-        self._thread = None
 
     def _interrupt_connect(self, glet: Any, message: str) -> None:
         """Hub callback: stop a greenlet still inside the connection factory.

@@ -264,7 +264,7 @@ FACES = {
         lambda base: HTTPClientPool(network_timeout=5),
         lambda c, base: c.get_client(base).get("/").read(),
     ),
-    "UserAgent": (lambda base: UserAgent(network_timeout=5, max_retries=0), _urlopen_content),
+    "UserAgent": (lambda base: UserAgent(network_timeout=5), _urlopen_content),
     "Session": (lambda base: Session(), _session_content),
     "httpx.Client": (lambda base: ghttpx.Client(timeout=5), _httpx_content),
 }
@@ -458,6 +458,8 @@ def test_a_client_used_from_another_thread_raises_a_clear_error(thread_server):
     assert isinstance(got, WrongThread), got
     assert "one client per thread" in str(got)
     assert http.get("/").read() == b"0"  # still fine in its own thread
+    assert isinstance(_in_thread(http.close), WrongThread)  # its loop watches the sockets
+    assert http.get("/").read() == b"0"
     http.close()
 
 
@@ -467,7 +469,9 @@ def test_a_client_belongs_to_the_thread_that_first_uses_it(thread_server):
     assert got == [b"0", b"0", b"0"]
     with pytest.raises(WrongThread):
         http.get("/")
-    http.close()
+    http.close()  # allowed once the thread that used it has ended
+    with pytest.raises(PoolClosed):
+        http.get("/")
 
 
 def test_session_and_user_agent_in_another_thread_raise_the_same_error(thread_server):
