@@ -42,7 +42,14 @@ from gevent.hub import get_hub
 
 from . import _net
 from . import exceptions as _exceptions
-from ._http11 import check_field, check_method, check_target, host_header, iter_fields
+from ._http11 import (
+    check_field,
+    check_method,
+    check_target,
+    closes_connection,
+    host_header,
+    iter_fields,
+)
 from ._parser import DEFAULT_LIMITS, ParserLimits
 from .connectionpool import Connection, RecvBuffer
 from .exceptions import (
@@ -737,6 +744,7 @@ class HTTPConnection:
     limits: ParserLimits = DEFAULT_LIMITS
     _state = _CS_IDLE
     _response: Optional[HTTPResponse] = None
+    _closing = False  # the request being made asks to close the connection
 
     # urllib.request calls this on the class to decide its own framing.
     _get_content_length = staticmethod(_content_length)
@@ -1006,6 +1014,7 @@ class HTTPConnection:
             raise InvalidURL(f"URL can't contain control characters. {url!r}") from exc
         self._state = _CS_REQ_STARTED
         self._method = method
+        self._closing = self._http_vsn == 10  # unless it says keep-alive (putheader)
         self._buffer = [method_b + b" " + target + b" " + self._http_vsn_str.encode("ascii")]
         if self._http_vsn != 11:
             return
@@ -1036,6 +1045,8 @@ class HTTPConnection:
             v if isinstance(v, (bytes, bytearray)) else str(v).encode("latin-1") for v in values
         ]
         name, value = check_field(header, b", ".join(parts))
+        if name.lower() == b"connection":
+            self._closing = closes_connection([(name, value)], self._http_vsn == 10)
         self._output(name + b": " + value)
 
     def endheaders(self, message_body: Any = None, *, encode_chunked: bool = False) -> None:
@@ -1094,10 +1105,15 @@ class HTTPConnection:
             response.close()
             self.close()
             raise
+        if self._closing:
+            # The request said it closes after this response (RFC 9112 9.6), even
+            # if the server offered to keep the connection: never reuse it.
+            response.will_close = True
         if response.will_close:
-            # The response keeps the connection to the end of its body; the next
-            # request gets a new one (http.client closes its reference here too).
-            self._slot.conn = None
+            # The response keeps the connection to the end of its body, or closes
+            # it now if the body is already complete; the next request gets a new
+            # one (http.client closes its reference here too).
+            self._slot.replace(None)
         else:
             self._response = response
         return response

@@ -386,6 +386,20 @@ def test_connection_close_as_a_client_default_header(servers):
     http.close()
 
 
+@pytest.mark.parametrize("headers, reused", [({"Connection": "close"}, False), ({}, True)])
+def test_httplib_request_that_asks_to_close_is_not_reused(servers, headers, reused):
+    server = servers([Serve()])
+    fds = settled_fds()
+    conn = httplib.HTTPConnection("127.0.0.1", server.port, timeout=5)
+    for rid in range(2):
+        conn.request("GET", f"/{rid}", headers={"X-Id": str(rid), **headers})
+        assert conn.getresponse().read() == str(rid).encode()
+    assert server.connections == (1 if reused else 2)
+    conn.close()
+    assert wait_until(lambda: server.open_connections == 0)
+    assert settled_fds() <= fds  # a body complete with its head was closed too
+
+
 # -- threads ----------------------------------------------------------------------------
 
 
