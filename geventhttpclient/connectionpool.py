@@ -872,9 +872,13 @@ class ConnectionPool:
         live, self._live = self._live, set()
         thread, self._thread = self._thread, None
         if thread is not None and thread != get_ident():
-            # Its thread did not survive the fork, nor did anything waiting in it;
-            # its sockets' watchers belong to that thread's loop: leave them alone
-            # (they close when collected) and never hand them out again.
+            # Its thread did not survive the fork, nor did its greenlets: none of
+            # its requests in flight will ever give a slot back. Its sockets'
+            # watchers belong to that thread's loop: leave them alone (they close
+            # when collected) and never hand them out again.
+            self._count = 0
+            self._connecting = set()
+            self._waiters.clear()
             return
         for conn in live:
             conn.abort(message)

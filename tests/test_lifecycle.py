@@ -573,3 +573,37 @@ def test_fork_in_the_middle_of_keep_alive_use(thread_server):
     assert http.get("/").read() in (b"0", b"1")  # and its connections still serve it
     assert http.statistics().created == 2
     http.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork() here")
+@pytest.mark.hub_block_limit(5)
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+def test_fork_while_another_thread_has_the_only_connection_in_flight(thread_server):
+    """The client belongs to a worker thread whose request holds its one connection
+    at the fork. That thread does not exist in the child, and its request never
+    gives the slot back: the child's pool starts empty rather than wait forever."""
+    port = thread_server.server_address[1]
+    http = HTTPClient("127.0.0.1", port, concurrency=1, network_timeout=5, pool_timeout=2)
+    worker = threading.Thread(target=lambda: http.get("/stall").read())
+    worker.start()
+    assert wait_until(thread_server.stalled.is_set)
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(read_end)
+            report = {"body": http.get("/").read().decode()}
+        except BaseException as exc:  # noqa: BLE001
+            report = {"error": repr(exc)}
+        os.write(write_end, json.dumps(report).encode())
+        os._exit(0)
+    os.close(write_end)
+    report = json.loads(_read_to_end(read_end))
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
+    assert report == {"body": "1"}  # its own connection, the second the server saw
+    thread_server.release.set()
+    assert wait_until(lambda: not worker.is_alive(), timeout=5)
+    http.close()  # its thread has ended: closing from here is allowed
