@@ -47,7 +47,8 @@ static const char *const err_names[HP_E__COUNT] = {
     "HP_E_TE_AND_CL", "HP_E_TRANSFER_ENCODING", "HP_E_CHUNK_SIZE", "HP_E_CHUNK_EXTENSION",
     "HP_E_CHUNK_DATA_END", "HP_E_LINE_TOO_LONG", "HP_E_TOO_MANY_HEADERS",
     "HP_E_HEAD_TOO_LARGE", "HP_E_CHUNK_LINE_TOO_LONG", "HP_E_TRAILERS_TOO_LARGE",
-    "HP_E_INCOMPLETE", "HP_E_DATA_AFTER_END", "HP_E_CALLER",
+    "HP_E_INCOMPLETE", "HP_E_DATA_AFTER_END", "HP_E_CALLER", "HP_E_INTERIM_FRAMING",
+    "HP_E_TRAILER_FRAMING",
 };
 
 static const char *const err_descriptions[HP_E__COUNT] = {
@@ -79,6 +80,8 @@ static const char *const err_descriptions[HP_E__COUNT] = {
     "connection closed before the message was complete",
     "data after the end of a message that ends the connection",
     "parser misuse: unconsumed bytes were not presented again",
+    "Transfer-Encoding or a non-zero Content-Length in an interim (1xx) response",
+    "Content-Length or Transfer-Encoding in the trailer section",
 };
 
 const char *hp_errno_name(int err)
@@ -328,28 +331,43 @@ static int parse_field_line(hp_parser *p, const char *l, size_t n, size_t off, i
         ve--;
     v = l + vs;
 
-    if (framing) {
-        /* Only three names matter for framing; dispatch on length first. */
-        switch (name_len) {
-        case 14:
-            if (LIT_EQ(l, name_len, "content-length") && !connect_2xx(p))
+    /* Only three names matter for framing; dispatch on length first. */
+    switch (name_len) {
+    case 14:
+        if (LIT_EQ(l, name_len, "content-length")) {
+            if (!framing)
+                rc = HP_E_TRAILER_FRAMING;
+            else if (!connect_2xx(p))
                 rc = content_length_value(p, v, ve - vs);
-            break;
-        case 17:
-            if (LIT_EQ(l, name_len, "transfer-encoding") && !connect_2xx(p)) {
-                p->flags |= HP_F_TE;
-                rc = ve == vs ? HP_E_TRANSFER_ENCODING : te_field(p, v, ve - vs);
-            }
-            break;
-        case 10:
-            if (LIT_EQ(l, name_len, "connection"))
-                rc = each_element(p, v, ve - vs, connection_token);
-            break;
-        default:
-            break;
         }
-        if (rc)
-            return rc;
+        break;
+    case 17:
+        if (LIT_EQ(l, name_len, "transfer-encoding")) {
+            if (!framing) {
+                rc = HP_E_TRAILER_FRAMING;
+            } else if (!connect_2xx(p)) {
+                p->flags |= HP_F_TE;
+                /* A tab in the trailing whitespace is refused too: llhttp takes
+                 * "chunked<TAB>" for another coding and would frame to the close. */
+                if (ve == vs || memchr(l + ve, '\t', n - ve))
+                    rc = HP_E_TRANSFER_ENCODING;
+                else
+                    rc = te_field(p, v, ve - vs);
+            }
+        }
+        break;
+    case 10:
+        /* In trailers too: a "close" there still ends the connection (see
+         * HP_S_TRAILERS), as llhttp reads it. */
+        if (LIT_EQ(l, name_len, "connection"))
+            rc = each_element(p, v, ve - vs, connection_token);
+        break;
+    default:
+        break;
+    }
+    if (rc)
+        return rc;
+    if (framing) {
         if (p->num_headers < p->headers_cap && p->headers) {
             hp_header *h = &p->headers[p->num_headers];
             h->name_off = (uint32_t)off;
@@ -454,6 +472,9 @@ static int head_complete(hp_parser *p, const hp_settings *s, const char *head, s
     uint16_t f = p->flags;
 
     *ended = 0;
+    if (p->status_code < 200 && p->status_code != 101 &&
+        ((f & HP_F_TE) || ((f & HP_F_HAS_LENGTH) && p->content_length != 0)))
+        return HP_E_INTERIM_FRAMING; /* parsers disagree on its body: refuse it */
     if (f & HP_F_TE) {
         if (p->http_minor == 0)
             return HP_E_TRANSFER_ENCODING; /* RFC 9112 6.1: faulty framing in 1.0 */
@@ -715,6 +736,8 @@ static size_t execute(hp_parser *p, const hp_settings *s, const char *data, size
                 return fail(p, HP_E_CALLBACK, pos);
             pos += (size_t)r;
             p->scan = 0;
+            if (p->flags & HP_F_CONN_CLOSE) /* possibly from a trailer field */
+                p->flags &= (uint16_t)~HP_F_KEEP_ALIVE;
             if (message_done(p, s, 0))
                 return fail(p, HP_E_CALLBACK, pos);
             return pos;

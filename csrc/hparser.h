@@ -34,13 +34,23 @@
  *     (gzip;a="b,chunked;c"). chunked may appear once, as the very last element of
  *     the last field: anything after it, even an empty element ("chunked," or a
  *     later "Transfer-Encoding: ,"), is refused. Empty elements before it are
- *     ignored (RFC 9110 5.6.1); a field that names no coding at all is refused.
+ *     ignored (RFC 9110 5.6.1); a field that names no coding at all is refused, and
+ *     so is a tab at the end of a field (llhttp reads "chunked<TAB>" as another
+ *     coding).
  *     Transfer-Encoding in an HTTP/1.0 response is refused (RFC 9112 6.1).
  *   - chunk-size line: hex digits, then optional extensions; whitespace only where
  *     RFC 9112 7.1.1 puts BWS (before ';', around '='), never at the end of the line.
  *   - empty lines (CRLF) before a status line are skipped (RFC 9112 2.2's robustness
  *     rule, which llhttp applies to responses too), up to max_head bytes of them;
  *     a bare CR or LF there is an error.
+ *   - an interim (1xx) response has no body; one that carries Transfer-Encoding or a
+ *     Content-Length other than 0 (which RFC 9110 8.6 and RFC 9112 6.1 forbid) is
+ *     refused, since llhttp frames a body by them for 1xx codes above 103. A 101
+ *     ends HTTP on the connection and is exempt.
+ *   - trailer fields never change the framing (RFC 9110 6.5.1): a Content-Length or
+ *     Transfer-Encoding there is refused (llhttp applies them to the message). A
+ *     "Connection: close" there ends the connection after the message, as in the
+ *     head (closing is always safe, and llhttp does it).
  *   - a 2xx answer to CONNECT (expect == HP_BODY_TUNNEL) opens a tunnel and its
  *     Content-Length and Transfer-Encoding fields are ignored, not checked
  *     (RFC 9110 9.3.6).
@@ -89,6 +99,8 @@ enum hp_errno {
     HP_E_INCOMPLETE,        /* connection closed before the message was complete */
     HP_E_DATA_AFTER_END,    /* bytes after a message that ends the connection */
     HP_E_CALLER,            /* the caller broke the contract (data not re-presented) */
+    HP_E_INTERIM_FRAMING,   /* Transfer-Encoding or a non-zero Content-Length in a 1xx */
+    HP_E_TRAILER_FRAMING,   /* Content-Length or Transfer-Encoding in the trailers */
     HP_E__COUNT
 };
 

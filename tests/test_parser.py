@@ -278,13 +278,36 @@ CASES: List[Case] = [
     ),
     chunked_case(
         "chunked-trailers",
-        b"3\r\nabc\r\n0\r\nX-Checksum: abc\r\nContent-Length: 99\r\nY:  2 \r\n\r\n",
+        b"3\r\nabc\r\n0\r\nX-Checksum: abc\r\nContent-Type: x\r\nY:  2 \r\n\r\n",
         msgs=[
             Msg(
                 headers=h(TE_CHUNKED),
                 body=b"abc",
                 chunked=True,
-                trailers=h(("X-Checksum", "abc"), ("Content-Length", "99"), ("Y", "2")),
+                trailers=h(("X-Checksum", "abc"), ("Content-Type", "x"), ("Y", "2")),
+            )
+        ],
+    ),
+    # RFC 9110 6.5.1: trailers do not frame; llhttp would apply these to the message
+    chunked_case(
+        "trailer-content-length", b"0\r\nContent-Length: 99\r\n\r\n", err="HP_E_TRAILER_FRAMING"
+    ),
+    chunked_case(
+        "trailer-transfer-encoding",
+        b"0\r\ntransfer-encoding: chunked\r\n\r\n",
+        err="HP_E_TRAILER_FRAMING",
+    ),
+    Case(
+        # a close asked for in the trailers is honoured: closing is always safe
+        "trailer-connection-close",
+        CHUNKED_HEAD + b"1\r\nx\r\n0\r\nConnection: close\r\n\r\n",
+        [
+            Msg(
+                headers=h(TE_CHUNKED),
+                body=b"x",
+                chunked=True,
+                trailers=h(("Connection", "close")),
+                keep_alive=False,
             )
         ],
     ),
@@ -353,6 +376,27 @@ CASES: List[Case] = [
         + OK
         + b"Content-Length: 2\r\n\r\nok",
         [Msg(headers=h(("Content-Length", "2")), body=b"ok", content_length=2, interim=(100, 103))],
+    ),
+    Case(
+        "interim-with-cl-0",
+        b"HTTP/1.1 100 Continue\r\nContent-Length: 0\r\n\r\n" + OK + b"Content-Length: 0\r\n\r\n",
+        [Msg(headers=h(("Content-Length", "0")), content_length=0, interim=(100,))],
+    ),
+    # RFC 9110 8.6, RFC 9112 6.1: never in a 1xx; llhttp frames a body by them on 104+
+    Case(
+        "interim-with-cl",
+        b"HTTP/1.1 104 X\r\nContent-Length: 2\r\n\r\nHT" + OK + b"\r\n",
+        err="HP_E_INTERIM_FRAMING",
+    ),
+    Case(
+        "interim-with-te",
+        b"HTTP/1.1 100 Continue\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        err="HP_E_INTERIM_FRAMING",
+    ),
+    Case(
+        "101-with-cl-is-still-a-101",
+        b"HTTP/1.1 101 Switching Protocols\r\nContent-Length: 5\r\n\r\n\x81\x05hello",
+        err="UnexpectedResponse",
     ),
     Case(
         "204-ignores-cl",
