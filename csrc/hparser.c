@@ -67,8 +67,7 @@ static const char *const err_descriptions[HP_E__COUNT] = {
     "malformed Content-Length",
     "conflicting Content-Length values",
     "both Transfer-Encoding and Content-Length",
-    "invalid Transfer-Encoding (chunked not last or repeated, a parameter, an empty field, "
-    "unknown syntax, or HTTP/1.0)",
+    "invalid Transfer-Encoding (a parameter, bad syntax, chunked not last, or HTTP/1.0)",
     "malformed chunk size",
     "malformed chunk extension",
     "chunk data not followed by CRLF",
