@@ -224,7 +224,8 @@ int64_t hp_execute(hp_parser *p, const hp_settings *s, const char *data, size_t 
 /* The peer closed. Completes a close-delimited body; otherwise HP_E_INCOMPLETE if a
  * message was started. Returns the error code (HP_OK if nothing was lost). */
 int hp_finish(hp_parser *p, const hp_settings *s);
-/* 1 when between messages: nothing of a next message has been consumed. */
+/* 1 when between messages: nothing of a next message has been consumed (empty lines
+ * skipped before a status line are no part of a message). */
 int hp_idle(const hp_parser *p);
 /* The caller took up to n bytes of a Content-Length body itself (received them
  * straight into its own buffer), so they never pass through hp_execute. Only in

@@ -16,11 +16,17 @@ What is compared, as a trace per parser:
   response that ends the connection was complete: what follows is not parsed), or
   UPGRADE (a 101).
 
-Traces must be equal, except where one parser *refuses* (REFUSED or HEAD_OPEN) at
-the point where the other goes on: that is allowed only when the input falls in a
+Where each message ends is compared through what follows it: most inputs carry a
+pipelined response after the one under test, which a parser that ends the first
+body elsewhere parses differently (or not at all).
+
+Traces must be equal, except where one parser *stops* (REFUSED or HEAD_OPEN, or for
+us also closing the connection after a response llhttp would reuse it after) at the
+point where the other goes on: that is allowed only when the input falls in a
 documented class, ``WE_REFUSE`` (we are stricter) or ``LLHTTP_REFUSES`` (llhttp's
 strict mode is stricter than RFC 9110/9112 let a recipient be, and we follow the
-RFC). A difference where both go on but frame differently is never allowed.
+RFC). A difference where both go on but frame differently is never allowed, and
+every documented class must still be needed by some input (a test checks it).
 
 At the end of the input, llhttp offers no "peer closed" call through httptools, so
 whether an open body would complete at EOF is read from ``should_keep_alive()``
@@ -31,15 +37,15 @@ that carry a pipelined response after the one under test catch the rest.
 Our parser is also fed every input in two pieces at every split point (short
 inputs) or at drawn points (others): the trace must not depend on the split.
 
-httptools is an optional test dependency (wheels for CPython only); without it the
-module is skipped.
+httptools is an optional test dependency (CPython wheels; on PyPy it builds from
+the sdist with a C compiler); without it the module is skipped.
 """
 
 from __future__ import annotations
 
 import random
 import re
-from typing import Callable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 import pytest
 from conftest import feed
@@ -124,7 +130,7 @@ class _Recorder:
     """httptools callbacks: what llhttp delivered."""
 
     def __init__(self) -> None:
-        self.parser = None
+        self.parser: Any = None  # the httptools parser, set once created
         self.events: List[Event] = []
         self.in_message = False
         self.head_done = False
