@@ -105,10 +105,10 @@ def ours(pieces: Sequence[bytes], refused_unit: Optional[List[bytes]] = None) ->
     except UnexpectedResponse:  # 101: its head was valid, the rest is not HTTP
         interim()
         return (*events, UPGRADE)
-    except HTTPParseError:
+    except HTTPParseError as exc:
         interim()
-        if refused_unit is not None:
-            refused_unit.append(buf)
+        if refused_unit is not None:  # the offset: bytes of this feed before the unit
+            refused_unit.append(buf[exc.offset or 0 :])
         return (*events, REFUSED)
     interim()
     if p.headers_complete:
@@ -217,17 +217,16 @@ def _status_lines(data: bytes) -> List[bytes]:
     return re.findall(rb"HTTP/[^\r\n]*", data)
 
 
-def _bare_cr_or_lf(data: bytes, unit: bytes) -> bool:
-    """We refused a unit in which a bare CR or LF stands where a status line belongs
-    (at its start, or after the end of an interim head, past any empty lines):
-    llhttp skips any CR and LF between responses; we skip only whole empty lines
-    (CRLF, RFC 9112 2.2) and treat a bare CR or LF as the line-ending error it is
-    everywhere else."""
-    return bool(re.match(rb"(?:.*?\r\n\r\n)?(?:\r\n)*(?:\r(?!\n)|\n)", unit, re.S))
+def _bare_cr_or_lf(_data: bytes, unit: bytes) -> bool:
+    """We refused (or hold back) a unit that starts with a bare CR or LF, where a
+    status line belongs: llhttp skips any CR and LF between responses; we skip only
+    whole empty lines (CRLF, RFC 9112 2.2) and treat a bare CR or LF as the
+    line-ending error it is everywhere else."""
+    return bool(re.match(rb"(?:\r\n)*(?:\r(?!\n)|\n)", unit))
 
 
 _TRAILER_FRAMING = re.compile(
-    rb"(?i)\r\n0[^\r\n]*\r\n(?:[^\r\n]*\r\n)*(?:content-length|transfer-encoding)[ \t]*:"
+    rb"(?i)\r\n0[^\r\n]*\r\n(?:[^\r\n]+\r\n)*(?:content-length|transfer-encoding)[ \t]*:"
 )
 """A last chunk, then a framing field among the trailer lines."""
 
@@ -286,9 +285,12 @@ WE_REFUSE: List[Tuple[str, str, Callable[[bytes, bytes], bool]]] = [
         lambda d, _unit: bool(_TRAILER_FRAMING.search(d)),
     ),
     (
-        "chunk-extension-without-name",
-        "RFC 9112 7.1.1: chunk-ext-name is a token; llhttp accepts ';=value' and ';;'",
-        lambda d, _unit: bool(re.search(rb"(?m)^[0-9A-Fa-f]+[^\r\n]*;[ \t]*[=;]", d)),
+        "chunk-extension-empty-name-or-value",
+        "RFC 9112 7.1.1: chunk-ext-name is a token, chunk-ext-val a token or quoted"
+        " string; llhttp accepts ';=v', ';;' and ';a='",
+        lambda _d, unit: bool(
+            re.match(rb"[0-9A-Fa-f]+[^\r\n]*(;[ \t]*[=;]|=[ \t]*(;|\r\n))", unit)
+        ),
     ),
     (
         "version-not-1.x",
@@ -520,6 +522,7 @@ def _hand_inputs() -> List[bytes]:
         b"HTTP/2.0 200 OK\r\nContent-Length: 2\r\n\r\nok",
         b"HTTP/1.2 200 OK\r\nContent-Length: 2\r\n\r\nok",
         b"HTTP/1.1 200 O\x01K\r\nContent-Length: 2\r\n\r\nok",
+        OK + te(b"chunked") + b"\r\n5;a=\r\nhello\r\n0\r\n\r\n" + NEXT,
         b"HTTP/1.1 100 Continue\r\nContent-Length: 0\r\n\r\n" + NEXT,
         b"HTTP/1.1 100 Continue\r\nContent-Length: 2\r\n\r\n" + NEXT,
         b"HTTP/1.1 104 X\r\nContent-Length: 2\r\n\r\n" + NEXT,
