@@ -79,7 +79,7 @@ static const char *const err_descriptions[HP_E__COUNT] = {
     "connection closed before the message was complete",
     "data after the end of a message that ends the connection",
     "parser misuse: unconsumed bytes were not presented again",
-    "Transfer-Encoding or a non-zero Content-Length in an interim (1xx) response",
+    "Transfer-Encoding or a non-zero Content-Length in an interim response (104-199)",
     "Content-Length or Transfer-Encoding in the trailer section",
 };
 
@@ -471,7 +471,10 @@ static int head_complete(hp_parser *p, const hp_settings *s, const char *head, s
     uint16_t f = p->flags;
 
     *ended = 0;
-    if (p->status_code < 200 && p->status_code != 101 &&
+    /* 100-103 are bodyless whatever they say (llhttp agrees, and 2.x's tests
+       expect a 100 Continue with Transfer-Encoding to pass); on 104-199 other
+       parsers frame a body by these fields: refuse them there. */
+    if (p->status_code >= 104 && p->status_code < 200 &&
         ((f & HP_F_TE) || ((f & HP_F_HAS_LENGTH) && p->content_length != 0)))
         return HP_E_INTERIM_FRAMING; /* parsers disagree on its body: refuse it */
     if (f & HP_F_TE) {

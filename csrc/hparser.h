@@ -43,10 +43,11 @@
  *   - empty lines (CRLF) before a status line are skipped (RFC 9112 2.2's robustness
  *     rule, which llhttp applies to responses too), up to max_head bytes of them;
  *     a bare CR or LF there is an error.
- *   - an interim (1xx) response has no body; one that carries Transfer-Encoding or a
- *     Content-Length other than 0 (which RFC 9110 8.6 and RFC 9112 6.1 forbid) is
- *     refused, since llhttp frames a body by them for 1xx codes above 103. A 101
- *     ends HTTP on the connection and is exempt.
+ *   - an interim (1xx) response has no body. On 104-199, one that carries
+ *     Transfer-Encoding or a Content-Length other than 0 (which RFC 9110 8.6 and
+ *     RFC 9112 6.1 forbid) is refused, since llhttp frames a body by them there;
+ *     on 100-103 (101 ends HTTP on the connection) they are ignored, as llhttp
+ *     ignores them.
  *   - trailer fields never change the framing (RFC 9110 6.5.1): a Content-Length or
  *     Transfer-Encoding there is refused (llhttp applies them to the message). A
  *     "Connection: close" there ends the connection after the message, as in the

@@ -390,8 +390,16 @@ CASES: List[Case] = [
     ),
     Case(
         "interim-with-te",
-        b"HTTP/1.1 100 Continue\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        b"HTTP/1.1 150 X\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
         err="HP_E_INTERIM_FRAMING",
+    ),
+    # 100-103 stay bodyless, as in llhttp (and 2.x's tests): the fields are ignored
+    Case(
+        "100-with-te-is-bodyless",
+        b"HTTP/1.1 100 Continue\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + OK
+        + b"Content-Length: 2\r\n\r\nok",
+        [Msg(headers=h(("Content-Length", "2")), body=b"ok", content_length=2, interim=(100,))],
     ),
     Case(
         "101-with-cl-is-still-a-101",

@@ -271,10 +271,10 @@ WE_REFUSE: List[Tuple[str, str, Callable[[bytes, bytes], bool]]] = [
     (
         "framing-fields-on-1xx",
         "RFC 9110 8.6 and RFC 9112 6.1: a server MUST NOT send Content-Length or"
-        " Transfer-Encoding in a 1xx; llhttp ignores them on 100-103 but frames a body"
-        " by them on 104-199, so we refuse them on every 1xx (hparser.h)",
+        " Transfer-Encoding in a 1xx; llhttp ignores them on 100-103 (so do we) but"
+        " frames a body by them on 104-199, where we refuse them (hparser.h)",
         lambda d, _unit: (
-            bool(re.search(rb"HTTP/\S* 1[0-9][0-9]\b", d))
+            bool(re.search(rb"HTTP/\S* 1(0[4-9]|[1-9][0-9])\b", d))
             and bool(_te_values(d) or _fields(d, b"content-length"))
         ),
     ),
