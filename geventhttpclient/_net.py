@@ -1,4 +1,5 @@
-"""The only module that touches the network: resolve, connect, TLS, error translation.
+"""Opening sockets: resolve, connect, TLS, error translation. Once open, a socket is
+read and written by ``_connection`` only.
 
 Low-level errors are translated here, once, into the tree of ``exceptions.py``
 (``raise ... from exc`` keeps the original). A caller's own ``gevent.Timeout`` and
@@ -33,10 +34,9 @@ from .exceptions import (
     NetworkError,
     ReadTimeout,
     TLSError,
-    UnexpectedResponse,
 )
 
-__all__ = ["connect", "connect_tunnel", "make_ssl_context", "translate", "ATTEMPT_DELAY"]
+__all__ = ["connect", "make_ssl_context", "translate", "ATTEMPT_DELAY"]
 
 ATTEMPT_DELAY = 0.25
 """RFC 8305 section 5 recommends 250 ms between connection attempts."""
@@ -195,11 +195,15 @@ def _resolve(host: str, port: int, disable_ipv6: bool) -> List[Tuple[Any, ...]]:
     return ordered
 
 
-def _attempt(info: Tuple[Any, ...], timeout: Optional[float]) -> gevent.socket.socket:
+def _attempt(
+    info: Tuple[Any, ...], timeout: Optional[float], source: Optional[Tuple[str, int]] = None
+) -> gevent.socket.socket:
     family, socktype, proto, _, addr = info
     sock = gevent.socket.socket(family, socktype, proto)
     try:
         sock.settimeout(timeout)
+        if source is not None:
+            sock.bind(source)
         sock.connect(addr)
     except BaseException:
         sock.close()
@@ -207,7 +211,9 @@ def _attempt(info: Tuple[Any, ...], timeout: Optional[float]) -> gevent.socket.s
     return sock
 
 
-def _race(infos: List[Tuple[Any, ...]], timeout: Optional[float]) -> gevent.socket.socket:
+def _race(
+    infos: List[Tuple[Any, ...]], timeout: Optional[float], source: Optional[Tuple[str, int]]
+) -> gevent.socket.socket:
     """Staggered parallel attempts; the first connected socket wins, a failure starts
     the next attempt at once (RFC 8305 section 5)."""
     results: gevent.queue.Queue = gevent.queue.Queue()
@@ -216,7 +222,7 @@ def _race(infos: List[Tuple[Any, ...]], timeout: Optional[float]) -> gevent.sock
 
     def run(info: Tuple[Any, ...]) -> None:
         try:
-            results.put(_attempt(info, timeout))
+            results.put(_attempt(info, timeout, source))
         except Exception as exc:
             results.put(exc)
 
@@ -265,10 +271,12 @@ def connect(
     ssl_context: Optional[_stdssl.SSLContext] = None,
     server_hostname: Optional[str] = None,
     tunnel: Optional[Callable[[gevent.socket.socket], None]] = None,
+    source_address: Optional[Tuple[str, int]] = None,
 ) -> gevent.socket.socket:
     """A connected (and, with ``ssl_context``, TLS-wrapped) gevent socket.
 
     ``tunnel`` runs on the plain socket before TLS (an HTTP proxy's CONNECT).
+    ``source_address``: the local ``(host, port)`` to bind to first.
     Raises :class:`DNSError`, :class:`ConnectError`, :class:`ConnectTimeout`,
     :class:`TLSError`.
     """
@@ -278,9 +286,9 @@ def connect(
         if not infos:
             raise DNSError(errno.ENOENT, f"{what}: no address")
         sock = (
-            _attempt(infos[0], connection_timeout)
+            _attempt(infos[0], connection_timeout, source_address)
             if len(infos) == 1
-            else _race(infos, connection_timeout)
+            else _race(infos, connection_timeout, source_address)
         )
     except Exception as exc:
         raise translate(exc, what, connecting=True) from exc
@@ -306,31 +314,6 @@ def connect(
             raise translate(exc, what, connecting=True) from exc
         raise
     return sock
-
-
-def connect_tunnel(sock: Any, head: bytes, limits: Any) -> Any:
-    """Send a CONNECT request ``head`` to an HTTP proxy and read its response head.
-
-    Returns the parser (status, reason, header pairs). Raises :class:`ConnectionClosed`
-    if the proxy closes first, :class:`HTTPParseError` for a malformed answer, and
-    :class:`UnexpectedResponse` if the proxy sends bytes past its 2xx head (nothing
-    may come before our TLS handshake). Callers turn these into their own errors.
-    """
-    from ._parser import HTTPResponseParser  # the C module is not needed to connect
-
-    sock.sendall(head)
-    parser = HTTPResponseParser(limits)
-    parser.start(tunnel=True)
-    data = b""
-    while not parser.headers_complete:
-        block = sock.recv(8192)
-        if not block:
-            raise ConnectionClosed(errno.ECONNRESET, "proxy closed the connection during CONNECT")
-        data += block
-        data = data[parser.feed(data) :]
-    if data and 200 <= parser.status_code < 300:
-        raise UnexpectedResponse("proxy sent bytes after its CONNECT response")
-    return parser
 
 
 def _clear_openssl_errors() -> None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import errno
-import os
 import time
 from typing import AbstractSet, Any, Callable, Dict, Optional, Tuple, Union
 
@@ -24,6 +23,7 @@ import gevent
 import gevent.socket
 
 from . import _net
+from ._connection import Connection, connect_head, connect_tunnel
 from ._http11 import (
     FRAMING_NAMES,
     IDEMPOTENT_METHODS,
@@ -34,7 +34,6 @@ from ._http11 import (
     check_fields,
     check_method,
     check_target,
-    chunk_frames,
     host_header,
     iter_fields,
     prepare_body,
@@ -42,14 +41,13 @@ from ._http11 import (
 )
 from ._parser import DEFAULT_LIMITS, ParserLimits
 from ._version import __version__
-from .connectionpool import Connection, ConnectionPool
+from .connectionpool import ConnectionPool
 from .connectionpool import SSLConnectionPool as SSLConnectionPool  # 2.x's client had these
 from .exceptions import (
     ConnectionClosed,
     HeaderInjectionError,
     InvalidURL,
     ProxyError,
-    RequestError,
     RequestTimeout,
 )
 from .exceptions import HTTPConnectionClosed as HTTPConnectionClosed
@@ -271,19 +269,17 @@ class HTTPClient:
 
     def _tunnel(self, sock: Any) -> None:
         """Ask the HTTP proxy for a CONNECT tunnel to our origin (RFC 9110 9.3.6)."""
-        authority = host_header(self.host, self.port, -1)
-        lines = [f"CONNECT {authority} HTTP/1.1", f"Host: {authority}"]
-        if self._proxy_auth:
-            lines.append(f"Proxy-Authorization: {self._proxy_auth}")
-        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        fields = {"Proxy-Authorization": self._proxy_auth} if self._proxy_auth else {}
+        head = connect_head(self.host, self.port, fields)
         try:
-            parser = _net.connect_tunnel(sock, head, self.limits)
+            parser = connect_tunnel(sock, head, self.limits)
         except ConnectionClosed as exc:
             raise ProxyError(exc.errno, str(exc)) from exc
         if not 200 <= parser.status_code < 300:
             raise ProxyError(
                 errno.ECONNREFUSED,
-                f"proxy refused CONNECT to {authority}: {parser.status_code} {parser.reason}",
+                f"proxy refused CONNECT to {host_header(self.host, self.port, -1)}: "
+                f"{parser.status_code} {parser.reason}",
             )
 
     # -- requests --------------------------------------------------------------------
@@ -444,31 +440,32 @@ class HTTPClient:
             if attempt and not body.rewind():
                 break
             conn = pool.acquire(self.pool_timeout)
-            # positional: read_head=False, the head is read below
             response = HTTPSocketPoolResponse(
-                conn, pool, method, self.headers_type, self.block_size, False, False
+                conn,
+                pool,
+                method,
+                self.headers_type,
+                self.block_size,
+                read_head=False,
+                sent_request=head,
+                reusable=not mode & CLOSE,
             )
-            response._sent_request = head
-            if mode & CLOSE:
-                response._reusable = False  # the request said it closes after this
             try:
                 if body is NO_BODY:
-                    conn.sendall(head)
+                    conn.write(head)
                 elif mode & EXPECT:
-                    conn.sock.sendall(head)
-                    if self._await_continue(response):
-                        response._reusable = False  # the body was never sent
-                        response._read_head()
+                    conn.write(head)
+                    if conn.await_continue(EXPECT_CONTINUE_TIMEOUT):
+                        response.begin(sent_in_full=False)  # the body was never sent
                         return response
-                    self._send_body(conn, b"", body)
+                    conn.send(b"", body, self.block_size)
                 else:
-                    self._send_body(conn, head, body)
+                    conn.send(head, body, self.block_size)
             except (BrokenPipeError, ConnectionResetError) as exc:
                 # The server may have answered early (413, 401) and closed while we
                 # were still sending: that answer is the result.
-                response._reusable = False
                 try:
-                    response._read_head()
+                    response.begin(sent_in_full=False)
                     return response
                 except (OSError, ValueError):
                     pass
@@ -476,103 +473,19 @@ class HTTPClient:
                     continue
                 raise _net.translate(exc, f"sending to {self._base_url}") from exc
             except OSError as exc:
-                response._abandon()
+                response.abandon()
                 raise _net.translate(exc, f"sending to {self._base_url}") from exc
             except BaseException:
-                response._abandon()
+                response.abandon()
                 raise
             try:
-                response._read_head()
+                response.begin()
             except ConnectionClosed:
                 if attempt + 1 < attempts:
                     continue
                 raise
             return response
         raise ConnectionClosed(0, "connection closed before the response; body not replayable")
-
-    def _await_continue(self, response: HTTPSocketPoolResponse) -> bool:
-        """Wait for 100 Continue; True if a final response came instead.
-
-        A final response that arrives together with (after) a 100 Continue does not
-        cancel the body: the server asked for it and reads it before the next
-        request, so it is sent.
-        """
-        conn = response._conn
-        assert conn is not None
-        parser = conn.parser
-        with gevent.Timeout(EXPECT_CONTINUE_TIMEOUT, False):
-            while not parser.interim and not parser.headers_complete:
-                if conn.recv() == 0:
-                    return True  # let _read_head report the close
-                conn.parse()
-        return parser.headers_complete and 100 not in parser.interim
-
-    def _send_body(self, conn: Connection, head: bytes, body: RequestBody) -> None:
-        sock = conn.sock
-        kind = body.kind
-        if kind == "none":
-            conn.sendall(head)
-        elif kind == "bytes":
-            data = body.data
-            if len(data) <= 65536:
-                conn.sendall(head + data if head else data)
-            else:
-                if head:
-                    sock.sendall(head)
-                sock.sendall(data)
-        elif kind == "file":
-            if head:
-                sock.sendall(head)
-            self._send_file(sock, body)
-        elif kind == "stream":
-            if head:
-                conn.sendall(head)
-            expected = body.length or 0
-            sent = 0
-            for block in body.chunks or ():
-                data = block.encode("utf-8") if isinstance(block, str) else bytes(block)
-                sent += len(data)
-                if sent > expected:
-                    raise RequestError(f"body longer than its Content-Length {expected}")
-                sock.sendall(data)
-            if sent != expected:
-                raise RequestError(f"body of {sent} bytes, Content-Length said {expected}")
-        else:
-            first = True
-            for frame in chunk_frames(body.chunks or ()):
-                if first and head:
-                    frame = head + frame
-                    first = False
-                sock.sendall(frame)
-
-    def _send_file(self, sock: Any, body: RequestBody) -> None:
-        f = body.file
-        length = body.length or 0
-        if self._ssl_context is None and hasattr(os, "sendfile"):
-            fd = f.fileno()
-            offset = body.start
-            out = sock.fileno()
-            sent = 0
-            while sent < length:
-                try:
-                    n = os.sendfile(out, fd, offset + sent, length - sent)
-                except BlockingIOError:
-                    gevent.socket.wait_write(out, self.network_timeout)
-                    continue
-                if n == 0:
-                    break
-                sent += n
-            f.seek(offset + sent)
-            if sent < length:
-                raise ConnectionClosed(errno.EIO, "file shorter than its size while sending")
-            return
-        left = length
-        while left > 0:
-            block = f.read(min(left, self.block_size))
-            if not block:
-                raise ConnectionClosed(errno.EIO, "file shorter than its size while sending")
-            sock.sendall(block)
-            left -= len(block)
 
     # -- shortcuts ---------------------------------------------------------------------
 

@@ -30,13 +30,9 @@ so a thousand idle connections cost little memory.
 from __future__ import annotations
 
 import errno
-import mmap
 import os
-import select as _select
-import socket as _stdsocket
 import ssl as _stdssl
 import threading
-import time
 import weakref
 from _thread import get_ident
 from collections import deque
@@ -46,18 +42,17 @@ from typing import Any, Callable, Deque, Dict, List, Optional, Set
 import gevent
 from gevent.event import Event
 from gevent.hub import Waiter, get_hub
-from gevent.monkey import get_original
 
-from ._cparser import ffi
-from ._parser import DEFAULT_LIMITS, HTTPResponseParser, ParserLimits
-from .exceptions import (
-    ClientClosed,
-    LimitExceeded,
-    PoolClosed,
-    PoolTimeout,
-    ReadTimeout,
-    WrongThread,
+from ._connection import (
+    ACTIVE,
+    BUFFER_SIZE,
+    IDLE,
+    Connection,
+    RecvBuffer,
+    make_poller,
+    socket_is_alive,
 )
+from .exceptions import ClientClosed, PoolClosed, PoolTimeout, WrongThread
 
 __all__ = [
     "Connection",
@@ -75,9 +70,6 @@ DEFAULT_CONNECTION_TIMEOUT = 5.0
 DEFAULT_NETWORK_TIMEOUT = 5.0
 """2.x's default seconds to wait for the server (``HTTPClient.NETWORK_TIMEOUT`` too)."""
 
-BUFFER_SIZE = 65536
-"""Receive buffer per active connection: one recv can take a whole 64 KiB read."""
-
 SPARE_BUFFERS = 16
 """Receive buffers kept once the whole pool is idle. Under load every released
 buffer is kept for the next request (allocating and zeroing 64 KiB per request cost
@@ -85,372 +77,8 @@ a third of the throughput at concurrency 100); when the last busy connection com
 back the spares are trimmed to this many, so a pool of 1000 connections that all
 went idle keeps 16 x 64 KiB, not 64 MiB."""
 
-# Private: the default anonymous mapping is shared, so after a fork() parent and
-# child would receive into the same pooled pages. (No such flag, or fork, on Windows.)
-_MAP_KW: Dict[str, int] = (
-    {"flags": mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS} if hasattr(mmap, "MAP_PRIVATE") else {}
-)
-
-_PEEK_FLAGS = _stdsocket.MSG_PEEK | getattr(_stdsocket, "MSG_DONTWAIT", 0)
-# The real poll even under gevent.monkey (Locust patches everything): the check must
-# not yield.
-_make_poll: Optional[Callable[[], Any]] = (
-    get_original("select", "poll") if hasattr(_select, "poll") else None
-)
-_POLLIN = getattr(_select, "POLLIN", 1)
-# Deadlines: not the loop's clock, which is the wall clock cached at the start of a
-# loop iteration (a clock step or a long computation before the read would move them).
-_monotonic = time.monotonic
-
 _UNSET = object()
 _CLOSED = object()  # handed to waiters by close(): they were given nothing
-
-
-class _Aborted:
-    """What an aborted connection's socket becomes: every send or receive raises
-    :class:`ClientClosed` (a new instance each time: re-raising one instance would
-    grow its traceback), closing it again does nothing. The real socket is closed."""
-
-    __slots__ = ("message",)
-
-    def __init__(self, message: str) -> None:
-        self.message = message
-
-    def _fail(self, *args: Any, **kw: Any) -> Any:
-        raise ClientClosed(errno.ECANCELED, self.message)
-
-    recv = recv_into = send = sendall = sendfile = _fail
-
-    def fileno(self) -> int:
-        return -1
-
-    def close(self) -> None:
-        pass
-
-    def settimeout(self, timeout: Any) -> None:
-        pass
-
-    def gettimeout(self) -> None:
-        return None
-
-
-class RecvBuffer:
-    """Anonymous-mmap memory with a memoryview and a C pointer made once (both cost
-    on each use).
-
-    mmap rather than bytearray: a bytearray is zero-filled, so all 64 KiB are
-    resident from the start, and once freed it sits in malloc's heap (PyPy's GC
-    frees big objects in batches, fragmenting it); an anonymous mapping costs only the
-    pages a response touches (one for a small response) and goes back to the
-    kernel as a whole when dropped. Measured on 1000 pooled connections after a
-    burst of 1000 concurrent requests: RSS per connection on PyPy 43 -> 35 KiB
-    (upstream 2.4.0: 35), CPython unchanged at 9-10 KiB; /small req/s unchanged.
-    (Most of the rest was gevent's resolver thread pool: see ``_net._numeric``.)
-    """
-
-    __slots__ = ("data", "view", "ptr", "size")
-
-    def __init__(self, size: int = BUFFER_SIZE) -> None:
-        try:
-            self.data: Any = mmap.mmap(-1, size, **_MAP_KW)
-        except OSError:  # out of mappings (vm.max_map_count): plain memory still works
-            self.data = bytearray(size)
-        self.view = memoryview(self.data)
-        self.ptr = ffi.from_buffer(self.data)
-        self.size = size
-
-
-class Connection:
-    """One socket, its parser and, while in use, a receive buffer.
-
-    ``start:end`` is the part of the buffer received but not yet consumed by the
-    parser; it must be presented to the parser again with whatever comes next.
-    """
-
-    __slots__ = (
-        "sock",
-        "raw",
-        "fd",
-        "parser",
-        "buf",
-        "start",
-        "end",
-        "requests",
-        "_raw_send",
-        "_raw_recv_into",
-        "_raw_recv",
-        "_read_event",
-        "_hub",
-        "_timer",
-        "_timeout",
-        "_waiting",
-        "_since",
-        "__weakref__",
-    )
-
-    def __init__(
-        self,
-        sock: Any,
-        limits: ParserLimits = DEFAULT_LIMITS,
-        timeout: Optional[float] = None,
-    ):
-        self.sock = sock
-        # The kernel socket under gevent's wrapper: direct non-blocking send and
-        # receive, and the MSG_PEEK liveness check where poll() is missing.
-        self.raw = getattr(sock, "_sock", sock)
-        try:
-            self.fd: int = sock.fileno()
-        except (AttributeError, OSError, ValueError):
-            self.fd = -1
-        self.parser = HTTPResponseParser(limits)
-        self.buf: Optional[RecvBuffer] = None
-        self.start = 0
-        self.end = 0
-        self.requests = 0
-        # Plain TCP only: TLS bytes must go through the SSL object, which waits itself.
-        plain = not hasattr(sock, "do_handshake") and hasattr(sock, "_read_event")
-        self._raw_send = getattr(self.raw, "send", None) if plain else None
-        self._raw_recv_into = getattr(self.raw, "recv_into", None) if plain else None
-        self._raw_recv = getattr(self.raw, "recv", None) if plain else None
-        self._read_event = getattr(sock, "_read_event", None)
-        self._hub: Any = None
-        self._timer: Any = None  # armed while it may have a wait to watch
-        self._timeout = timeout
-        self._waiting: Any = None  # the greenlet waiting for this socket, if any
-        self._since = 0.0  # time.monotonic() when that wait began
-
-    def recv_into(self, view: Any, nbytes: int = 0) -> int:
-        """``recv_into`` with ``network_timeout``, cheaper than gevent's for plain TCP.
-
-        gevent makes a new Timeout object for every wait of a socket with a timeout;
-        we watch waits with one lazily re-armed timer per connection instead (see
-        :meth:`_wait_readable`). TLS sockets use gevent's own path.
-        """
-        recv_into = self._raw_recv_into
-        if recv_into is None:
-            # (SSLSocket reads nothing for an explicit nbytes=0)
-            return self.sock.recv_into(view, nbytes or len(view))  # type: ignore[no-any-return]
-        while True:
-            try:
-                return recv_into(view, nbytes)  # type: ignore[no-any-return]
-            except BlockingIOError:
-                self._wait_readable()
-            except InterruptedError:
-                pass
-
-    def recv_bytes(self, nbytes: int) -> bytes:
-        """Up to ``nbytes`` as a new bytes object (b"" when the peer closed)."""
-        recv = self._raw_recv
-        if recv is None:
-            return self.sock.recv(nbytes)  # type: ignore[no-any-return]
-        while True:
-            try:
-                return recv(nbytes)  # type: ignore[no-any-return]
-            except BlockingIOError:
-                self._wait_readable()
-            except InterruptedError:
-                pass
-
-    def _wait_readable(self) -> None:
-        """Wait until the socket is readable, at most ``timeout`` seconds.
-
-        Starting and stopping a loop timer around every wait cost more than the
-        wait itself on PyPy (gevent's cffi watchers; it also pushed the request's
-        JIT trace over PyPy's length limit). So a wait only notes when it began,
-        and a timer armed on the first wait checks when it fires: past the
-        deadline it fails the read, before it re-arms for what is left, and with
-        no wait in progress it stays off until the next one. A busy connection
-        pays for one timer start per ``timeout`` seconds, not per request.
-        """
-        hub = self._hub
-        if hub is None:
-            hub = self._hub = get_hub()
-        timeout = self._timeout
-        if timeout is None:
-            hub.wait(self._read_event)
-            return
-        self._since = _monotonic()
-        self._waiting = gevent.getcurrent()
-        if self._timer is None:
-            self._arm(timeout)
-        try:
-            hub.wait(self._read_event)
-        finally:
-            self._waiting = None
-
-    def _arm(self, seconds: float) -> None:
-        # Unreferenced: a timer watching an idle connection must not keep the loop
-        # (gevent.wait(), a hub join) alive; a real wait holds it through its socket.
-        timer = self._timer = self._hub.loop.timer(seconds, ref=False)
-        timer.start(self._check_deadline)
-
-    def _check_deadline(self) -> None:
-        """Timer callback (runs in the hub)."""
-        old, self._timer = self._timer, None
-        if old is not None:
-            old.close()
-        glet = self._waiting
-        timeout = self._timeout
-        if glet is None or timeout is None:
-            return  # nothing waits: off until the next wait
-        left = self._since + timeout - _monotonic()
-        if left > 0:
-            self._arm(left)
-            return
-        self._waiting = None
-        glet.throw(ReadTimeout(errno.ETIMEDOUT, f"no data from the server for {timeout}s"))
-
-    def sendall(self, data: bytes) -> None:
-        """Send everything; one direct non-blocking send when the kernel takes it all.
-
-        gevent's ``sendall`` asks the kernel for the send buffer size on every call (a
-        syscall per request); a request head almost always fits in one ``send``.
-        """
-        send = self._raw_send
-        if send is not None:
-            try:
-                n = send(data)
-            except BlockingIOError:
-                n = 0
-            if n == len(data):
-                return
-            data = memoryview(data)[n:]  # type: ignore[assignment]
-        self.sock.sendall(data)
-
-    def recv(self) -> int:
-        """Receive more bytes after the unconsumed ones; 0 means the peer closed."""
-        buf = self.buf
-        assert buf is not None
-        end = self.end
-        if end == buf.size:
-            self._make_room()
-            buf = self.buf
-            assert buf is not None
-            end = self.end
-        n = self.recv_into(buf.view[end:] if end else buf.view)
-        self.end = end + n
-        return n
-
-    def recv_answer(self) -> int:
-        """:meth:`recv` for the first bytes of a response to a request just sent.
-
-        They cannot be there yet (the server has to answer first), so on plain TCP
-        we wait for readability before trying. Trying first fails with EAGAIN on
-        99.9% of requests (counted at concurrency 1, 10 and 100 against nginx, both
-        interpreters), and CPython turns that into an exception with a decoded
-        error message. /small c=100, 8 alternating runs: CPython median 33,000 ->
-        39,800 req/s; PyPy 51,400 -> 57,000 (4 runs, once its JIT trace was split:
-        see ``response._read_head``).
-        """
-        if self._raw_recv_into is None or self.end:
-            return self.recv()
-        self._wait_readable()
-        n = self.end = self.recv_into(self.buf.view)  # type: ignore[union-attr]
-        return n
-
-    def _make_room(self) -> None:
-        buf = self.buf
-        assert buf is not None
-        pending = self.end - self.start
-        if self.start:
-            buf.data[:pending] = buf.data[self.start : self.end]
-        else:
-            # One unit (a head, a chunk-size line) fills the buffer: the parser's
-            # limits stop this before it grows far past max_head.
-            limit = self.parser.limits.max_head * 2
-            if buf.size >= limit:
-                raise LimitExceeded("response head exceeds the buffer limit", "GH_E_BUFFER")
-            bigger = RecvBuffer(buf.size * 2)
-            bigger.data[:pending] = buf.data[: self.end]
-            self.buf = bigger
-        self.start = 0
-        self.end = pending
-
-    def parse(self) -> int:
-        """Feed the unconsumed bytes to the parser; returns bytes consumed."""
-        buf = self.buf
-        assert buf is not None
-        start = self.start
-        end = self.end
-        n = self.parser.feed(buf.ptr + start if start else buf.ptr, end - start, buf.data, start)
-        start += n
-        if start == end:
-            self.start = self.end = 0
-        else:
-            self.start = start
-        return n
-
-    @property
-    def pending(self) -> int:
-        """Bytes received and not yet consumed."""
-        return self.end - self.start
-
-    def is_alive(self, poller: Any = None) -> bool:
-        """False if the server closed the idle connection or sent unsolicited bytes.
-
-        ``poller``: a ``select.poll`` object with nothing registered, to reuse (one
-        per pool: pools are not shared between threads, and a poll object must not
-        be used by two at once).
-        """
-        if poller is None and _make_poll is not None:
-            poller = _make_poll()
-        fd = self.fd
-        if poller is not None and fd >= 0:
-            try:
-                poller.register(fd, _POLLIN)
-                try:
-                    # readable: closed, or bytes nobody asked for (POLLHUP and
-                    # POLLERR are reported too)
-                    ready = poller.poll(0)
-                    return not ready or all(f != fd for f, _ in ready)
-                finally:
-                    poller.unregister(fd)
-            except (OSError, ValueError):
-                return False
-        try:
-            self.raw.recv(1, _PEEK_FLAGS)  # b"": closed; bytes: nobody asked for them
-            return False
-        except BlockingIOError:
-            return True
-        except (OSError, ValueError):
-            return False
-
-    def close(self) -> None:
-        self.fd = -1  # the number may be reused by the next socket
-        timer, self._timer = self._timer, None
-        if timer is not None:
-            timer.close()
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-
-    def abort(self, message: str) -> None:
-        """Close the connection under whoever uses it, with :class:`ClientClosed`.
-
-        A greenlet waiting on the socket (for the answer, for room to send, inside
-        TLS) gets the error at once, before gevent's own "closed in another
-        greenlet" error could reach it; any later send or receive raises it too, so
-        a streaming response read after the abort fails the same way instead of
-        reading a closed (or re-used) descriptor.
-        """
-        sock = self.sock
-        if isinstance(sock, _Aborted):
-            return
-        self.sock = self.raw = _Aborted(message)
-        self._raw_send = self._raw_recv_into = self._raw_recv = None
-        hub = self._hub or get_hub()
-        for event in (getattr(sock, "_read_event", None), getattr(sock, "_write_event", None)):
-            if event is not None:
-                hub.cancel_wait(event, ClientClosed(errno.ECANCELED, message))
-        self.fd = -1
-        timer, self._timer = self._timer, None
-        if timer is not None:
-            timer.close()
-        try:
-            sock.close()
-        except OSError:
-            pass
 
 
 _POOLS: weakref.WeakSet[ConnectionPool] = weakref.WeakSet()
@@ -534,7 +162,7 @@ class ConnectionPool:
         self._created = 0
         self._reused = 0
         self._discarded = 0
-        self._poller = _make_poll() if _make_poll is not None else None
+        self._poller = make_poller()
         self._thread: Optional[int] = None  # the OS thread of the first acquire
         _POOLS.add(self)
 
@@ -587,20 +215,8 @@ class ConnectionPool:
             raise TypeError(f"unexpected arguments {sorted(tls)!r}")
         return None
 
-    @staticmethod
-    def _is_socket_alive(sock: Any) -> bool:
-        """2.x's liveness check of an idle socket: False when closed by either side
-        or when unsolicited bytes wait (the same rule as :meth:`Connection.is_alive`)."""
-        if sock.fileno() < 0:
-            return False
-        raw = getattr(sock, "_sock", sock)
-        try:
-            raw.recv(1, _PEEK_FLAGS)  # b"": closed; bytes: nobody asked for them
-            return False
-        except BlockingIOError:
-            return True
-        except (OSError, ValueError):
-            return False
+    # 2.x's liveness check of an idle socket (2.x code calls it on the pool).
+    _is_socket_alive = staticmethod(socket_is_alive)
 
     # -- 2.x's socket API ---------------------------------------------------------------
 
@@ -681,6 +297,7 @@ class ConnectionPool:
         self._reused += 1
         buffers = self._buffers
         conn.buf = buffers.pop() if buffers else RecvBuffer()
+        conn.state = ACTIVE
         return conn
 
     def _check_usable(self) -> None:
@@ -738,7 +355,7 @@ class ConnectionPool:
         connecting = self._connecting
         connecting.add(me)  # close() interrupts what is in here
         try:
-            conn = self._factory()
+            conn: Connection = self._factory()
         except BaseException:
             self._slot_freed()
             raise
@@ -751,6 +368,7 @@ class ConnectionPool:
         self._live.add(conn)
         self._created += 1
         self._take_buffer(conn)
+        conn.state = ACTIVE
         return conn
 
     def _slot_freed(self) -> None:
@@ -780,6 +398,7 @@ class ConnectionPool:
     def release(self, conn: Connection) -> None:
         """Return a connection whose response is complete and may be kept alive."""
         # The per-request path: _drop_buffer and _give_back, inlined.
+        conn.state = IDLE
         conn.requests += 1
         buf = conn.buf
         conn.buf = None

@@ -42,16 +42,17 @@ from gevent.hub import get_hub
 
 from . import _net
 from . import exceptions as _exceptions
+from ._connection import ACTIVE, IDLE, Connection, RecvBuffer, connect_head, connect_tunnel
 from ._http11 import (
     check_field,
     check_method,
     check_target,
+    chunk_frames,
     closes_connection,
     host_header,
     iter_fields,
 )
 from ._parser import DEFAULT_LIMITS, ParserLimits
-from .connectionpool import Connection, RecvBuffer
 from .exceptions import (
     ConnectionClosed,
     HeaderInjectionError,
@@ -200,6 +201,7 @@ class _Slot:
             self.adopt(conn.sock, limits).requests = requests
 
     def lend(self, conn: Connection) -> None:
+        conn.state = ACTIVE
         refs = getattr(conn.sock, "_io_refs", None)
         if refs is not None:
             conn.sock._io_refs = refs + 1
@@ -216,6 +218,7 @@ class _Slot:
 
     def release(self, conn: Connection) -> None:
         self._returned(conn)
+        conn.state = IDLE
         conn.requests += 1
         if conn is not self.conn or _is_closed(conn.sock):
             self.discard(conn)
@@ -835,42 +838,41 @@ class HTTPConnection:
         elif self._slot.conn is None or self._slot.conn.sock is not value:
             self._slot.adopt(value, self.limits)
 
-    def _open_socket(self) -> Any:
-        """A connected TCP socket (to the proxy, if tunnelling)."""
+    def _open_socket(self, ssl_context: Any = None, server_hostname: Optional[str] = None) -> Any:
+        """A connected socket (to the proxy, through its tunnel if one is set; with
+        TLS if ``ssl_context``), opened as every client of ours opens one (Happy
+        Eyeballs, IP literals without the resolver, errors translated to ours,
+        which are also the ``OSError``/``socket.timeout``/``ssl`` errors that
+        http.client callers catch)."""
         # Not http.client's _create_connection hook: http.client.HTTPConnection.__init__
         # points it at socket.create_connection, which blocks unless monkey patched.
-        sock = gevent.socket.create_connection(
-            (self.host, self.port), self.timeout, self.source_address
+        timeout = self.timeout
+        if timeout is socket._GLOBAL_DEFAULT_TIMEOUT:  # type: ignore[attr-defined]
+            timeout = socket.getdefaulttimeout()
+        assert self.host is not None and self.port is not None
+        return _net.connect(
+            self.host,
+            self.port,
+            connection_timeout=timeout,
+            network_timeout=timeout,
+            ssl_context=ssl_context,
+            server_hostname=server_hostname,
+            tunnel=self._tunnel if self._tunnel_host else None,
+            source_address=self.source_address,
         )
-        try:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        except OSError as exc:  # pragma: no cover - not every socket type has it
-            if exc.errno != 92:  # ENOPROTOOPT
-                raise
-        return sock
 
     def connect(self) -> None:
         """Connect to the host and port given to the constructor."""
-        sock = self._open_socket()
-        try:
-            if self._tunnel_host:
-                self._tunnel(sock)
-        except BaseException:
-            sock.close()
-            raise
-        self.sock = sock
+        self.sock = self._open_socket()
 
     def _tunnel(self, sock: Any) -> None:
         """CONNECT to the tunnel host (RFC 9110 9.3.6); any 2xx opens the tunnel."""
         assert self._tunnel_host is not None and self._tunnel_port is not None
-        authority = host_header(_ascii_or_idna(self._tunnel_host), self._tunnel_port, -1)
-        lines = [f"CONNECT {authority} HTTP/1.1".encode("ascii")]
-        fields = {"Host": authority, **self._tunnel_headers}
-        for name, value in fields.items():
-            n, v = check_field(name, value)
-            lines.append(n + b": " + v)
+        head = connect_head(
+            _ascii_or_idna(self._tunnel_host), self._tunnel_port, self._tunnel_headers
+        )
         try:
-            parser = _net.connect_tunnel(sock, b"\r\n".join(lines) + b"\r\n\r\n", self.limits)
+            parser = connect_tunnel(sock, head, self.limits)
         except ConnectionClosed as exc:
             raise RemoteDisconnected("proxy closed the connection during CONNECT") from exc
         except UnexpectedResponse as exc:
@@ -929,7 +931,6 @@ class HTTPConnection:
     def send(self, data: Any) -> None:
         """Send bytes, a file-like object's contents or an iterable's blocks as they are."""
         conn = self._ready_connection()
-        sock = conn.sock
         if self.debuglevel > 0:
             print("send:", repr(data))
         if hasattr(data, "read"):
@@ -937,14 +938,14 @@ class HTTPConnection:
                 block = data.read(self.blocksize)
                 if not block:
                     break
-                sock.sendall(block.encode("iso-8859-1") if isinstance(block, str) else block)
+                conn.write(block.encode("iso-8859-1") if isinstance(block, str) else block)
             return
         try:
-            sock.sendall(data)
+            conn.write(data)
         except TypeError:
             if isinstance(data, Iterable):
                 for block in data:
-                    sock.sendall(block)
+                    conn.write(block)
             else:
                 raise TypeError(
                     f"data should be a bytes-like object or an iterable, got {type(data)!r}"
@@ -979,17 +980,12 @@ class HTTPConnection:
                     ) from None
             else:
                 chunks = (message_body,)
-        chunked = encode_chunked and self._http_vsn == 11
-        for chunk in chunks:
-            if isinstance(chunk, str):
-                chunk = _encode_body(chunk)
-            if not chunk:
-                continue
-            if chunked:
-                chunk = b"%X\r\n" % len(chunk) + bytes(chunk) + b"\r\n"
-            self.send(chunk)
-        if chunked:
-            self.send(b"0\r\n\r\n")
+        blocks: Iterable[Any] = (_encode_body(c) if isinstance(c, str) else c for c in chunks)
+        if encode_chunked and self._http_vsn == 11:
+            blocks = chunk_frames(blocks)
+        for block in blocks:
+            if block:
+                self.send(block)
 
     def _read_readable(self, readable: Any) -> Iterator[bytes]:
         while True:
@@ -1209,22 +1205,9 @@ class HTTPSConnection(HTTPConnection):
         self._context = context
 
     def connect(self) -> None:
-        """Connect, tunnel if asked, and shake hands; TLS errors are ``ssl``'s own."""
-        sock = self._open_socket()
-        try:
-            if self._tunnel_host:
-                self._tunnel(sock)
-            server_hostname = self._tunnel_host or self.host
-            context = self._context
-            if isinstance(context, gevent.ssl.SSLContext):
-                sock = context.wrap_socket(sock, server_hostname=server_hostname)
-            else:
-                # A stdlib context would wrap into a blocking stdlib SSLSocket.
-                sock = gevent.ssl.SSLSocket(sock, server_hostname=server_hostname, _context=context)
-        except BaseException:
-            sock.close()
-            raise
-        self.sock = sock
+        """Connect, tunnel if asked, and shake hands; TLS errors are ``ssl``'s
+        (ours derive from them)."""
+        self.sock = self._open_socket(self._context, self._tunnel_host or self.host)
 
 
 # -- patching ---------------------------------------------------------------------------

@@ -39,7 +39,7 @@ from .exceptions import (
 from .header import HeadAccess, Headers
 
 if TYPE_CHECKING:
-    from .connectionpool import Connection, ConnectionPool
+    from ._connection import Connection, Releaser
 
 __all__ = [
     "HTTPResponse",
@@ -62,7 +62,7 @@ DIRECT_READ_MIN = 16384
 """Reads at least this large bypass the receive buffer (one copy fewer)."""
 
 
-def _collected(pool: ConnectionPool, conn: Connection) -> None:
+def _collected(pool: Releaser, conn: Connection) -> None:
     """A streaming response was dropped unread. No reliance on this for correctness
     (PyPy collects late); it stops a forgotten response from pinning a pool slot
     forever. It may run in the middle of another greenlet's pool operation, so the
@@ -117,7 +117,7 @@ class HTTPSocketPoolResponse(HeadAccess):
         "method",
         "block_size",
         "_headers_type",
-        "_sent_request",
+        "sent_request",
         "_parser",
         "_chunks",
         "_off",
@@ -138,19 +138,27 @@ class HTTPSocketPoolResponse(HeadAccess):
     def __init__(
         self,
         conn: Connection,
-        pool: ConnectionPool,
+        pool: Releaser,
         method: str = "GET",
         headers_type: Type[Any] = Headers,
         block_size: int = 65536,
+        *,
         tunnel: bool = False,
         read_head: bool = True,
+        sent_request: Optional[bytes] = None,
+        reusable: bool = True,
     ) -> None:
+        """``pool`` takes the connection back when the response ends.
+        ``tunnel``: the request was a CONNECT (a 2xx has no body).
+        ``read_head=False``: the caller sends the request first, then calls
+        :meth:`begin`. ``sent_request``: the head sent, kept for inspection.
+        ``reusable=False``: the request asked to close its connection."""
         self._conn: Optional[Connection] = conn
-        self._pool: Optional[ConnectionPool] = pool
+        self._pool: Optional[Releaser] = pool
         self.method = method
         self.block_size = block_size
         self._headers_type = headers_type
-        self._sent_request: Any = None
+        self.sent_request = sent_request
         parser = conn.parser
         self._parser = parser
         parser.start(method == "HEAD", tunnel)
@@ -159,7 +167,7 @@ class HTTPSocketPoolResponse(HeadAccess):
         self._headers: Any = None
         self._keep_alive = False
         self._complete = False
-        self._reusable = True  # False when the request was not sent in full
+        self._reusable = reusable  # False: not sent in full, or asked to close
         self.status_code = 0
         self.version = "HTTP/1.1"
         self.content_length: Optional[int] = None
@@ -167,11 +175,24 @@ class HTTPSocketPoolResponse(HeadAccess):
         self._trailer_pairs: List[Tuple[str, str]] = []
         self._guard: Optional[weakref.finalize] = None
         if read_head:
-            self._read_head()
+            self.begin()
 
     # -- receiving ---------------------------------------------------------------
 
-    def _read_head(self) -> None:
+    @property
+    def _sent_request(self) -> Optional[bytes]:
+        """2.x's name of :attr:`sent_request`."""
+        return self.sent_request
+
+    def begin(self, sent_in_full: bool = True) -> None:
+        """Read the response head (interim 1xx responses are skipped by the parser).
+
+        ``sent_in_full=False``: the server answered before the whole request body
+        went (an early 413, a final answer to ``Expect: 100-continue``), so the
+        connection is not reused. The head of a response is read once.
+        """
+        if not sent_in_full:
+            self._reusable = False
         conn = self._conn
         assert conn is not None
         parser = self._parser
@@ -183,7 +204,7 @@ class HTTPSocketPoolResponse(HeadAccess):
                 # Each parse takes all it can (interim responses included), so what
                 # is left is an incomplete head: receive more.
                 try:
-                    n = conn.recv_answer() if first else conn.recv()
+                    n = conn.fill_first() if first else conn.fill()
                 except (ConnectionResetError, ConnectionAbortedError, BrokenPipeError) as exc:
                     if first and parser.idle:
                         raise ConnectionClosed(
@@ -197,7 +218,7 @@ class HTTPSocketPoolResponse(HeadAccess):
                 first = False
                 conn.parse()
         except BaseException as exc:
-            self._abandon()
+            self.abandon()
             if isinstance(exc, Exception):
                 raise translate(exc, "reading the response head") from exc
             raise
@@ -218,12 +239,12 @@ class HTTPSocketPoolResponse(HeadAccess):
         conn = self._conn
         assert conn is not None
         try:
-            if conn.recv() == 0:
+            if conn.fill() == 0:
                 self._parser.finish()
             else:
                 conn.parse()
         except BaseException as exc:
-            self._abandon()
+            self.abandon()
             if isinstance(exc, Exception):
                 raise _cut_short(exc, "body") from exc
             raise
@@ -244,17 +265,17 @@ class HTTPSocketPoolResponse(HeadAccess):
             assert pool is not None
             self._conn = self._pool = None
             self._complete = True
-            keep_alive = self._keep_alive = parser.keep_alive
+            self._keep_alive = parser.keep_alive
             if parser.trailer_pairs:
                 self._trailer_pairs = parser.trailer_pairs
             if self._guard is not None:
                 self._guard.detach()
-            if keep_alive and self._reusable and conn.end == conn.start and not parser.upgraded:
+            if conn.done(self._reusable):
                 pool.release(conn)
             else:
                 pool.discard(conn)
 
-    def _abandon(self) -> None:
+    def abandon(self) -> None:
         """The message will not complete normally: close the connection."""
         conn, pool = self._conn, self._pool
         self._conn = self._pool = None
@@ -266,7 +287,7 @@ class HTTPSocketPoolResponse(HeadAccess):
     def release(self) -> None:
         """Give the connection back (closing it if the body was not fully read)."""
         if self._conn is not None:
-            self._abandon()
+            self.abandon()
 
     close = release
 
@@ -370,9 +391,9 @@ class HTTPSocketPoolResponse(HeadAccess):
                 view = conn.buf.view  # type: ignore[union-attr]
                 if have:
                     view[:have] = prefix
-                    got += conn.recv_into(view[have:want])
+                    got += conn.read_into(view[have:want])
                 else:
-                    got = conn.recv_into(view, want)
+                    got = conn.read_into(view, want)
                 if got < want:
                     got = self._fill(view, got, want)
                 data: bytes = view[:got].tobytes()
@@ -384,10 +405,10 @@ class HTTPSocketPoolResponse(HeadAccess):
             while got < want:
                 if _RECV_INTO_COPY:
                     view = conn.buf.view  # type: ignore[union-attr]
-                    n = conn.recv_into(view, min(want - got, len(view)))
+                    n = conn.read_into(view, min(want - got, len(view)))
                     data = view[:n].tobytes()
                 else:
-                    data = conn.recv_bytes(want - got)
+                    data = conn.read_bytes(want - got)
                 if not data:
                     self._parser.finish()  # raises IncompleteResponse
                 pieces.append(data)
@@ -397,7 +418,7 @@ class HTTPSocketPoolResponse(HeadAccess):
             if have:  # what was already received stays readable, as on the buffered path
                 self._chunks.insert(0, prefix)
                 self._off = 0
-            self._abandon()
+            self.abandon()
             if isinstance(exc, Exception):
                 raise _cut_short(exc, "body") from exc
             raise
@@ -409,7 +430,7 @@ class HTTPSocketPoolResponse(HeadAccess):
         conn = self._conn
         assert conn is not None
         while got < want:
-            n = conn.recv_into(view[got:want])
+            n = conn.read_into(view[got:want])
             if not n:
                 self._parser.finish()  # raises IncompleteResponse
             got += n
@@ -427,12 +448,12 @@ class HTTPSocketPoolResponse(HeadAccess):
             if remaining and not conn.pending and size >= DIRECT_READ_MIN:
                 want = min(size, remaining)
                 try:
-                    n = conn.recv_into(mv, want)
+                    n = conn.read_into(mv, want)
                     if n == 0:
                         self._parser.finish()
                     self._direct(n)
                 except BaseException as exc:
-                    self._abandon()
+                    self.abandon()
                     if isinstance(exc, Exception):
                         raise _cut_short(exc, "body") from exc
                     raise
@@ -574,7 +595,7 @@ def _split_jit_trace() -> None:
     pool, the send, the wait in gevent's hub and the parse. That trace runs into
     PyPy's trace length limit; PyPy then gives up inlining function after function
     and the whole path gets slower (/small c=100: 40,000 -> 25,000 req/s after an
-    unrelated change added a few lines). Not inlining ``_read_head`` cuts the trace
+    unrelated change added a few lines). Not inlining :meth:`begin` cuts the trace
     in two pieces that both fit: 45,000 -> 49,800 req/s, median of 4 alternating
     runs. (``pypyjit.dont_trace_here`` is PyPy's documented way to say so.)
     """
@@ -582,7 +603,7 @@ def _split_jit_trace() -> None:
         import pypyjit  # type: ignore[import-not-found]
     except ImportError:
         return
-    pypyjit.dont_trace_here(0, False, HTTPSocketPoolResponse._read_head.__code__)
+    pypyjit.dont_trace_here(0, False, HTTPSocketPoolResponse.begin.__code__)
 
 
 _split_jit_trace()

@@ -1155,7 +1155,7 @@ def send_once(client: Any, request: Any, response_type: Any) -> Any:
         body=request.payload,
         headers=request.headers,
     )
-    return response_type(resp, request=request, sent_request=resp._sent_request)
+    return response_type(resp, request=request, sent_request=resp.sent_request)
 
 
 def apply_limits(resp: Any, max_size: Optional[int], max_encodings: int) -> None:
