@@ -40,7 +40,7 @@ from urllib.parse import urlencode
 
 from ._http11 import file_span
 from .exceptions import UnrewoundBodyError
-from .header import parse_content_type_charset
+from .header import HeadersReader, parse_content_type_charset
 
 __all__ = [
     "MULTIPART_IN_MEMORY_MAX",
@@ -114,7 +114,7 @@ def pairs(obj: Any) -> List[Tuple[Any, Any]]:
         raise ValueError("expected a mapping or key/value pairs, not a string")
     if isinstance(obj, Mapping):
         return list(obj.items())
-    return [tuple(p) for p in obj]  # type: ignore[misc]
+    return [tuple(p) for p in obj]
 
 
 def is_empty(payload: Any) -> bool:
@@ -395,7 +395,7 @@ def encode_body(data: Any, files: Any, json: Any, labels: BodyLabels) -> Tuple[A
 # -- response charsets ------------------------------------------------------------------
 
 
-def content_type(headers: Any) -> Tuple[str, Optional[str]]:
+def content_type(headers: Optional[HeadersReader]) -> Tuple[str, Optional[str]]:
     """``(mime type, charset)`` of Content-Type, lower-cased; ``("", None)`` if absent."""
     value = headers.get("content-type") if headers is not None else None
     if isinstance(value, list):
@@ -406,12 +406,12 @@ def content_type(headers: Any) -> Tuple[str, Optional[str]]:
     return value.split(";", 1)[0].strip().lower(), parse_content_type_charset(value)
 
 
-def declared_charset(headers: Any) -> Optional[str]:
+def declared_charset(headers: Optional[HeadersReader]) -> Optional[str]:
     """The charset Content-Type declares, lower-cased, or None (as 2.x)."""
     return content_type(headers)[1]
 
 
-def default_charset(headers: Any) -> Optional[str]:
+def default_charset(headers: Optional[HeadersReader]) -> Optional[str]:
     """The charset a body without a declared one is read in: ISO-8859-1 for
     ``text/*`` (RFC 2616 3.7.1, as requests), UTF-8 for JSON (RFC 8259), else None
     (then the bytes decide, see :attr:`Response.apparent_encoding`)."""

@@ -31,6 +31,7 @@ import zlib
 from typing import Any, Iterable, Iterator, List, Optional, Sequence
 
 from .exceptions import DecodingError, DecompressionLimitExceeded
+from .header import HeadersReader
 
 __all__ = [
     "ACCEPT_ENCODING",
@@ -252,8 +253,8 @@ class _BrotliStage(_Stage):
     def _process(self, data: bytes, room: Optional[int]) -> bytes:
         try:
             if room is None:
-                return self._d.process(data)  # type: ignore[no-any-return]
-            return self._d.process(data, output_buffer_limit=room)  # type: ignore[no-any-return]
+                return self._d.process(data)
+            return self._d.process(data, output_buffer_limit=room)
         except self._error as exc:
             raise self._fail(exc) from exc
         except (ValueError, TypeError, MemoryError) as exc:
@@ -403,7 +404,7 @@ class ContentDecoder:
 
 
 def decoder_for(
-    headers: Any,
+    headers: Optional[HeadersReader],
     max_size: Optional[int] = DEFAULT_MAX_DECOMPRESSED_SIZE,
     max_encodings: int = DEFAULT_MAX_ENCODINGS,
 ) -> Optional[ContentDecoder]:

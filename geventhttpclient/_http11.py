@@ -17,13 +17,13 @@ import io
 import os
 import re
 from typing import (
+    IO,
     AbstractSet,
     Any,
     Dict,
     Iterable,
     Iterator,
     List,
-    Mapping,
     Optional,
     Set,
     Tuple,
@@ -31,6 +31,7 @@ from typing import (
 )
 
 from .exceptions import HeaderInjectionError, RequestError
+from .header import FieldName, HeadersDataType
 
 __all__ = [
     "HeadTemplate",
@@ -77,11 +78,17 @@ def refuse_repeated(fields: List[Tuple[bytes, bytes]]) -> None:
 
 
 Field = Tuple[bytes, bytes]
-HeadersLike = Union[Mapping[str, Any], Iterable[Tuple[Any, Any]], None]
-BodyLike = Union[bytes, bytearray, memoryview, str, io.IOBase, Iterable[bytes], None]
+HeadersLike = Optional[HeadersDataType]
+#: A block of a streamed body; str is sent as UTF-8.
+Chunk = Union[bytes, bytearray, memoryview, str]
+#: A request body: bytes, str (sent as UTF-8), a file (sent from where it stands),
+#: or an iterable of blocks (sent chunked unless a Content-Length is given).
+BodyLike = Union[bytes, bytearray, memoryview, str, IO[bytes], io.IOBase, Iterable[Chunk], None]
+# A (name, value) pair as a caller gave it; the key of HeadTemplate.checked.
+_RawPair = Tuple[FieldName, object]
 
 
-def _as_bytes(what: str, value: Any) -> bytes:
+def _as_bytes(what: str, value: object) -> bytes:
     if isinstance(value, bytes):
         return value
     if isinstance(value, (bytearray, memoryview)):
@@ -110,7 +117,7 @@ def check_target(target: str) -> bytes:
     return raw
 
 
-def check_field(name: Any, value: Any) -> Tuple[bytes, bytes]:
+def check_field(name: object, value: object) -> Tuple[bytes, bytes]:
     """One header field as bytes, validated."""
     n = _as_bytes("header name", name)
     v = _as_bytes("header value", value)
@@ -135,7 +142,7 @@ def host_header(host: str, port: int, default_port: int) -> str:
     return host if port == default_port else f"{host}:{port}"
 
 
-def iter_fields(headers: HeadersLike) -> Iterator[Tuple[Any, Any]]:
+def iter_fields(headers: HeadersLike) -> Iterator[_RawPair]:
     """One pair per field line, from a mapping, a ``Headers`` (multi-valued) or a
     list of pairs.
 
@@ -151,7 +158,7 @@ def iter_fields(headers: HeadersLike) -> Iterator[Tuple[Any, Any]]:
     return _field_lines(items() if items is not None else headers)  # type: ignore[arg-type]
 
 
-def _field_lines(pairs: Iterable[Tuple[Any, Any]]) -> Iterator[Tuple[Any, Any]]:
+def _field_lines(pairs: Iterable[_RawPair]) -> Iterator[_RawPair]:
     for name, value in pairs:
         if value.__class__ is str or not isinstance(value, (list, tuple)):
             yield name, value
@@ -168,7 +175,7 @@ FIELD_CACHE_SIZE = 256
 an encode; a hit costs a dict lookup."""
 
 
-def check_fields(headers: HeadersLike, cache: Dict[Tuple[Any, Any], Field]) -> List[Field]:
+def check_fields(headers: HeadersLike, cache: Dict[_RawPair, Field]) -> List[Field]:
     """Every field line of ``headers`` validated, as (name, value) bytes pairs.
 
     ``cache`` maps (name, value) str pairs already checked to their result; it
@@ -192,7 +199,7 @@ def check_fields(headers: HeadersLike, cache: Dict[Tuple[Any, Any], Field]) -> L
         return [check_field(n, v) for n, v in iter_fields(headers)]
 
 
-def _check_and_remember(pair: Tuple[Any, Any], cache: Dict[Tuple[Any, Any], Field]) -> Field:
+def _check_and_remember(pair: _RawPair, cache: Dict[_RawPair, Field]) -> Field:
     name, value = pair
     if isinstance(value, (list, tuple)):
         raise TypeError("several field lines")  # check_fields takes the slow path
@@ -257,7 +264,7 @@ class HeadTemplate:
                 self.fields.append(field)
         self.names = frozenset(n.lower() for n, _ in self.fields)
         self.block = b"".join(n + b": " + v + b"\r\n" for n, v in self.fields)
-        self.checked: Dict[Tuple[Any, Any], Field] = {}
+        self.checked: Dict[_RawPair, Field] = {}
         self.closing = closes_connection(self.fields, self.http10)
         """A request with only the default fields asks to close its connection."""
 
@@ -317,7 +324,7 @@ class RequestBody:
         self.length: Optional[int] = None
         self.file: Any = None
         self.start = 0
-        self.chunks: Optional[Iterable[Any]] = None
+        self.chunks: Optional[Iterable[Chunk]] = None
         self.replayable = True
 
     def rewind(self) -> bool:
@@ -443,12 +450,12 @@ def prepare_body(
             rb.chunks = _read_blocks(body)
             rb.file = body
             try:
-                rb.start = body.tell()  # type: ignore[union-attr,attr-defined]
+                rb.start = body.tell()  # type: ignore[attr-defined]  # a reader without it: except
             except (AttributeError, OSError, ValueError):
                 rb.replayable = False
         else:
             rb = RequestBody("chunked")
-            rb.chunks = body  # type: ignore[assignment]
+            rb.chunks = body
             rb.replayable = isinstance(body, (list, tuple))
 
     if rb.kind == "chunked":
@@ -485,7 +492,7 @@ def _read_blocks(f: Any, size: int = 65536) -> Iterator[bytes]:
         yield block.encode("utf-8") if isinstance(block, str) else block
 
 
-def chunk_frames(chunks: Iterable[Any]) -> Iterator[bytes]:
+def chunk_frames(chunks: Iterable[object]) -> Iterator[bytes]:
     """Frame blocks with chunked transfer coding (RFC 9112 7.1), ending with the last chunk."""
     for block in chunks:
         if isinstance(block, str):

@@ -27,7 +27,7 @@ import random
 import time
 from dataclasses import dataclass, replace
 from email.utils import parsedate_to_datetime
-from typing import Any, Callable, FrozenSet, Optional, Union
+from typing import Callable, FrozenSet, Optional, Union
 
 from ._http11 import IDEMPOTENT_METHODS
 from .exceptions import (
@@ -39,6 +39,7 @@ from .exceptions import (
     UnsupportedRedirectSchemeError,
 )
 from .exceptions import TimeoutError as GHTimeoutError
+from .header import HeadersReader
 from .url import URL
 
 __all__ = [
@@ -194,7 +195,7 @@ class Retry:
         )
 
 
-def retry_after(headers: Any) -> Optional[float]:
+def retry_after(headers: Optional[HeadersReader]) -> Optional[float]:
     """``Retry-After`` in seconds (delta-seconds or an HTTP date), None if absent or
     unreadable (RFC 9110 10.2.3)."""
     if headers is None:

@@ -74,7 +74,23 @@ import http.client
 import socket
 import ssl
 import zlib
-from typing import Any, Dict, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Tuple, TypeVar, Union
+
+if TYPE_CHECKING:
+    from typing import Protocol
+
+    from .url import URL  # url.py imports this module: for the checker only
+
+    class _StatusSource(Protocol):
+        """What :class:`HTTPStatusError` reads from the response it reports."""
+
+        @property
+        def url(self) -> Union[str, URL, None]: ...
+        @property
+        def status_code(self) -> int: ...
+        @property
+        def request(self) -> Any: ...
+
 
 __all__ = [
     "HTTPError",
@@ -170,8 +186,8 @@ class ProxyError(ConnectError, RuntimeError):
 
 # socket.timeout is an alias of TimeoutError from 3.10 on; on 3.9 it is its own class,
 # and 2.x users catch it, so inherit both where they differ.
-_timeout_bases: tuple = (NetworkError, _BuiltinTimeoutError)
-if socket.timeout is not _BuiltinTimeoutError:  # pragma: no cover - Python 3.9
+_timeout_bases: Tuple[type, ...] = (NetworkError, _BuiltinTimeoutError)
+if not issubclass(socket.timeout, _BuiltinTimeoutError):  # pragma: no cover - Python 3.9
     _timeout_bases = (NetworkError, _BuiltinTimeoutError, socket.timeout)
 
 
@@ -296,7 +312,7 @@ class DecompressionLimitExceeded(DecodingError, LimitExceeded):
 # -- the agents (UserAgent, Session, the httpx face) -----------------------------------
 
 
-def _format_text(args: Tuple[Any, ...]) -> str:
+def _format_text(args: Tuple[object, ...]) -> str:
     """The message part of a :class:`ConnectionError`, from its positional args.
 
     A format string with arguments is %-formatted (2.x); failing that, or for any
@@ -329,7 +345,7 @@ class ConnectionError(HTTPError):  # noqa: A001 - the 2.x name
     everything the library raises.
     """
 
-    def __init__(self, url: Any, *args: Any, **kw: Any) -> None:
+    def __init__(self, url: Union[str, URL, None], *args: object, **kw: object) -> None:
         super().__init__(url, *args)
         self.url = url
         self.__dict__.update(kw)
@@ -387,7 +403,7 @@ class HTTPStatusError(BadStatusCode):
     exchange, ``.code`` and ``.status_code`` its status.
     """
 
-    def __init__(self, message: str, response: Any) -> None:
+    def __init__(self, message: str, response: _StatusSource) -> None:
         super().__init__(response.url, message, code=response.status_code)
         self.message = message
         self.response = response
@@ -416,10 +432,13 @@ HTTPProtocolViolationError = ProtocolError
 # and pickling show ``geventhttpclient.httpx.ReadTimeout``, the object that module has.
 
 
-def _in_face(module: str, name: str) -> Any:
+_Class = TypeVar("_Class", bound=type)
+
+
+def _in_face(module: str, name: str) -> Callable[[_Class], _Class]:
     """Name the decorated class ``module.name``, where a face re-exports it."""
 
-    def rename(cls: type) -> type:
+    def rename(cls: _Class) -> _Class:
         cls.__module__ = module
         cls.__name__ = name
         cls.__qualname__ = name
@@ -483,10 +502,13 @@ class HTTPLibIncompleteRead(IncompleteResponse, http.client.IncompleteRead):
     __repr__ = http.client.IncompleteRead.__repr__
 
 
-def _rebuild(face: type, engine: Optional[type], args: Tuple[Any, ...], state: Any) -> Any:
+def _rebuild(
+    face: type, engine: Optional[type], args: Tuple[object, ...], state: Dict[str, object]
+) -> BaseException:
     """Unpickle an error of the httpx face (a combined class is made again)."""
+    # Any: the class is made at run time, and type.__new__'s stubs are for metaclasses.
     cls: Any = combined_error_class(face, engine) if engine is not None else face
-    error = cls.__new__(cls)
+    error: BaseException = cls.__new__(cls)
     if isinstance(error, OSError):
         OSError.__init__(error, *args)  # errno and strerror come from the args
     error.args = args
@@ -498,7 +520,7 @@ class _FaceError:
     """What every error class of the httpx face shares: pickling without
     ``__init__`` (their constructors differ from the engine classes they also are)."""
 
-    def __reduce__(self) -> Any:
+    def __reduce__(self) -> Tuple[Callable[..., BaseException], Tuple[object, ...]]:
         cls = type(self)
         face = cls.__dict__.get("_face", cls)
         engine = cls.__dict__.get("_engine")

@@ -24,12 +24,43 @@ replace, ``add`` and ``extend`` append.
 from __future__ import annotations
 
 from collections.abc import KeysView, Mapping, ValuesView
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple, Union
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Dict,
+    Iterable,
+    Iterator,
+    List,
+    Optional,
+    Protocol,
+    Tuple,
+    TypeVar,
+    Union,
+)
 
 __all__ = ["Headers", "HeadersDataType", "HeadAccess", "parse_content_type_charset"]
 
-#: What the client accepts wherever headers are passed in.
-HeadersDataType = Union[Mapping[str, Any], Iterable[Tuple[Any, Any]], "Headers"]
+#: A field name as callers give it; bytes are latin-1.
+FieldName = Union[str, bytes, bytearray]
+#: What the client accepts wherever headers are passed in. A value is a str, bytes
+#: (latin-1) or anything ``str()`` renders (numbers), hence ``object``; a list or
+#: tuple value is one field line per element.
+HeadersDataType = Union[
+    Mapping[str, object], Mapping[bytes, object], Iterable[Tuple[FieldName, object]], "Headers"
+]
+
+
+class HeadersReader(Protocol):
+    """What code that reads fields by name needs: ``get(name)``, as a
+    :class:`Headers`, a plain dict and :class:`email.message.Message` have."""
+
+    def get(self, name: str, /) -> Any: ...
+
+
+# What h[name] gives: the value, or the list of values when the field is repeated
+# (2.x). Any, not a Union: almost every field occurs once, and a Union would make
+# every caller narrow the str it already has.
+_Lookup = Any
 
 _Pair = Tuple[str, str]
 # The index entry of a lowercased name: the (name, value) pair itself while the field
@@ -38,6 +69,7 @@ _Pair = Tuple[str, str]
 _Entry = Union[_Pair, List[_Pair]]
 
 _MISSING: Any = object()
+_T = TypeVar("_T")
 
 # The dict level, reached past our overrides. Module globals: one lookup, no MRO walk.
 # get, setdefault, __contains__ are fast method descriptors; __setitem__ and
@@ -55,7 +87,7 @@ _dict_update = dict.update
 _dict_clear = dict.clear
 
 
-def _name(name: Any) -> str:
+def _name(name: object) -> str:
     """Coerce a field name to ``str``; bytes are latin-1 (every byte maps, none fails)."""
     if type(name) is str:
         return name
@@ -66,7 +98,7 @@ def _name(name: Any) -> str:
     raise TypeError(f"header names must be str or bytes, not {type(name).__name__}")
 
 
-def _value(value: Any) -> str:
+def _value(value: object) -> str:
     """Coerce a field value to ``str`` (numbers via ``str()``, bytes via latin-1).
 
     ``None`` is refused rather than sent as the text "None".
@@ -80,14 +112,14 @@ def _value(value: Any) -> str:
     return str(value)
 
 
-def _lower(name: Any) -> str:
+def _lower(name: object) -> str:
     """The lookup key for ``name``; ``TypeError`` for non-string names (as 2.x)."""
     if type(name) is str:
         return name.lower()
     return _name(name).lower()
 
 
-def _values_of(value: Any) -> List[str]:
+def _values_of(value: object) -> List[str]:
     """A list/tuple value stands for several field lines (RFC 9110 section 5.2),
     anything else for one; never one line carrying the ``repr`` of a list."""
     if isinstance(value, (list, tuple)):
@@ -96,23 +128,23 @@ def _values_of(value: Any) -> List[str]:
 
 
 def _first_name(entry: _Entry) -> str:
-    return entry[0] if type(entry) is tuple else entry[0][0]  # type: ignore[return-value]
+    return entry[0] if type(entry) is tuple else entry[0][0]
 
 
-def _value_of(entry: _Entry) -> Any:
+def _value_of(entry: _Entry) -> Union[str, List[str]]:
     """What ``h[name]`` returns for an index entry: a str, or a list when repeated."""
     if type(entry) is tuple:
         return entry[1]
-    return [pair[1] for pair in entry]  # type: ignore[union-attr]
+    return [pair[1] for pair in entry]
 
 
 def _values_list(entry: _Entry) -> List[str]:
     if type(entry) is tuple:
-        return [entry[1]]  # type: ignore[list-item]
-    return [pair[1] for pair in entry]  # type: ignore[union-attr]
+        return [entry[1]]
+    return [pair[1] for pair in entry]
 
 
-def _pairs_of(other: Any) -> Iterable[Tuple[Any, Any]]:
+def _pairs_of(other: HeadersDataType) -> Iterable[Tuple[FieldName, object]]:
     """The ``(name, value)`` pairs of a ``Headers``, a mapping, an object with ``keys()``
     or an iterable of pairs. Values may still be lists (one line per element)."""
     if isinstance(other, Headers):
@@ -121,11 +153,13 @@ def _pairs_of(other: Any) -> Iterable[Tuple[Any, Any]]:
         return other.items()
     if hasattr(other, "keys"):
         # email.message.Message: its items() has every line; msg[name] only the first.
-        items = getattr(other, "items", None)
+        # (Duck-typed for 2.x callers, outside HeadersDataType.)
+        message: Any = other
+        items = getattr(message, "items", None)
         if items is not None:
             return list(items())
-        return [(name, other[name]) for name in other.keys()]
-    return other  # type: ignore[no-any-return]
+        return [(name, message[name]) for name in message.keys()]
+    return other
 
 
 class _NamesView(KeysView):  # type: ignore[type-arg]
@@ -151,7 +185,7 @@ class _ValuesView(ValuesView):  # type: ignore[type-arg]
     def __len__(self) -> int:
         return _dict_len(self._mapping)  # type: ignore[attr-defined]
 
-    def __iter__(self) -> Iterator[Any]:
+    def __iter__(self) -> Iterator[_Lookup]:
         return iter([_value_of(entry) for entry in _dict_values(self._mapping)])  # type: ignore[attr-defined]
 
     def __repr__(self) -> str:
@@ -179,7 +213,7 @@ class Headers(dict):  # type: ignore[type-arg]
 
     _items: List[_Pair]
 
-    def __init__(self, headers: Optional[HeadersDataType] = None, **kwargs: Any) -> None:
+    def __init__(self, headers: Optional[HeadersDataType] = None, **kwargs: object) -> None:
         """Build from a mapping, an iterable of pairs or another ``Headers``, plus kwargs.
 
         Like 2.x, everything is *added*: repeated names (in any case) are all kept, and
@@ -195,7 +229,7 @@ class Headers(dict):  # type: ignore[type-arg]
         if kwargs:
             self.extend(kwargs)
 
-    def _fill(self, pairs: Iterable[Tuple[Any, Any]]) -> None:
+    def _fill(self, pairs: Iterable[Tuple[FieldName, object]]) -> None:
         """Set ``_items`` and the index from ``pairs``, for a new, empty instance."""
         items: List[_Pair] = []
         append = items.append
@@ -283,7 +317,7 @@ class Headers(dict):  # type: ignore[type-arg]
 
     # -- mapping protocol -----------------------------------------------------------
 
-    def __getitem__(self, name: str) -> Any:
+    def __getitem__(self, name: str) -> _Lookup:
         """The value; for a field that occurs several times, the list of values (2.x)."""
         entry = _dict_get(self, name.lower() if type(name) is str else _lower(name))
         if type(entry) is tuple:
@@ -292,7 +326,7 @@ class Headers(dict):  # type: ignore[type-arg]
             raise KeyError(name)
         return [pair[1] for pair in entry]
 
-    def __setitem__(self, name: str, value: Any) -> None:
+    def __setitem__(self, name: FieldName, value: object) -> None:
         """Replace all values of ``name``; a list or tuple sets several values."""
         if type(name) is not str:
             name = _name(name)
@@ -361,7 +395,7 @@ class Headers(dict):  # type: ignore[type-arg]
     def _comparable(self) -> Dict[str, List[str]]:
         return {key: _values_list(entry) for key, entry in _dict_items(self)}
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._items!r})"
@@ -370,24 +404,24 @@ class Headers(dict):  # type: ignore[type-arg]
         """One ``Name: value`` line per field, as received (2.x format)."""
         return "\n".join(f"{name}: {value}" for name, value in self._items)
 
-    def __reduce__(self) -> Tuple[Any, ...]:
+    def __reduce__(self) -> Tuple[object, ...]:
         # The default reduction of a dict subclass would replay the items through
         # __setitem__, which replaces: repeated fields would lose all but one line.
         return (type(self)._from_str_pairs, (list(self._items),), getattr(self, "__dict__", None))
 
-    def __or__(self, other: Any) -> Headers:
+    def __or__(self, other: HeadersDataType) -> Headers:  # type: ignore[override]
         """A copy updated with ``other`` (``dict`` semantics: names in ``other`` replace)."""
         merged = self.copy()
         merged.update(other)
         return merged
 
-    def __ior__(self, other: Any) -> Headers:  # type: ignore[override,misc]
+    def __ior__(self, other: HeadersDataType) -> Headers:  # type: ignore[override]
         self.update(other)
         return self
 
     # -- reading --------------------------------------------------------------------
 
-    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, name: str, default: Any = None) -> _Lookup:
         """Like ``h[name]`` (str, or list when repeated), ``default`` when absent."""
         entry = _dict_get(self, name.lower() if type(name) is str else _lower(name))
         if type(entry) is tuple:
@@ -406,7 +440,7 @@ class Headers(dict):  # type: ignore[type-arg]
     getallmatchingheaders = getlist
     iget = getlist
 
-    def get_all(self, name: str, failobj: Any = None) -> Any:
+    def get_all(self, name: str, failobj: Optional[_T] = None) -> Union[List[str], _T, None]:
         """All values of ``name``, or ``failobj`` when absent.
 
         This is :meth:`email.message.Message.get_all`, which is what
@@ -419,7 +453,7 @@ class Headers(dict):  # type: ignore[type-arg]
         """A view of each distinct name once, lowercased; ``in`` ignores case (2.x)."""
         return _NamesView(self)
 
-    def values(self) -> ValuesView[Any]:  # type: ignore[override]
+    def values(self) -> ValuesView[_Lookup]:  # type: ignore[override]
         """A view of ``h[name]`` for each name of :meth:`keys`, in the same order (2.x)."""
         return _ValuesView(self)
 
@@ -459,7 +493,7 @@ class Headers(dict):  # type: ignore[type-arg]
 
     # -- writing --------------------------------------------------------------------
 
-    def add(self, name: Any, value: Any) -> None:
+    def add(self, name: FieldName, value: object) -> None:
         """Append a field line, keeping any existing ones of that name.
 
         A list or tuple value appends one line per element, in order (2.x).
@@ -482,7 +516,7 @@ class Headers(dict):  # type: ignore[type-arg]
             else:
                 entry.append(pair)
 
-    def extend(self, other: Any = (), **kwargs: Any) -> None:
+    def extend(self, other: HeadersDataType = (), **kwargs: object) -> None:
         """:meth:`add` everything from a ``Headers``, mapping, object with ``keys()``
         (e.g. :class:`email.message.Message`) or iterable of pairs, then ``kwargs``.
 
@@ -494,7 +528,7 @@ class Headers(dict):  # type: ignore[type-arg]
         for name, value in kwargs.items():
             add(name, value)
 
-    def update(self, other: Any = (), **kwargs: Any) -> None:  # type: ignore[override]
+    def update(self, other: HeadersDataType = (), **kwargs: object) -> None:  # type: ignore[override]
         """Replace the fields named in ``other`` and ``kwargs`` (dict semantics, as 2.x).
 
         From a ``Headers`` (or a mapping with list values) every value of a name is
@@ -506,16 +540,17 @@ class Headers(dict):  # type: ignore[type-arg]
         elif isinstance(other, Mapping):
             for name, value in list(other.items()):
                 self[name] = value
-        elif hasattr(other, "keys"):
-            for name in other.keys():
-                self[name] = other[name]
+        elif hasattr(other, "keys"):  # email.message.Message and the like (2.x)
+            message: Any = other
+            for name in message.keys():
+                self[name] = message[name]
         else:
-            for name, value in other:
+            for name, value in _pairs_of(other):  # the pairs themselves
                 self[name] = value
         for name, value in kwargs.items():
             self[name] = value
 
-    def pop(self, name: str, default: Any = _MISSING) -> Any:  # type: ignore[override]
+    def pop(self, name: str, default: Any = _MISSING) -> _Lookup:
         """Remove ``name`` and return what ``h[name]`` returned, or ``default``."""
         key = _lower(name)
         entry = _dict_get(self, key)
@@ -526,14 +561,14 @@ class Headers(dict):  # type: ignore[type-arg]
         self._replace(key, [])
         return _value_of(entry)
 
-    def popitem(self) -> Tuple[str, Any]:
+    def popitem(self) -> Tuple[str, _Lookup]:
         """Remove the most recently first-seen name; return ``(lowercased name, h[name])``."""
         if not self._items:
             raise KeyError("popitem(): headers are empty")
         key = next(reversed(list(_dict_iter(self))))
         return key, self.pop(key)
 
-    def setdefault(self, name: str, default: Any = "") -> Any:  # type: ignore[override]
+    def setdefault(self, name: str, default: object = "") -> _Lookup:
         """``h[name]`` if present, else set it to ``default`` and return that (2.x)."""
         entry = _dict_get(self, _lower(name))
         if entry is not None:
@@ -581,15 +616,18 @@ class HeadAccess:
     over ``self.headers``. Shared by the streaming and the sans-IO response."""
 
     __slots__ = ()
-    headers: Any
+    if TYPE_CHECKING:  # an attribute or a property of the class that uses it
 
-    def __getitem__(self, key: str) -> Any:
+        @property
+        def headers(self) -> Headers: ...
+
+    def __getitem__(self, key: str) -> _Lookup:
         return self.headers[key]
 
-    def get(self, key: str, default: Any = None) -> Any:
+    def get(self, key: str, default: Any = None) -> _Lookup:
         return self.headers.get(key, default)
 
-    def items(self) -> Any:
+    def items(self) -> List[_Pair]:
         return self.headers.items()
 
     iteritems = items
@@ -597,6 +635,6 @@ class HeadAccess:
     def __contains__(self, key: str) -> bool:
         return key in self.headers
 
-    def info(self) -> Any:
+    def info(self) -> Headers:
         """The headers, as ``http.cookiejar`` expects from ``info()``."""
         return self.headers
