@@ -86,7 +86,6 @@ from ._policy import (
     Retry,
     is_transient,
     may_resend,
-    worth_draining,
 )
 from ._proxies import ProxyConfig, bypass_proxy, environ_proxies, parse_proxy_url, select_proxy
 from .auth import BasicAuth
@@ -536,6 +535,10 @@ class Response(CompatResponse):
     def request(self) -> Any:
         """The :class:`PreparedRequest` that got this response."""
         return self._request
+
+    @request.setter
+    def request(self, value: Any) -> None:
+        self._request = value
 
     @property
     def raw(self) -> Any:
@@ -1247,7 +1250,7 @@ class Session:
                     resp = None
                     raise error
                 self._drain(resp)
-                resp._request = req.copy()  # the live request moves on to the next hop
+                resp.request = req.copy()  # the live request moves on to the next hop
                 history.append(resp)
                 location = resp.headers.get("location")
                 if isinstance(location, list):
@@ -1302,17 +1305,7 @@ class Session:
     def _drain(resp: Response) -> None:
         """Read a redirect's body (kept as its ``content``) when it is short, so the
         connection can be reused; release a long one (its ``content`` is then b"")."""
-        raw = resp._response
-        try:
-            length = raw.content_length
-            if worth_draining(raw.message_complete, length):
-                _ = resp.content
-            else:
-                resp._cached_content = b""
-        except Exception:  # noqa: BLE001 - the body of a redirect is not what was asked for
-            resp._cached_content = b""
-        finally:
-            resp.release()
+        resp.drain(keep=True)
 
     # -- verbs ----------------------------------------------------------------------------------
 

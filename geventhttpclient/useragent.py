@@ -511,6 +511,28 @@ class CompatResponse:
         """Give the connection back (closed if the body was not read to the end)."""
         self._response.release()
 
+    def drain(self, keep: bool = False) -> None:
+        """Be done with a body nobody asked for (a redirect's): read it when it is
+        short, so the connection is kept alive, else close the connection.
+
+        ``keep``: the body read becomes :attr:`content` (decoded), as requests keeps
+        it on the responses in ``history``; a long one leaves ``content`` empty.
+        """
+        raw = self._response
+        try:
+            if worth_draining(raw.message_complete, getattr(raw, "content_length", None)):
+                if keep:
+                    _ = self.content
+                else:
+                    raw.read()
+            elif keep:
+                self._cached_content = b""
+        except Exception:  # noqa: BLE001 - the body is not wanted anyway
+            if keep:
+                self._cached_content = b""
+        finally:
+            self.release()
+
     close = release
 
     def __enter__(self) -> CompatResponse:
@@ -1035,16 +1057,7 @@ class UserAgent(metaclass=_UserAgentType):
     @staticmethod
     def _discard(resp: Any) -> None:
         """Drop a redirect's body undecoded; keep the connection when it is short."""
-        raw = getattr(resp, "_response", None)
-        try:
-            if raw is not None:
-                length = getattr(raw, "content_length", None)
-                if worth_draining(raw.message_complete, length):
-                    raw.read()
-        except Exception:  # noqa: BLE001 - the body is not wanted anyway
-            pass
-        finally:
-            resp.release()
+        resp.drain()
 
     @classmethod
     def _conversation_str(
