@@ -21,7 +21,7 @@ import os
 import select as _select
 import socket as _stdsocket
 import time
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Optional, Protocol
 
 import gevent
 import gevent.socket
@@ -32,11 +32,6 @@ from ._cparser import ffi
 from ._http11 import RequestBody, check_field, chunk_frames, host_header
 from ._parser import DEFAULT_LIMITS, HTTPResponseParser, ParserLimits
 from .exceptions import ClientClosed, ConnectionClosed, LimitExceeded, ReadTimeout, RequestError
-
-try:
-    from typing import Protocol
-except ImportError:  # pragma: no cover - Python < 3.8
-    Protocol = object  # type: ignore[assignment,misc]
 
 __all__ = [
     "BUFFER_SIZE",
@@ -296,7 +291,7 @@ class Connection:
                 n = 0
             if n == len(data):
                 return
-            data = memoryview(data)[n:]  # type: ignore[assignment]
+            data = memoryview(data)[n:]
         self.sock.sendall(data)
 
     def send(self, head: bytes, body: RequestBody, block_size: int = 65536) -> None:

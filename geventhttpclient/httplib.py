@@ -149,7 +149,7 @@ def _head_error(exc: BaseException) -> BaseException:
 
 def _sock_timeout(sock: Any) -> Optional[float]:
     try:
-        return sock.gettimeout()  # type: ignore[no-any-return]
+        return sock.gettimeout()
     except (AttributeError, OSError):
         return None
 
@@ -349,7 +349,7 @@ class HTTPResponse(io.BufferedIOBase):
         self._socket = conn.sock
         slot.lend(conn)
         try:
-            raw = HTTPSocketPoolResponse(conn, slot, self._method, read_head=True)  # type: ignore[arg-type]
+            raw = HTTPSocketPoolResponse(conn, slot, self._method, read_head=True)
         except Exception as exc:
             compat = _head_error(exc)
             if compat is exc:
@@ -472,7 +472,7 @@ class HTTPResponse(io.BufferedIOBase):
         value = self.getheader(name)
         if value is None:
             raise KeyError(name)
-        return value  # type: ignore[no-any-return]
+        return value
 
     def get(self, name: str, default: Any = None) -> Any:
         return self.getheader(name, default)
@@ -666,7 +666,7 @@ class HTTPResponse(io.BufferedIOBase):
         self._consumed += len(line)
         return line
 
-    def __iter__(self) -> Iterator[bytes]:  # type: ignore[override]
+    def __iter__(self) -> Iterator[bytes]:
         return self
 
     def __next__(self) -> bytes:

@@ -212,7 +212,7 @@ class Http:
         raises.
         """
         with self.pool.get() as client:
-            return client.request(*args, **kw)  # type: ignore[no-any-return]
+            return client.request(*args, **kw)
 
     def close(self) -> None:
         """Close the pooled clients' connections (those in use when they are done)."""

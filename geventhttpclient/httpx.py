@@ -461,7 +461,7 @@ class Response(_SessionResponse):
             self._downloaded = len(data)
         return data
 
-    def read(self, n: Optional[int] = None) -> bytes:  # type: ignore[override]
+    def read(self, n: Optional[int] = None) -> bytes:
         """The whole body (httpx), read if it was not yet, as :attr:`content`.
 
         With ``n`` (2.6.1's streaming read): up to ``n`` more decoded bytes.
@@ -493,7 +493,7 @@ class Response(_SessionResponse):
             chunks = self.iter_content(chunk_size, decode_unicode=True)
         return self._tracked(chunks)
 
-    def iter_lines(  # type: ignore[override]  # httpx's default: str lines
+    def iter_lines(  # httpx's default: str lines
         self,
         chunk_size: Optional[int] = None,
         decode_unicode: bool = True,
@@ -755,7 +755,7 @@ class Client:
 
     @property
     def max_redirects(self) -> int:
-        return self.session.max_redirects  # type: ignore[no-any-return]
+        return self.session.max_redirects
 
     @max_redirects.setter
     def max_redirects(self, value: int) -> None:
@@ -845,7 +845,7 @@ class Client:
             follow_redirects=follow_redirects,
             timeout=timeout,
         )
-        return self._send(method, url, False, kw)  # type: ignore[no-any-return]
+        return self._send(method, url, False, kw)
 
     @contextmanager
     def stream(self, method: str, url: Union[str, URL], **kw: Any) -> Iterator[Response]:

@@ -230,7 +230,7 @@ class RequestsCookieJar(CookieJar):
     hold one, pass ``domain=``/``path=`` to :meth:`get` to choose.
     """
 
-    def get(  # type: ignore[override]
+    def get(
         self,
         name: str,
         default: Any = None,
@@ -268,7 +268,7 @@ class RequestsCookieJar(CookieJar):
         value = self.get(name, _UNSET)
         if value is _UNSET:
             raise KeyError(name)
-        return value  # type: ignore[no-any-return]
+        return value
 
     def __setitem__(self, name: str, value: str) -> None:
         self.set(name, value)
@@ -523,7 +523,7 @@ class Response(CompatResponse):
     # -- head ------------------------------------------------------------------------------
 
     @property
-    def url(self) -> Optional[str]:  # type: ignore[override]
+    def url(self) -> Optional[str]:
         """The URL this response answers (the last one, after redirects)."""
         return self._url
 
@@ -594,7 +594,7 @@ class Response(CompatResponse):
         enc = self._encoding
         if enc is _UNSET:
             enc = self._encoding = declared_charset(self.headers)
-        return enc  # type: ignore[no-any-return]
+        return enc
 
     @encoding.setter
     def encoding(self, value: Optional[str]) -> None:
@@ -870,7 +870,7 @@ class Session:
         auth: Any = None,
         params: Any = None,
         proxies: Optional[Mapping[str, Any]] = None,
-        verify: Union[bool, str, os.PathLike] = True,  # type: ignore[type-arg]
+        verify: Union[bool, str, os.PathLike] = True,
         cert: Union[str, Tuple[str, str], None] = None,
         trust_env: bool = True,
         max_redirects: int = DEFAULT_MAX_REDIRECTS,
@@ -957,7 +957,7 @@ class Session:
 
     @property
     def headers(self) -> Headers:
-        return self.default_headers  # type: ignore[no-any-return]
+        return self.default_headers
 
     @headers.setter
     def headers(self, value: Any) -> None:
@@ -965,7 +965,7 @@ class Session:
 
     @property
     def cookies(self) -> RequestsCookieJar:
-        return self.cookiejar  # type: ignore[no-any-return]
+        return self.cookiejar
 
     @cookies.setter
     def cookies(self, value: Any) -> None:
@@ -1132,7 +1132,7 @@ class Session:
         )
         while True:
             try:
-                return self._urlopen(req)  # type: ignore[no-any-return]
+                return self._urlopen(req)
             except Exception as e:
                 # A gevent.Timeout or GreenletExit is a BaseException: never caught here.
                 if retry.attempt >= retry.total:
@@ -1183,9 +1183,9 @@ class Session:
             prepared = handler(req)
             if prepared is not None:
                 req = prepared
-        return req  # type: ignore[no-any-return]
+        return req
 
-    def request(  # type: ignore[override]
+    def request(
         self,
         method: str,
         url: Union[str, URL],
@@ -1235,7 +1235,7 @@ class Session:
                 apply_limits(resp, self.max_decompressed_size, self.max_encodings)
                 if self.cookiejar is not None:
                     # any response with info() will do (the stubs ask for http.client's)
-                    self.cookiejar.extract_cookies(resp, req)  # type: ignore[arg-type]
+                    self.cookiejar.extract_cookies(resp, req)
                 for hook in all_hooks:
                     replaced = hook(resp)
                     if replaced is not None:

@@ -218,7 +218,7 @@ class CompatRequest(urllib.request.Request):
         self.host = split.netloc
         self.selector = split.request_uri
 
-    @property  # type: ignore[override]
+    @property
     def full_url(self) -> str:
         return self.url
 
@@ -226,7 +226,7 @@ class CompatRequest(urllib.request.Request):
     def full_url(self, url: str) -> None:
         self.set_url(url)
 
-    @property  # type: ignore[override]
+    @property
     def data(self) -> Any:
         """urllib's name for the body."""
         return self.payload
@@ -430,7 +430,7 @@ class CompatResponse:
             decoder = self._decoder = decoder_for(
                 self.headers, self.max_decompressed_size, self.max_encodings
             )
-        return decoder  # type: ignore[no-any-return]
+        return decoder
 
     def _blocks(self, decoder: ContentDecoder) -> Iterator[bytes]:
         """Decoded pieces of the rest of the body, read block by block."""
@@ -466,7 +466,7 @@ class CompatResponse:
             self._response.release()
             raise
         if decoder is None and not self._pending:
-            return self._response.read(n)  # type: ignore[no-any-return]
+            return self._response.read(n)
         if n is None or n < 0:
             parts = [self._pending]
             self._pending = b""
@@ -486,7 +486,7 @@ class CompatResponse:
     def readline(self, size: int = -1) -> bytes:
         """One decoded line, ``\\n`` included (b"" at the end)."""
         if self._get_decoder() is None and not self._pending:
-            return self._response.readline(size)  # type: ignore[no-any-return]
+            return self._response.readline(size)
         while True:
             i = self._pending.find(b"\n")
             if i >= 0 and (size < 0 or i < size):
@@ -546,7 +546,7 @@ class CompatResponse:
         """The whole decoded body (the rest of it, if some was read). Kept after the
         first access; careful with large bodies."""
         try:
-            return self._cached_content  # type: ignore[no-any-return,has-type]
+            return self._cached_content
         except AttributeError:
             pass
         self._cached_content = self._content()
