@@ -41,6 +41,7 @@ __all__ = [
     "iter_fields",
     "check_fields",
     "IDEMPOTENT_METHODS",
+    "BODY_METHODS",
     "FRAMING_NAMES",
     "SINGLE_FIELDS",
     "refuse_repeated",
@@ -56,7 +57,7 @@ _VERSION = re.compile(r"HTTP/1\.[01]\Z")
 # RFC 9110 9.2.2: these may be repeated without changing the outcome.
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
 # RFC 9110 9.3: methods for which enclosed content has a defined meaning.
-_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 # The fields that say how a body is delimited (RFC 9112 6).
 FRAMING_NAMES = frozenset({b"content-length", b"transfer-encoding"})
 # Fields a request carries at most once: two Host lines route to two places and two
@@ -428,7 +429,7 @@ def prepare_body(
             rb = NO_BODY
             if user_cl is not None and user_cl != b"0":
                 raise RequestError(f"Content-Length {user_cl!r} set but the body is empty")
-            if user_cl is None and method in _BODY_METHODS:
+            if user_cl is None and method in BODY_METHODS:
                 return rb, b"Content-Length: 0\r\n", fields
             return rb, b"", fields
     elif isinstance(body, (bytes, bytearray, memoryview)):

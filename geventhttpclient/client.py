@@ -25,6 +25,7 @@ import gevent.socket
 from . import _net
 from ._connection import Connection, connect_head, connect_tunnel
 from ._http11 import (
+    BODY_METHODS,
     FRAMING_NAMES,
     IDEMPOTENT_METHODS,
     NO_BODY,
@@ -93,7 +94,6 @@ def _may_retry_after_send_error(method: str) -> bool:
 
 _METHODS = {m: m.encode() for m in ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS")}
 """Pre-validated methods: the token check is a regex match we can skip."""
-_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _NO_NAMES: AbstractSet[bytes] = frozenset()
 
 # The mode bits of a prepared request (see HTTPClient._prepare).
@@ -377,7 +377,7 @@ class HTTPClient:
         if not body and body is not None and own_names.isdisjoint(FRAMING_NAMES):
             # The common bodiless request: no framing decisions to make.
             rbody = NO_BODY
-            framing = b"Content-Length: 0\r\n" if method in _BODY_METHODS else b""
+            framing = b"Content-Length: 0\r\n" if method in BODY_METHODS else b""
         else:
             rbody, framing, kept = prepare_body(method, body, own, own_names, template.http10)
             if kept is not own:  # a framing field was dropped

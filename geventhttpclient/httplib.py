@@ -44,6 +44,7 @@ from . import _net
 from . import exceptions as _exceptions
 from ._connection import ACTIVE, IDLE, Connection, RecvBuffer, connect_head, connect_tunnel
 from ._http11 import (
+    BODY_METHODS,
     check_field,
     check_method,
     check_target,
@@ -112,7 +113,6 @@ _CS_IDLE = "Idle"
 _CS_REQ_STARTED = "Request-started"
 _CS_REQ_SENT = "Request-sent"
 
-_METHODS_EXPECTING_BODY = frozenset({"PATCH", "POST", "PUT"})
 _UNKNOWN = "UNKNOWN"  # http.client's value for a response's fields before begin()
 
 _ORIGINALS = (http.client.HTTPConnection, http.client.HTTPSConnection, http.client.HTTPResponse)
@@ -699,7 +699,7 @@ def _encode_body(body: str) -> bytes:
 def _content_length(body: Any, method: str) -> Optional[int]:
     """Content-Length as http.client decides it; None means chunked (or no body)."""
     if body is None:
-        return 0 if method.upper() in _METHODS_EXPECTING_BODY else None
+        return 0 if method.upper() in BODY_METHODS else None
     if hasattr(body, "read"):
         return None
     try:

@@ -164,6 +164,21 @@ def test_only_net_and_connection_touch_sockets():
     assert not found, found
 
 
+def test_method_tables_are_defined_once_in_http11():
+    """Which methods are idempotent and which carry a body: one table each, in
+    ``_http11``; a second copy elsewhere would drift."""
+    found = []
+    for name, tree in modules():
+        if name == "_http11":
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Set):  # a table is a set; a tuple may list them all
+                words = {e.value for e in node.elts if isinstance(e, ast.Constant)}
+                if {"POST", "PUT"} <= words or {"GET", "DELETE"} <= words:
+                    found.append(f"{name}.py:{node.lineno}: {ast.unparse(node)}")
+    assert not found, found
+
+
 @pytest.mark.parametrize(
     "source, rule",
     [
