@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import sys
+import sysconfig
 from pathlib import Path
 
 from cffi import FFI
@@ -31,20 +32,19 @@ from cffi import FFI
 HERE = Path(__file__).resolve().parent
 CSRC = HERE / "csrc"
 
+# What the package uses of csrc/hparser.h (the parts marked [package] there), restated
+# for cffi, which cannot read the header itself (it has #include, an X-macro and
+# #ifdef). "...;" lets the compiler place the fields left out; "..." takes a constant's
+# value from the header. tests/test_cparser_api.py checks that every declaration here
+# matches the header: the same field names, types and order, enum names and values,
+# constants and prototypes.
 CDEF = """
-typedef struct {
-    uint32_t name_off, name_len, value_off, value_len;
-} hp_header;
-
 typedef struct hp_parser {
     uint8_t state;
     uint8_t error;
-    uint8_t http_major, http_minor;
+    uint8_t http_minor;
     uint16_t status_code;
     uint16_t flags;
-    uint32_t num_headers;
-    uint32_t status_line_len;
-    uint32_t error_offset;
     int64_t content_length;
     int64_t remaining;
     uint32_t head_len;
@@ -54,23 +54,18 @@ typedef struct hp_parser {
     uint32_t max_head;
     uint32_t max_chunk_line;
     uint32_t max_trailers;
-    hp_header *headers;
-    uint32_t headers_cap;
     void *data;
     ...;
 } hp_parser;
 
 typedef struct {
-    int (*on_headers_complete)(hp_parser *p, const char *head, size_t len);
     int (*on_body)(hp_parser *p, const char *at, size_t len);
     int (*on_trailers)(hp_parser *p, const char *at, size_t len);
-    int (*on_message_complete)(hp_parser *p);
+    ...;
 } hp_settings;
 
 #define HP_F_CHUNKED ...
 #define HP_F_KEEP_ALIVE ...
-#define HP_F_HAS_LENGTH ...
-#define HP_F_TE ...
 #define HP_F_UPGRADE ...
 #define HP_F_DONE ...
 #define HP_BODY_NORMAL ...
@@ -95,6 +90,7 @@ int64_t hp_execute(hp_parser *p, const hp_settings *s, const char *data, size_t 
 int hp_finish(hp_parser *p, const hp_settings *s);
 int hp_idle(const hp_parser *p);
 int64_t hp_body_consumed(hp_parser *p, const hp_settings *s, size_t n);
+void hp_fail(hp_parser *p, int code);
 const char *hp_errno_name(int err);
 const char *hp_errno_description(int err);
 
@@ -117,19 +113,54 @@ SOURCE = """#include "hparser.h"
 """
 
 
+def _gnu_compiler() -> bool:
+    """True when setuptools will compile with GCC or Clang (which take ``-Werror``).
+
+    On Windows setuptools uses MSVC; elsewhere it runs ``$CC``, or the compiler
+    Python was built with, possibly behind a wrapper such as ``ccache``. ``cc`` is
+    GCC or Clang on every Unix we build on.
+    """
+    if sys.platform == "win32":
+        return False
+    cc = os.environ.get("CC") or sysconfig.get_config_var("CC") or ""
+    names = [os.path.basename(word) for word in cc.split()]
+    return any("gcc" in name or "clang" in name or name == "cc" for name in names)
+
+
+def compile_args(sanitize: bool = False) -> list[str]:
+    """Compiler flags for the parser and its cffi wrapper.
+
+    Warnings are errors with GCC and Clang, as the style guide asks; the C code and
+    cffi's wrapper are clean under these flags with GCC 12 and Clang 14 against the
+    headers of CPython 3.9 to 3.13 and PyPy 3.9. ``GEVENTHTTPCLIENT_NO_WERROR=1``
+    keeps warnings as warnings, for a newer compiler that may warn about new things.
+    """
+    if not _gnu_compiler():
+        return []  # MSVC: its own defaults; it does not know these flags
+    args = ["-std=c99", "-Wall", "-Wextra", "-Wshadow", "-Wconversion"]
+    if not os.environ.get("GEVENTHTTPCLIENT_NO_WERROR"):
+        args.append("-Werror")
+    if sanitize:
+        args += [
+            "-O1",
+            "-g",
+            "-fno-omit-frame-pointer",
+            "-fsanitize=address,undefined",
+            "-fno-sanitize-recover=undefined",
+        ]
+    else:
+        args.append("-O2")
+    return args
+
+
 def make_ffi(sanitize: bool = False) -> FFI:
     """Return the FFI builder; the package build calls this via ``cffi_modules``."""
     ffibuilder = FFI()
     ffibuilder.cdef(CDEF)
-    extra_compile_args = ["-std=c99", "-Wall", "-Wextra"]
+    extra_compile_args = compile_args(sanitize)
     extra_link_args: list[str] = []
     if sanitize:
-        flags = ["-O1", "-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined",
-                 "-fno-sanitize-recover=undefined"]
-        extra_compile_args += flags
         extra_link_args += ["-fsanitize=address,undefined"]
-    else:
-        extra_compile_args += ["-O2"]
     ffibuilder.set_source(
         "geventhttpclient._cparser",
         SOURCE,

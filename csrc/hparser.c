@@ -40,57 +40,21 @@ static const uint8_t byte_class[256] = {
 
 #define IS(cls, c) (byte_class[(uint8_t)(c)] & (cls))
 
-static const char *const err_names[HP_E__COUNT] = {
-    "HP_OK", "HP_E_CALLBACK", "HP_E_STATUS_LINE", "HP_E_VERSION", "HP_E_STATUS_CODE",
-    "HP_E_LINE_ENDING", "HP_E_HEADER_NAME", "HP_E_WS_BEFORE_COLON", "HP_E_NO_COLON",
-    "HP_E_OBS_FOLD", "HP_E_HEADER_VALUE", "HP_E_CONTENT_LENGTH", "HP_E_CONFLICTING_CL",
-    "HP_E_TE_AND_CL", "HP_E_TRANSFER_ENCODING", "HP_E_CHUNK_SIZE", "HP_E_CHUNK_EXTENSION",
-    "HP_E_CHUNK_DATA_END", "HP_E_LINE_TOO_LONG", "HP_E_TOO_MANY_HEADERS",
-    "HP_E_HEAD_TOO_LARGE", "HP_E_CHUNK_LINE_TOO_LONG", "HP_E_TRAILERS_TOO_LARGE",
-    "HP_E_INCOMPLETE", "HP_E_DATA_AFTER_END", "HP_E_CALLER", "HP_E_INTERIM_FRAMING",
-    "HP_E_TRAILER_FRAMING",
-};
-
-static const char *const err_descriptions[HP_E__COUNT] = {
-    "success",
-    "a callback aborted parsing",
-    "malformed status line",
-    "unsupported HTTP version (only HTTP/1.x)",
-    /* llhttp's words, which 2.x surfaced and its users match on */
-    "Invalid status code: not three digits from 100 to 999",
-    "bare CR or LF: lines must end with CRLF",
-    "empty header name or invalid character in it",
-    "whitespace between header name and colon",
-    "header line without a colon",
-    "obsolete line folding in header",
-    "control character in header value",
-    "malformed Content-Length",
-    "conflicting Content-Length values",
-    "both Transfer-Encoding and Content-Length",
-    "invalid Transfer-Encoding (a parameter, bad syntax, chunked not last, or HTTP/1.0)",
-    "malformed chunk size",
-    "malformed chunk extension",
-    "chunk data not followed by CRLF",
-    "status or header line exceeds the line limit",
-    "too many header fields",
-    "response head exceeds the size limit",
-    "chunk-size line exceeds its limit",
-    "trailer section exceeds its limit",
-    "connection closed before the message was complete",
-    "data after the end of a message that ends the connection",
-    "parser misuse: unconsumed bytes were not presented again",
-    "Transfer-Encoding or a non-zero Content-Length in an interim response (104-199)",
-    "Content-Length or Transfer-Encoding in the trailer section",
-};
+/* Name and description of each error, in enum order (both come from HP_ERRNO_MAP). */
+#define HP_ERRNO_TABLE_ITEM(name, description) {#name, description},
+static const struct {
+    const char *name, *description;
+} errors[HP_E__COUNT] = {HP_ERRNO_MAP(HP_ERRNO_TABLE_ITEM)};
+#undef HP_ERRNO_TABLE_ITEM
 
 const char *hp_errno_name(int err)
 {
-    return (err >= 0 && err < HP_E__COUNT) ? err_names[err] : "HP_E_UNKNOWN";
+    return (err >= 0 && err < HP_E__COUNT) ? errors[err].name : "HP_E_UNKNOWN";
 }
 
 const char *hp_errno_description(int err)
 {
-    return (err >= 0 && err < HP_E__COUNT) ? err_descriptions[err] : "unknown error";
+    return (err >= 0 && err < HP_E__COUNT) ? errors[err].description : "unknown error";
 }
 
 /* What describes a message: kept readable after it ended, until the next status line
@@ -122,7 +86,6 @@ void hp_init(hp_parser *p)
     reset_description(p);
     reset_message(p);
     p->error = HP_OK;
-    p->error_offset = 0;
     p->expect = HP_BODY_NORMAL;
     p->head_len = 0;
 }
@@ -442,10 +405,11 @@ static int64_t scan_section(hp_parser *p, const char *data, size_t len, int trai
     }
 }
 
+/* Fail for good with err; returns offset, where in the data the error was found,
+ * which hp_execute returns. */
 static size_t fail(hp_parser *p, int err, size_t offset)
 {
     p->error = (uint8_t)err;
-    p->error_offset = (uint32_t)offset;
     p->state = HP_S_ERROR;
     return offset;
 }
@@ -785,4 +749,13 @@ int hp_finish(hp_parser *p, const hp_settings *s)
         return HP_OK;
     fail(p, HP_E_INCOMPLETE, 0);
     return p->error;
+}
+
+void hp_fail(hp_parser *p, int code)
+{
+    if (p->state == HP_S_ERROR)
+        return;
+    if (code <= HP_OK || code >= HP_E__COUNT)
+        code = HP_E_CALLBACK;
+    fail(p, code, 0);
 }

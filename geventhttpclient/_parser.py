@@ -230,8 +230,7 @@ class HTTPResponseParser:
             try:
                 self._interim(status)
             except BaseException:
-                p.error = lib.HP_E_CALLBACK  # failed for good, as after a callback
-                p.state = lib.HP_S_ERROR
+                lib.hp_fail(p, lib.HP_E_CALLBACK)  # for good, as after a callback
                 raise
             if consumed == length:
                 return consumed

@@ -142,8 +142,8 @@ static int on_headers_complete(hp_parser *p, const char *head, size_t len)
             unsigned char c = (unsigned char)head[h->value_off + k];
             CHECK(c == '\t' || (c >= 0x20 && c != 0x7f));
         }
-        n_cl += name_is(head + h->name_off, h->name_len, "content-length");
-        n_te += name_is(head + h->name_off, h->name_len, "transfer-encoding");
+        n_cl += (uint32_t)name_is(head + h->name_off, h->name_len, "content-length");
+        n_te += (uint32_t)name_is(head + h->name_off, h->name_len, "transfer-encoding");
     }
     /* The framing flags describe this head, not an earlier message on the connection;
      * a 2xx to CONNECT ignores its framing fields (RFC 9110 9.3.6). */

@@ -16,7 +16,7 @@ OUT="$HERE/out"
 CC=${CC:-clang}
 mkdir -p "$OUT/corpus"
 
-$CC -std=c99 -Wall -Wextra -Werror -g -O1 -fno-omit-frame-pointer \
+$CC -std=c99 -Wall -Wextra -Wshadow -Wconversion -Werror -g -O1 -fno-omit-frame-pointer \
     -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
     -I"$HERE/.." "$HERE/fuzz_hparser.c" "$HERE/../hparser.c" -o "$OUT/fuzz_hparser"
 
