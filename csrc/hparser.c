@@ -17,8 +17,10 @@
 #define C_HEX   0x04u
 
 /* Byte classes, indexed by byte value: a constant, so nothing to initialise (and no
- * first-use race between threads). Regenerate with the rules above if they change:
- * token = ALPHA / DIGIT / one of !#$%&'*+-.^_`|~ ; value = HTAB / SP..~ / 0x80..0xFF. */
+ * first-use race between threads). The rules: token = ALPHA / DIGIT / one of
+ * !#$%&'*+-.^_`|~ ; value = HTAB / SP..~ / 0x80..0xFF ; hex = 0-9 A-F a-f.
+ * tests/test_cparser_api.py rebuilds the table from them, compares, and prints the
+ * right initializer when they differ. */
 static const uint8_t byte_class[256] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0,  /* 0x00 */
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  /* 0x10 */

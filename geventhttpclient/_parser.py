@@ -27,7 +27,7 @@ which this module also exports under its 2.x name.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, List, Optional, Tuple
+from typing import Any, Callable, List, Optional, Tuple, TypeVar
 
 from ._cparser import ffi, lib
 from .exceptions import (
@@ -203,7 +203,7 @@ class HTTPResponseParser:
                 length = len(src)
         assert length is not None, "a pointer needs its length"
         p = self._p
-        consumed = lib.hp_execute(p, _SETTINGS, data, length)
+        consumed: int = lib.hp_execute(p, _SETTINGS, data, length)
         if p.head_len:
             consumed = self._take_head(data, length, consumed, src, base)
         flags = p.flags
@@ -330,7 +330,7 @@ class HTTPResponseParser:
 
     @property
     def failed(self) -> bool:
-        return self._p.state == lib.HP_S_ERROR
+        return bool(self._p.state == lib.HP_S_ERROR)
 
     def _raise(self, offset: int) -> None:
         err = self._error
@@ -367,25 +367,35 @@ class HTTPResponseParser:
             self.keep_alive = bool(self._p.flags & F_KEEP_ALIVE)
 
 
-@ffi.def_extern()
+_CallbackT = TypeVar("_CallbackT", bound=Callable[..., int])
+_CB_ERROR: int = lib.HP_CB_ERROR
+
+
+def _extern(callback: _CallbackT) -> _CallbackT:
+    """``ffi.def_extern()`` (which returns the function it registers), typed."""
+    registered: _CallbackT = ffi.def_extern()(callback)
+    return registered
+
+
+@_extern
 def _gh_on_body(p: Any, at: Any, length: int) -> int:
     self: HTTPResponseParser = ffi.from_handle(p.data)
     try:
         self.body_chunks.append(ffi.unpack(at, length))
     except BaseException as exc:  # noqa: BLE001 - re-raised from feed()
         self._error = exc
-        return lib.HP_CB_ERROR
+        return _CB_ERROR
     return 0
 
 
-@ffi.def_extern()
+@_extern
 def _gh_on_trailers(p: Any, at: Any, length: int) -> int:
     self: HTTPResponseParser = ffi.from_handle(p.data)
     try:
         self._on_trailers(ffi.unpack(at, length))
     except BaseException as exc:  # noqa: BLE001 - re-raised from feed()
         self._error = exc
-        return lib.HP_CB_ERROR
+        return _CB_ERROR
     return 0
 
 
