@@ -114,10 +114,8 @@ class RecvBuffer:
     resident from the start, and once freed it sits in malloc's heap (PyPy's GC
     frees big objects in batches, fragmenting it); an anonymous mapping costs only the
     pages a response touches (one for a small response) and goes back to the
-    kernel as a whole when dropped. Measured on 1000 pooled connections after a
-    burst of 1000 concurrent requests: RSS per connection on PyPy 43 -> 35 KiB
-    (upstream 2.4.0: 35), CPython unchanged at 9-10 KiB; /small req/s unchanged.
-    (Most of the rest was gevent's resolver thread pool: see ``_net._numeric``.)
+    kernel as a whole when dropped: RSS per pooled connection on PyPy 43 -> 35 KiB
+    (benchmarks/results/HISTORY.md).
     """
 
     __slots__ = ("data", "view", "ptr", "size")
@@ -412,12 +410,9 @@ class Connection:
         """:meth:`fill` for the first bytes of the response to a request just sent.
 
         They cannot be there yet (the server has to answer first), so on plain TCP
-        we wait for readability before trying. Trying first fails with EAGAIN on
-        99.9% of requests (counted at concurrency 1, 10 and 100 against nginx, both
-        interpreters), and CPython turns that into an exception with a decoded
-        error message. /small c=100, 8 alternating runs: CPython median 33,000 ->
-        39,800 req/s; PyPy 51,400 -> 57,000 (4 runs, once its JIT trace was split:
-        see ``response._read_head``).
+        we wait for readability before trying: trying first fails with EAGAIN on
+        99.9% of requests, and CPython makes an exception with a decoded message
+        of each (/small c=100: 33,000 -> 39,800 req/s; benchmarks/results/HISTORY.md).
         """
         if self._raw_recv_into is None or self.end:
             return self.fill()

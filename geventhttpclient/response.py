@@ -52,11 +52,8 @@ __all__ = [
 
 _RECV_INTO_COPY = platform.python_implementation() == "PyPy"
 """How ``read(n)`` gets bytes: CPython's ``recv`` fills a new bytes object with one
-copy; on PyPy we fill the receive buffer and copy once. Measured on /big before
-read(n) stayed aligned: PyPy recv about 1,040 against 1,350 MB/s this way; after the
-alignment fix the two are within noise (1,080-1,310 / 1,100-1,370 MB/s). What is
-left on PyPy is its GC: every read must return a fresh 64 KiB bytes object, and one
-still referenced by the caller survives each minor collection."""
+copy; PyPy's ``recv`` is slower than filling our buffer and copying once (/big,
+1,040 against 1,350 MB/s when it was measured; benchmarks/results/HISTORY.md)."""
 
 DIRECT_READ_MIN = 16384
 """Reads at least this large bypass the receive buffer (one copy fewer)."""
@@ -379,15 +376,10 @@ class HTTPSocketPoolResponse(HeadAccess):
         got = have
         try:
             if _RECV_INTO_COPY and want <= conn.buf.size:  # type: ignore[union-attr]
-                # PyPy: fill the receive buffer, then make one bytes object (its
-                # recv() is slower than recv_into plus a copy).
-                #
-                # The usual read is one recv, and this function has no loop for it:
-                # when the function that makes the block loops, PyPy's JIT keeps the
-                # previous block alive across the next one, and each minor collection
-                # copied two 64 KiB blocks out of the nursery instead of one
-                # (PYPYLOG=gc-minor survivor sizes; /big read ~16% slower than the
-                # same work inline).
+                # PyPy: fill the receive buffer, then make one bytes object. One
+                # receive and no loop here: a loop in the function that makes the
+                # block keeps the previous block alive in PyPy's JIT, doubling what
+                # each minor collection copies (/big read ~16% slower; HISTORY.md).
                 view = conn.buf.view  # type: ignore[union-attr]
                 if have:
                     view[:have] = prefix
@@ -591,13 +583,11 @@ __all__ += ["IncompleteResponse"]
 def _split_jit_trace() -> None:
     """PyPy: compile reading a response head as a function of its own.
 
-    PyPy's JIT traces one request from the caller's loop through ``request``, the
-    pool, the send, the wait in gevent's hub and the parse. That trace runs into
-    PyPy's trace length limit; PyPy then gives up inlining function after function
-    and the whole path gets slower (/small c=100: 40,000 -> 25,000 req/s after an
-    unrelated change added a few lines). Not inlining :meth:`begin` cuts the trace
-    in two pieces that both fit: 45,000 -> 49,800 req/s, median of 4 alternating
-    runs. (``pypyjit.dont_trace_here`` is PyPy's documented way to say so.)
+    One request, traced by PyPy's JIT from the caller's loop to the parse, exceeds
+    its trace length limit, and PyPy then stops inlining altogether. Not inlining
+    :meth:`begin` cuts the trace in two pieces that both fit (/small c=100: 45,000
+    -> 49,800 req/s; benchmarks/results/HISTORY.md). ``pypyjit.dont_trace_here`` is
+    PyPy's documented way to say so.
     """
     try:
         import pypyjit  # type: ignore[import-not-found]
