@@ -84,7 +84,7 @@ def _cut_short(exc: BaseException, where: str) -> BaseException:
 
 def byte_view(b: Any) -> memoryview:
     """A flat, writable byte view of ``b``, cast only when its items are not bytes:
-    on PyPy 7.3 a slice of a cast memoryview is refused by ``recv_into``."""
+    on PyPy 7.3 a socket refuses to receive into a slice of a cast memoryview."""
     mv = memoryview(b)
     if mv.itemsize != 1 or mv.ndim != 1:
         mv = mv.cast("B")
