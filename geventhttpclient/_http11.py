@@ -310,8 +310,9 @@ class HeadTemplate:
 class RequestBody:
     """A prepared body: what to send after the head and how it is framed.
 
-    ``kind`` is ``"none"``, ``"bytes"``, ``"file"`` (sized, sent by the kernel from the file when the
-    socket allows), ``"chunked"`` (an iterator of raw blocks, framed on the way out) or
+    ``kind`` is ``"none"``, ``"bytes"``, ``"file"`` (sized; on plain sockets the
+    kernel sends it from the file), ``"chunked"`` (an iterator of raw blocks, framed on
+    the way out) or
     ``"stream"`` (an iterator of raw blocks whose total the caller gave as
     Content-Length; a mismatch is an error and the connection is not reused).
     ``replayable`` says whether the same body can be sent again on a retry.
