@@ -312,8 +312,7 @@ class RequestBody:
 
     ``kind`` is ``"none"``, ``"bytes"``, ``"file"`` (sized; on plain sockets the
     kernel sends it from the file), ``"chunked"`` (an iterator of raw blocks, framed on
-    the way out) or
-    ``"stream"`` (an iterator of raw blocks whose total the caller gave as
+    the way out) or ``"stream"`` (an iterator of raw blocks whose total the caller gave as
     Content-Length; a mismatch is an error and the connection is not reused).
     ``replayable`` says whether the same body can be sent again on a retry.
     """

@@ -313,7 +313,8 @@ class HTTPClient:
         """Send a request and return the response once its head has arrived.
 
         ``body``: bytes, str (UTF-8), bytearray, memoryview, a file (sent with its
-        size; straight from the file by the kernel on plain sockets) or an iterable of blocks (chunked).
+        size; by the kernel, from the file, on plain sockets) or an iterable of
+        blocks (chunked).
         ``timeout`` (or the client's) bounds the whole exchange up to the response
         head; ``network_timeout`` bounds each wait for the server.
 
