@@ -29,6 +29,8 @@ from ._http11 import (
     FRAMING_NAMES,
     IDEMPOTENT_METHODS,
     NO_BODY,
+    BodyLike,
+    HeadersLike,
     HeadTemplate,
     RequestBody,
     check_field,
@@ -111,7 +113,7 @@ EXPECT_CONTINUE_TIMEOUT = 1.0
 """How long to wait for ``100 Continue`` before sending the body anyway (RFC 9110 10.1.1)."""
 
 
-def _host_from_headers(headers: Any) -> Optional[str]:
+def _host_from_headers(headers: HeadersLike) -> Optional[str]:
     """The host name of a ``Host`` field among ``headers`` (any case), without port
     or IPv6 brackets; None if there is none."""
     for name, value in iter_fields(headers):
@@ -157,7 +159,7 @@ class HTTPClient:
         self,
         host: str,
         port: Optional[int] = None,
-        headers: Any = None,
+        headers: HeadersLike = None,
         block_size: int = BLOCK_SIZE,
         connection_timeout: Optional[float] = CONNECTION_TIMEOUT,
         network_timeout: Optional[float] = NETWORK_TIMEOUT,
@@ -305,8 +307,8 @@ class HTTPClient:
         self,
         method: str,
         request_uri: str,
-        body: Any = b"",
-        headers: Any = None,
+        body: BodyLike = b"",
+        headers: HeadersLike = None,
         *,
         timeout: Optional[float] = None,
     ) -> HTTPSocketPoolResponse:
@@ -335,7 +337,7 @@ class HTTPClient:
         return self._send(method, head, rbody, mode, timeout)
 
     def _prepare(
-        self, method: str, request_uri: str, body: Any, headers: Any
+        self, method: str, request_uri: str, body: BodyLike, headers: HeadersLike
     ) -> Tuple[str, bytes, RequestBody, int]:
         """Validate and encode one request: (method, head, body, mode), where mode
         has ``EXPECT`` (wait for 100-continue) and ``CLOSE`` (the request asks to
@@ -400,7 +402,7 @@ class HTTPClient:
         return cached
 
     def _build_request(
-        self, method: str, request_uri: str, body: Any = "", headers: Any = None
+        self, method: str, request_uri: str, body: BodyLike = "", headers: HeadersLike = None
     ) -> str:
         """The request head (request line, fields, blank line) that :meth:`request`
         would send for these arguments, as a str; the body itself is not included.
@@ -490,43 +492,49 @@ class HTTPClient:
 
     # -- shortcuts ---------------------------------------------------------------------
 
-    def get(self, request_uri: str, headers: Any = None, **kw: Any) -> HTTPSocketPoolResponse:
+    def get(
+        self, request_uri: str, headers: HeadersLike = None, **kw: Any
+    ) -> HTTPSocketPoolResponse:
         if kw:
             return self.request("GET", request_uri, headers=headers, **kw)
         return self.request("GET", request_uri, b"", headers)
 
-    def head(self, request_uri: str, headers: Any = None, **kw: Any) -> HTTPSocketPoolResponse:
+    def head(
+        self, request_uri: str, headers: HeadersLike = None, **kw: Any
+    ) -> HTTPSocketPoolResponse:
         if kw:
             return self.request("HEAD", request_uri, headers=headers, **kw)
         return self.request("HEAD", request_uri, b"", headers)
 
-    def options(self, request_uri: str, headers: Any = None, **kw: Any) -> HTTPSocketPoolResponse:
+    def options(
+        self, request_uri: str, headers: HeadersLike = None, **kw: Any
+    ) -> HTTPSocketPoolResponse:
         if kw:
             return self.request("OPTIONS", request_uri, headers=headers, **kw)
         return self.request("OPTIONS", request_uri, b"", headers)
 
     def post(
-        self, request_uri: str, body: Any = b"", headers: Any = None, **kw: Any
+        self, request_uri: str, body: BodyLike = b"", headers: HeadersLike = None, **kw: Any
     ) -> HTTPSocketPoolResponse:
         return self.request("POST", request_uri, body=body, headers=headers, **kw)
 
     def put(
-        self, request_uri: str, body: Any = b"", headers: Any = None, **kw: Any
+        self, request_uri: str, body: BodyLike = b"", headers: HeadersLike = None, **kw: Any
     ) -> HTTPSocketPoolResponse:
         return self.request("PUT", request_uri, body=body, headers=headers, **kw)
 
     def delete(
-        self, request_uri: str, body: Any = b"", headers: Any = None, **kw: Any
+        self, request_uri: str, body: BodyLike = b"", headers: HeadersLike = None, **kw: Any
     ) -> HTTPSocketPoolResponse:
         return self.request("DELETE", request_uri, body=body, headers=headers, **kw)
 
     def patch(
-        self, request_uri: str, body: Any = b"", headers: Any = None, **kw: Any
+        self, request_uri: str, body: BodyLike = b"", headers: HeadersLike = None, **kw: Any
     ) -> HTTPSocketPoolResponse:
         return self.request("PATCH", request_uri, body=body, headers=headers, **kw)
 
     def trace(
-        self, request_uri: str, body: Any = b"", headers: Any = None, **kw: Any
+        self, request_uri: str, body: BodyLike = b"", headers: HeadersLike = None, **kw: Any
     ) -> HTTPSocketPoolResponse:
         return self.request("TRACE", request_uri, body=body, headers=headers, **kw)
 
