@@ -32,9 +32,8 @@ from __future__ import annotations
 import errno
 import os
 import ssl as _stdssl
-import threading
+import sys
 import weakref
-from _thread import get_ident
 from collections import deque
 from dataclasses import dataclass
 from typing import Any, Callable, Deque, Dict, List, Optional, Set
@@ -163,7 +162,9 @@ class ConnectionPool:
         self._reused = 0
         self._discarded = 0
         self._poller = make_poller()
-        self._thread: Optional[int] = None  # the OS thread of the first acquire
+        # The hub (one per OS thread) of the first acquire. A hub, not a thread id:
+        # under gevent.monkey (Locust) the thread id is each greenlet's own.
+        self._owner: Any = None
         _POOLS.add(self)
 
     def _legacy_factory(
@@ -273,7 +274,7 @@ class ConnectionPool:
         Raises :class:`PoolTimeout` after ``timeout`` seconds of waiting,
         :class:`PoolClosed` if the pool is closed, and whatever connecting raises.
         """
-        if self._closed or get_ident() != self._thread:
+        if self._closed or get_hub() is not self._owner:
             self._check_usable()
         item: Any
         if self._idle:
@@ -305,8 +306,8 @@ class ConnectionPool:
         to the thread on first use)."""
         if self._closed:
             raise PoolClosed(f"connection pool {self.name} is closed")
-        if self._thread is None:
-            self._thread = get_ident()
+        if self._owner is None:
+            self._owner = get_hub()
         else:
             self._check_thread()
 
@@ -314,11 +315,11 @@ class ConnectionPool:
         """Raise :class:`WrongThread` in any OS thread but the pool's. Closing is
         also allowed once that thread has ended: its loop runs no more, and the
         sockets must still be closed by someone."""
-        owner = self._thread
-        if owner is None or owner == get_ident():
+        owner = self._owner
+        if owner is None or owner is get_hub():
             return
-        if closing and all(t.ident != owner for t in threading.enumerate()):
-            return
+        if closing and owner.thread_ident not in sys._current_frames():
+            return  # its thread has ended
         raise WrongThread(
             f"the client for {self.name} belongs to another OS thread (each thread "
             "has its own gevent hub): make one client per thread, and close it there"
@@ -489,8 +490,8 @@ class ConnectionPool:
         idle, self._idle = self._idle, []
         self._count -= len(idle)
         live, self._live = self._live, set()
-        thread, self._thread = self._thread, None
-        if thread is not None and thread != get_ident():
+        owner, self._owner = self._owner, None
+        if owner is not None and owner is not get_hub():
             # Its thread did not survive the fork, nor did its greenlets: none of
             # its requests in flight will ever give a slot back. Its sockets'
             # watchers belong to that thread's loop: leave them alone (they close

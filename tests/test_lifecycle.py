@@ -497,6 +497,49 @@ def test_session_and_user_agent_in_another_thread_raise_the_same_error(thread_se
         assert isinstance(_in_thread(lambda: ua.urlopen(url).content), WrongThread)
 
 
+MONKEY_SCRIPT = r"""
+from gevent import monkey
+monkey.patch_all()
+import threading
+import gevent, gevent.server
+from geventhttpclient import HTTPClient
+
+def handle(sock, _):
+    f = sock.makefile("rb")
+    while f.readline():
+        while f.readline() not in (b"\r\n", b""):
+            pass
+        sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+
+server = gevent.server.StreamServer(("127.0.0.1", 0), handle)
+server.start()
+http = HTTPClient("127.0.0.1", server.server_port, concurrency=3)
+bodies = []
+def fetch():
+    bodies.append(http.get("/").read())
+gevent.joinall([gevent.spawn(fetch) for _ in range(10)], raise_error=True)
+t = threading.Thread(target=fetch)  # a greenlet, under monkey patching
+t.start()
+t.join()
+http.close()
+print(len(bodies), set(bodies))
+"""
+
+
+def test_under_monkey_patching_every_greenlet_and_patched_thread_may_use_a_client():
+    """Locust patches everything: threading's "threads" are then greenlets of the
+    one OS thread, and its thread ids are per greenlet. A client is bound to the
+    OS thread's hub, so they all share it."""
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", MONKEY_SCRIPT], capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip() == "11 {b'ok'}", out.stdout + out.stderr[-2000:]
+
+
 # -- fork -------------------------------------------------------------------------------
 
 
