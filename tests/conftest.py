@@ -306,6 +306,18 @@ def open_fds() -> int:
         return -1
 
 
+def rss() -> int:
+    """Resident memory of this process in bytes (-1 where /proc is missing)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:  # pragma: no cover - not Linux
+        pass
+    return -1
+
+
 _gc_seconds = [0.0, 0.0]  # time spent in collections so far; start of the current one
 
 

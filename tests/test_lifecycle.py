@@ -543,6 +543,29 @@ def test_under_monkey_patching_every_greenlet_and_patched_thread_may_use_a_clien
 # -- fork -------------------------------------------------------------------------------
 
 
+def in_child(child):
+    """Fork; the child runs ``child()`` and hands back the dict it returns (or the
+    error it raised, as ``{"error": ...}``), then leaves without running the
+    parent's cleanup. The parent gets that dict."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(read_end)
+            report = child()
+        except BaseException as exc:  # noqa: BLE001 - handed back to the test
+            report = {"error": repr(exc)}
+        os.write(write_end, json.dumps(report).encode())
+        os._exit(0)
+    os.close(write_end)
+    report = json.loads(_read_to_end(read_end))
+    try:
+        os.waitpid(pid, 0)  # it has exited: its end of the pipe closed
+    except ChildProcessError:
+        pass  # reaped already (gevent's child watcher, where one is installed)
+    return report
+
+
 def _read_to_end(fd):
     """Everything from a pipe until the writer closes it, without blocking the hub."""
     import gevent.os
@@ -582,29 +605,18 @@ def test_fork_in_the_middle_of_keep_alive_use(thread_server):
     assert wait_until(thread_server.stalled.is_set)
     idle_before = http.statistics().idle
     assert idle_before == 1
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: report, then leave without running the parent's cleanup
-        try:
-            os.close(read_end)
-            body = http.get("/").read().decode()
-            gevent.sleep(0.05)  # let the copied in-flight greenlet run and end
-            report = {
-                "body": body,
-                "again": http.get("/").read().decode(),
-                "in_flight": type(stalled_box.get("result")).__name__,
-                "stats": http.statistics().created,
-            }
-        except BaseException as exc:  # noqa: BLE001
-            report = {"error": repr(exc)}
-        os.write(write_end, json.dumps(report).encode())
-        os._exit(0)
-    os.close(write_end)
-    report = json.loads(_read_to_end(read_end))
-    try:
-        os.waitpid(pid, 0)  # it has exited: its end of the pipe closed
-    except ChildProcessError:
-        pass  # reaped already (gevent's child watcher, where one is installed)
+
+    def child():
+        body = http.get("/").read().decode()
+        gevent.sleep(0.05)  # let the copied in-flight greenlet run and end
+        return {
+            "body": body,
+            "again": http.get("/").read().decode(),
+            "in_flight": type(stalled_box.get("result")).__name__,
+            "stats": http.statistics().created,
+        }
+
+    report = in_child(child)
     assert "error" not in report, report
     assert report["body"] == "2"  # a new connection: 0 and 1 are the parent's
     assert report["again"] == "2"  # and the child keeps its own alive
@@ -630,22 +642,7 @@ def test_fork_while_another_thread_has_the_only_connection_in_flight(thread_serv
     worker = threading.Thread(target=lambda: http.get("/stall").read())
     worker.start()
     assert wait_until(thread_server.stalled.is_set)
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.close(read_end)
-            report = {"body": http.get("/").read().decode()}
-        except BaseException as exc:  # noqa: BLE001
-            report = {"error": repr(exc)}
-        os.write(write_end, json.dumps(report).encode())
-        os._exit(0)
-    os.close(write_end)
-    report = json.loads(_read_to_end(read_end))
-    try:
-        os.waitpid(pid, 0)
-    except ChildProcessError:
-        pass
+    report = in_child(lambda: {"body": http.get("/").read().decode()})
     assert report == {"body": "1"}  # its own connection, the second the server saw
     thread_server.release.set()
     assert wait_until(lambda: not worker.is_alive(), timeout=5)

@@ -38,6 +38,7 @@ import gevent.pool
 import gevent.server
 import gevent.subprocess
 import pytest
+from conftest import open_fds, rss  # the child server process finds it beside this file
 
 CONNECTIONS = int(os.environ.get("SCALE_CONNECTIONS", "10000"))
 REQUESTS = int(os.environ.get("SCALE_REQUESTS", "100000"))
@@ -60,14 +61,6 @@ receive buffer (64 KiB) made resident per connection, or kept per connection
 besides the pool's, goes past it."""
 
 
-def rss() -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    return -1
-
-
 def listen_drops() -> int:
     """Connections the kernel dropped at a full accept queue (their SYN is sent
     again a second later), in this network namespace so far."""
@@ -79,11 +72,6 @@ def listen_drops() -> int:
 def cpu_seconds(who: int) -> float:
     usage = resource.getrusage(who)
     return usage.ru_utime + usage.ru_stime
-
-
-def open_fds() -> int:
-    # conftest has the same; the child process, which has no conftest, needs it too.
-    return len(os.listdir("/proc/self/fd"))
 
 
 def raise_fd_limit(need: int) -> Optional[str]:

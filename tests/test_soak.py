@@ -20,7 +20,7 @@ from collections import Counter
 import gevent
 import gevent.pool
 import pytest
-from conftest import open_fds, wait_until
+from conftest import open_fds, rss, wait_until
 from faultserver import (
     Close,
     Expect,
@@ -43,14 +43,6 @@ CONCURRENCY = 50
 WORKERS = 60  # a few more than connections: the pool's wait queue is exercised too
 RSS_SLACK = 16 * 1024 * 1024
 FD_SLACK = 4
-
-
-def rss() -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    return -1
 
 
 def fault_steps(rng: random.Random):
