@@ -1,0 +1,1 @@
+"""Tools behind the ``geventhttpclient`` command line (not the client library)."""
