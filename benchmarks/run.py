@@ -25,8 +25,16 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
+import _agent  # noqa: E402
 import _envs  # noqa: E402
+import _locust  # noqa: E402
+import _tls  # noqa: E402
 from _nginx import BIG_SIZE, Nginx  # noqa: E402
+
+# Sections kept in their own modules: each has run(suite) (results under
+# suite.res[<its key>], failures appended to suite.res["errors"]) and render(suite),
+# which returns its markdown lines (tables, then its ratios against its targets).
+SECTION_MODULES = {"agent": _agent, "locust": _locust, "tls": _tls}
 
 CLIENTS = os.path.join(HERE, "clients")
 RESULTS = os.path.join(HERE, "results")
@@ -637,6 +645,8 @@ def render(s):
             higher=False,
         )
     L.append("")
+    for mod in SECTION_MODULES.values():
+        L += mod.render(s)
     if res["errors"]:
         L.append("## failures\n")
         for e in res["errors"][:20]:
@@ -660,7 +670,8 @@ def main():
     ap.add_argument(
         "--sections",
         default="small,big,callgrind,more,mem,extra",
-        help="subset of: small (c=10,100), big, callgrind, more (c=1,1000), mem, extra",
+        help="subset of: small (c=10,100), big, callgrind, more (c=1,1000), mem, extra, "
+        "agent (UserAgent/Session/get vs HTTPClient), locust (FastHttpUser), tls (HTTPS)",
     )
     ap.add_argument("--n", type=int, default=0, help="override requests per rps run")
     ap.add_argument(
@@ -721,6 +732,10 @@ def main():
                 s.memory()
             if "extra" in sections:
                 s.extra()
+            for name, mod in SECTION_MODULES.items():
+                if name in sections:
+                    mod.run(s)
+                    s.save()
             s.save()
             print()
             print(render(s))
