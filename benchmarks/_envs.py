@@ -36,6 +36,8 @@ def exe_for(interp: str) -> str:
     return cpython_exe() if interp == "cpython" else pypy_exe()
 
 
+LOCUST = "locust==2.47.0"
+
 # name -> interp -> list of pip requirements (None = not on this interpreter)
 SPECS = {
     "ours": {"cpython": [REPO, "py-spy"], "pypy": [REPO]},
@@ -46,6 +48,12 @@ SPECS = {
     },
     "aio": {"cpython": ["aiohttp", "uvloop"], "pypy": None},
     "curl": {"cpython": ["pycurl"], "pypy": None},
+    # The locust section: the same Locust in both. `locust` pulls in geventhttpclient
+    # 2.x; in locust-ours this repo replaces it (_locust.py reinstalls it on every run
+    # with --force-reinstall --no-deps, as tox.ini's [testenv:locust] does). Locust
+    # 2.47 needs Python >= 3.11: no PyPy 3.9.
+    "locust-ours": {"cpython": [LOCUST, "brotlicffi", REPO], "pypy": None},
+    "locust-upstream": {"cpython": [LOCUST, "brotlicffi", "geventhttpclient==2.6.1"], "pypy": None},
 }
 OPTIONAL = {"curl", "aio"}
 
