@@ -1,4 +1,10 @@
-"""A private nginx for the benchmarks: own config in a temp dir, ephemeral port."""
+"""A private nginx for the benchmarks: own config in a temp dir, ephemeral ports.
+
+Plain HTTP on one port, HTTPS on a second (/small, /json, /big; TLS 1.2 and 1.3, a CA and
+a leaf certificate for 127.0.0.1 made at start with the openssl command line, ECDSA
+P-256; clients verify against ``cafile``). ``/small-close`` is /small with keep-alive
+off: every request costs a new TCP connection (and, over HTTPS, a full handshake).
+"""
 
 from __future__ import annotations
 
@@ -55,6 +61,23 @@ http {{
         }}
         location = /big {{ alias {www}/big.bin; }}
     }}
+    server {{
+        listen 127.0.0.1:{tls_port} ssl backlog=4096;
+        root {www};
+        ssl_certificate {tls}/leaf.pem;
+        ssl_certificate_key {tls}/leaf.key;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        # nginx's defaults otherwise: no session cache, session tickets on (TLS 1.3
+        # clients get tickets; none of the measured clients resumes by default).
+        location = /small {{ default_type text/html; alias {www}/small.html; }}
+        location = /json {{ default_type application/json; alias {www}/small.json; }}
+        location = /big {{ alias {www}/big.bin; }}
+        location = /small-close {{
+            default_type text/html;
+            keepalive_timeout 0;
+            alias {www}/small.html;
+        }}
+    }}
 }}
 """
 
@@ -98,6 +121,43 @@ def small_json() -> bytes:
     )
 
 
+_LEAF_EXT = """\
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = IP:127.0.0.1, DNS:localhost
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+"""
+
+
+def make_certificates(d: str) -> str:
+    """A CA and a leaf for 127.0.0.1 signed by it (ECDSA P-256, valid 7 days) in ``d``,
+    with the extensions strict verifiers ask for; returns the CA file's path."""
+    os.makedirs(d, mode=0o755, exist_ok=True)
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=d, check=True, capture_output=True)
+
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+    openssl(
+        "req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "7",
+        "-subj", "/CN=geventhttpclient benchmark CA",
+        "-addext", "basicConstraints=critical,CA:TRUE",
+        "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+    )  # fmt: skip
+    openssl("req", *ec, "-keyout", "leaf.key", "-out", "leaf.csr", "-subj", "/CN=127.0.0.1")
+    with open(os.path.join(d, "leaf.ext"), "w") as f:
+        f.write(_LEAF_EXT)
+    openssl(
+        "x509", "-req", "-in", "leaf.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+        "-CAcreateserial", "-days", "7", "-extfile", "leaf.ext", "-out", "leaf.pem",
+    )  # fmt: skip
+    for n in os.listdir(d):
+        os.chmod(os.path.join(d, n), 0o644)
+    return os.path.join(d, "ca.pem")
+
+
 class Nginx:
     def __init__(self) -> None:
         self.exe = find_nginx()
@@ -106,6 +166,9 @@ class Nginx:
         self.www = os.path.join(self.tmp, "www")
         os.makedirs(self.www, mode=0o755)
         self.port = 0
+        self.tls_port = 0
+        self.tls = os.path.join(self.tmp, "tls")
+        self.cafile = ""  # the CA that signed the HTTPS server's certificate
         self.proc = None
 
     def _files(self) -> None:
@@ -123,12 +186,23 @@ class Nginx:
 
     def start(self) -> Nginx:
         self._files()
+        self.cafile = make_certificates(self.tls)
         for attempt in range(5):
             self.port = free_port()
+            self.tls_port = free_port()
+            while self.tls_port == self.port:
+                self.tls_port = free_port()
             conf = os.path.join(self.tmp, "nginx.conf")
             user = "user root root;" if os.geteuid() == 0 else ""
             open(conf, "w").write(
-                CONF.format(tmp=self.tmp, www=self.www, port=self.port, user=user)
+                CONF.format(
+                    tmp=self.tmp,
+                    www=self.www,
+                    port=self.port,
+                    tls_port=self.tls_port,
+                    tls=self.tls,
+                    user=user,
+                )
             )
             self.proc = subprocess.Popen(
                 [self.exe, "-p", self.tmp, "-c", conf],
@@ -140,7 +214,8 @@ class Nginx:
                 if self.proc.poll() is not None:
                     break
                 try:
-                    socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                    for port in (self.port, self.tls_port):
+                        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
                     return self
                 except OSError:
                     time.sleep(0.05)
@@ -151,6 +226,10 @@ class Nginx:
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
+
+    def https_url(self, path: str) -> str:
+        """The same page over TLS (verify with ``cafile``)."""
+        return f"https://127.0.0.1:{self.tls_port}{path}"
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

@@ -1,8 +1,10 @@
 """Shared bits of the worker scripts: arguments, timing, JSON result.
 
 Every worker is run as ``python clients/<peer>.py --url URL --concurrency C --n N
---mode MODE [--warmup W] [--max-seconds S] [--reps R]`` in the peer's own virtualenv
-and prints one JSON object on its last stdout line.
+--mode MODE [--warmup W] [--max-seconds S] [--reps R] [--cafile F] [--no-keepalive]``
+in the peer's own virtualenv and prints one JSON object on its last stdout line.
+An https URL is verified against ``--cafile`` (the private nginx's CA).
+``--no-keepalive``: every request on a new connection (the server closes it too).
 
 Modes:
   rps       N GETs of URL (keep-alive) from C concurrent workers sharing one client.
@@ -45,6 +47,8 @@ def parse_args(argv=None):
     )
     p.add_argument("--reps", type=int, default=1)
     p.add_argument("--variant", default="")
+    p.add_argument("--cafile", default=None, help="CA file to verify an https URL with")
+    p.add_argument("--no-keepalive", action="store_true", help="a new connection for every request")
     a = p.parse_args(argv)
     if a.warmup < 0:
         a.warmup = (
@@ -79,7 +83,11 @@ def split_url(url):
     path = u.path or "/"
     if u.query:
         path += "?" + u.query
-    return u.hostname, u.port or 80, path
+    return u.hostname, u.port or (443 if u.scheme == "https" else 80), path
+
+
+def is_https(url):
+    return url.startswith("https:")
 
 
 def rss_kib():

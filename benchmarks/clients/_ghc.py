@@ -12,12 +12,16 @@ from geventhttpclient import HTTPClient
 
 
 def make_client(args, host, port, conc=None):
+    # https: verified against the benchmark CA (ssl_options as in 2.x, which upstream
+    # 2.6.1 and 2.4.0 take too)
+    tls = {"ssl": True, "ssl_options": {"ca_certs": args.cafile}} if C.is_https(args.url) else {}
     return HTTPClient(
         host,
         port=port,
         concurrency=conc or args.concurrency,
         connection_timeout=30,
         network_timeout=30,
+        **tls,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import ssl
 import time
 
 import _common as C
@@ -12,7 +13,11 @@ import aiohttp
 
 async def run(args, peer):
     conc = max(1, args.concurrency)
-    conn = aiohttp.TCPConnector(limit=conc, limit_per_host=conc, force_close=False)
+    # https: verified against the benchmark CA; plain http: aiohttp's default (True)
+    tls = ssl.create_default_context(cafile=args.cafile) if C.is_https(args.url) else True
+    conn = aiohttp.TCPConnector(
+        limit=conc, limit_per_host=conc, force_close=args.no_keepalive, ssl=tls
+    )
     timeout = aiohttp.ClientTimeout(total=60)
     async with aiohttp.ClientSession(connector=conn, timeout=timeout, auto_decompress=False) as s:
         url = args.url
