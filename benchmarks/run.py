@@ -155,6 +155,7 @@ class Suite:
         self.res = {"rps": {}, "big": {}, "callgrind": {}, "mem": {}, "extra": {}, "errors": []}
         self.peers = []
         self.missing = []  # peers whose virtualenv could not be made
+        self.run_worker = run_worker  # for the section modules (run.py is __main__)
 
     # peers available on this interpreter, optionally filtered
     def setup(self):

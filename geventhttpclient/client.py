@@ -107,6 +107,11 @@ close``, or HTTP/1.0 without keep-alive): the connection is never reused."""
 _TARGET_CACHE_SIZE = 512
 """Validated request targets (and whole heads of requests without headers or body)
 kept per client: API clients repeat a few paths."""
+_HEADED_CACHE_SIZE = 64
+"""Whole heads of bodiless requests with headers of their own, per client, keyed by
+method, target and the fields: what an agent sends for each call (its defaults plus
+the caller's) is usually the same few sets. Smaller than the target cache: its keys
+hold every field, and a caller with a per-request token only ever misses."""
 
 
 EXPECT_CONTINUE_TIMEOUT = 1.0
@@ -243,6 +248,7 @@ class HTTPClient:
         self._template = HeadTemplate(version, defaults)
         self._targets: Dict[str, bytes] = {}
         self._heads: Dict[Tuple[str, str], Tuple[str, bytes, RequestBody, int]] = {}
+        self._headed: Dict[Tuple[Any, ...], Tuple[str, bytes, RequestBody, int]] = {}
 
         scheme = "https" if ssl else "http"
         netloc = host_header(host, self.port, 443 if ssl else 80)
@@ -331,6 +337,21 @@ class HTTPClient:
             cached = self._heads.get((method, request_uri))
             if cached is None:
                 cached = self._bodiless_head(method, request_uri)
+            method, head, rbody, mode = cached
+            return self._send(method, head, rbody, mode, timeout)
+        if (body is None or (not body and type(body) is bytes)) and type(headers) is Headers:
+            # A bodiless request with its fields in a Headers (an agent's request):
+            # the same fields give the same head. Only Headers: its names and
+            # values are always str, so equal keys mean equal text (in a dict,
+            # 1 == True would alias two different fields).
+            key = (method, request_uri, *headers.items())
+            cached = self._headed.get(key)
+            if cached is None:
+                cached = self._prepare(method, request_uri, body, headers)
+                headed = self._headed
+                if len(headed) >= _HEADED_CACHE_SIZE:
+                    headed.clear()
+                headed[key] = cached
             method, head, rbody, mode = cached
             return self._send(method, head, rbody, mode, timeout)
         method, head, rbody, mode = self._prepare(method, request_uri, body, headers)

@@ -589,8 +589,12 @@ class Headers(dict):  # type: ignore[type-arg]
     def copy(self) -> Headers:
         """An independent copy of the same type."""
         clone = type(self).__new__(type(self))
-        clone._items = list(self._items)
-        self._copy_index_to(clone)
+        items = clone._items = list(self._items)
+        if len(items) == _dict_len(self):
+            # Every name once: the index holds only the (immutable) pairs themselves.
+            _dict_update(clone, _dict_items(self))
+        else:
+            self._copy_index_to(clone)
         return clone
 
     __copy__ = copy

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Any, Iterable, Iterator, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, Iterable, Iterator, Mapping, Optional, Tuple, Union
 from urllib.parse import quote, quote_plus, unquote, unquote_plus, urlencode, urlunparse, urlunsplit
 
 from geventhttpclient.exceptions import InvalidURL
@@ -248,6 +248,50 @@ def _encode_params(params: ParamsType) -> str:
     return urlencode(pairs)
 
 
+_URLParts = Tuple[str, str, Optional[int], str, str, str, str, str, str]
+"""scheme, host, port, user, password, path, params, query, fragment."""
+_PARSED: Dict[str, _URLParts] = {}
+"""Parts of URLs parsed before (without credentials: those are not kept past the
+call). An agent parses the same few URLs on every call; parsing is the costly
+part of making a :class:`URL`, assigning nine parts is not."""
+_PARSED_SIZE = 256
+
+
+def _parse_parts(url: str) -> _URLParts:
+    """The parts of ``url`` in :data:`_URLParts` order; raises :class:`InvalidURL`."""
+    unusual = _UNUSUAL_RE.search(url) is not None
+    if unusual:
+        _check_controls(url)
+    scheme, authority, path, query, fragment = _split(url)
+    scheme = scheme.lower()
+    host = user = password = ""
+    port: Optional[int] = None
+    if authority is not None:
+        userinfo, at, hostport = authority.rpartition("@")
+        if " " in authority:
+            raise InvalidURL(f"space in the authority of {url!r}")
+        if at:
+            user, colon, password = userinfo.partition(":")
+            user = unquote(user)
+            password = unquote(password)
+        host, port_str = _parse_host(hostport, url, not unusual)
+        if port_str:
+            if not (port_str.isdigit() and port_str.isascii()):
+                raise InvalidURL(f"invalid port {port_str!r} in {url!r}")
+            port = int(port_str)
+            if port > 65535:
+                raise InvalidURL(f"port {port} out of range in {url!r}")
+    if port is None:
+        port = DEFAULT_PORTS.get(scheme)
+    if not host and scheme in DEFAULT_PORTS:
+        raise InvalidURL(f"no host in {scheme} URL {url!r}")
+    if ";" in path:
+        path, params = _split_params(path)
+    else:
+        params = ""
+    return (scheme, host, port, user, password, path, params, query or "", fragment or "")
+
+
 class URL:
     """A parsed, mutable URL: the request target and the connection coordinates.
 
@@ -325,44 +369,17 @@ class URL:
                 self.query = self.query + "&" + encoded if self.query else encoded
 
     def _parse(self, url: str) -> None:
-        unusual = _UNUSUAL_RE.search(url) is not None
-        if unusual:
-            _check_controls(url)
-        scheme, authority, path, query, fragment = _split(url)
-        scheme = scheme.lower()
-        host = user = password = ""
-        port: Optional[int] = None
-        if authority is not None:
-            userinfo, at, hostport = authority.rpartition("@")
-            if " " in authority:
-                raise InvalidURL(f"space in the authority of {url!r}")
-            if at:
-                user, colon, password = userinfo.partition(":")
-                user = unquote(user)
-                password = unquote(password)
-            host, port_str = _parse_host(hostport, url, not unusual)
-            if port_str:
-                if not (port_str.isdigit() and port_str.isascii()):
-                    raise InvalidURL(f"invalid port {port_str!r} in {url!r}")
-                port = int(port_str)
-                if port > 65535:
-                    raise InvalidURL(f"port {port} out of range in {url!r}")
-        if port is None:
-            port = DEFAULT_PORTS.get(scheme)
-        if not host and scheme in DEFAULT_PORTS:
-            raise InvalidURL(f"no host in {scheme} URL {url!r}")
-        self.scheme = scheme
-        self.host = host
-        self.port = port
-        self.user = user
-        self.password = password
-        if ";" in path:
-            self.path, self.params = _split_params(path)
-        else:
-            self.path = path
-            self.params = ""
-        self.query = query or ""
-        self.fragment = fragment or ""
+        parts = _PARSED.get(url)
+        if parts is None:
+            parts = _parse_parts(url)
+            if not (parts[3] or parts[4]):
+                if len(_PARSED) >= _PARSED_SIZE:
+                    _PARSED.clear()
+                _PARSED[url] = parts
+        (
+            self.scheme, self.host, self.port, self.user, self.password,
+            self.path, self.params, self.query, self.fragment,
+        ) = parts  # fmt: skip
 
     # -- derived views --------------------------------------------------------------
 

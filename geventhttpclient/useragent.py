@@ -147,6 +147,48 @@ __all__ = [
 _READ_BLOCK = 16 * 1024
 
 
+# -- cookie jars: skipping the calls that cannot change anything ---------------------
+
+# The stdlib methods, to tell a jar that overrides them (which must always be asked)
+# from one that does not.
+_JAR_ADD = CookieJar.add_cookie_header
+_JAR_FOR_REQUEST = CookieJar._cookies_for_request  # type: ignore[attr-defined]
+_JAR_EXTRACT = CookieJar.extract_cookies
+_JAR_MAKE = CookieJar.make_cookies
+
+
+def jar_adds_nothing(jar: Any) -> bool:
+    """True when ``jar.add_cookie_header(request)`` cannot add a field: a jar with
+    the stdlib's methods that holds no cookie.
+
+    Locust gives every user a jar that stays empty against most APIs; asking it
+    anyway takes its lock, reads the clock and clears expired cookies on every
+    request, which is a good share of a request's CPU time at this client's speed.
+    """
+    cls = type(jar)
+    return (
+        cls.add_cookie_header is _JAR_ADD
+        and cls._cookies_for_request is _JAR_FOR_REQUEST
+        and not getattr(jar, "_cookies", True)
+    )
+
+
+def sets_no_cookie(jar: Any, response: Any) -> bool:
+    """True when ``jar.extract_cookies(response, request)`` cannot store one: a jar
+    with the stdlib's methods and a response without ``Set-Cookie``/``Set-Cookie2``
+    (the only fields the stdlib reads, through ``response.info()``)."""
+    cls = type(jar)
+    if cls.extract_cookies is not _JAR_EXTRACT or cls.make_cookies is not _JAR_MAKE:
+        return False
+    if isinstance(response, CompatResponse) and type(response).info is CompatResponse.info:
+        return not (response._has_field("set-cookie") or response._has_field("set-cookie2"))
+    info = getattr(response, "info", None)
+    headers = info() if info is not None else None
+    if not isinstance(headers, Headers):
+        return False
+    return "set-cookie" not in headers and "set-cookie2" not in headers
+
+
 # -- the request ---------------------------------------------------------------------
 
 
@@ -363,7 +405,10 @@ class CompatResponse:
         self._response = ghc_response
         self._request = request
         self._sent_request = sent_request
-        self.headers = ghc_response.headers
+        if type(self).headers is not _HEADERS:
+            # A subclass made ``headers`` a plain attribute (Locust's FastResponse
+            # does, and copies instances by their __dict__): fill it now.
+            self.headers = ghc_response.headers
         self._decoder: Any = _UNSET
         self._decoded: Optional[Iterator[bytes]] = None
         self._pending = b""
@@ -372,6 +417,19 @@ class CompatResponse:
         """The redirect responses that led here, first hop first (set by the agent)."""
 
     # -- status and head ---------------------------------------------------------------
+
+    _own_headers: Any = _UNSET
+
+    @property
+    def headers(self) -> Any:
+        """The response's fields (a :class:`~geventhttpclient.header.Headers`),
+        built on first use: many callers only read the body. Assignable, as in 2.x."""
+        own = self._own_headers
+        return self._response.headers if own is _UNSET else own
+
+    @headers.setter
+    def headers(self, value: Any) -> None:
+        self._own_headers = value
 
     @property
     def status_code(self) -> int:
@@ -427,10 +485,22 @@ class CompatResponse:
     def _get_decoder(self) -> Optional[ContentDecoder]:
         decoder = self._decoder
         if decoder is _UNSET:
-            decoder = self._decoder = decoder_for(
-                self.headers, self.max_decompressed_size, self.max_encodings
-            )
+            if self._has_field("content-encoding"):
+                decoder = decoder_for(self.headers, self.max_decompressed_size, self.max_encodings)
+            else:
+                decoder = None
+            self._decoder = decoder
         return decoder
+
+    def _has_field(self, name: str) -> bool:
+        """Whether the response has a field ``name``, without building
+        :attr:`headers` when the underlying response can tell from its head."""
+        if self._own_headers is _UNSET and type(self).headers is _HEADERS:
+            has_field = getattr(self._response, "has_field", None)
+            if has_field is not None:
+                return bool(has_field(name))
+        headers = self.headers
+        return headers is not None and name in headers
 
     def _blocks(self, decoder: ContentDecoder) -> Iterator[bytes]:
         """Decoded pieces of the rest of the body, read block by block."""
@@ -594,6 +664,9 @@ class CompatResponse:
         return f"<{type(self).__name__} {self.status_code} {self.url or ''}>"
 
 
+_HEADERS = CompatResponse.__dict__["headers"]
+
+
 class RestkitCompatResponse(CompatResponse):
     """The few extra names restkit users expect (2.x)."""
 
@@ -749,7 +822,24 @@ class UserAgent(metaclass=_UserAgentType):
         ``urlopen``). Reads nothing from files or streams: Locust calls this on its
         error path just to describe a request that failed.
         """
-        headers = Headers(headers) if headers else Headers()
+        if isinstance(headers, Headers):
+            headers = headers.copy()
+        else:
+            headers = Headers(headers) if headers else Headers()
+        return self._new_request(url, method, headers, payload, params, files, json)
+
+    def _new_request(
+        self,
+        url: Union[str, URL],
+        method: str,
+        headers: Headers,
+        payload: Any,
+        params: Any,
+        files: Any,
+        json: Any,
+    ) -> Any:
+        """:meth:`_make_request` with ``headers`` already the request's own (not
+        copied again): what ``urlopen`` uses unless a subclass overrides the hook."""
         if json is not None and payload:
             raise ValueError("pass either payload or json, not both")
         body, ctype = encode_body(payload, files, json, AGENT_LABELS)
@@ -935,16 +1025,23 @@ class UserAgent(metaclass=_UserAgentType):
         req_headers = self.default_headers.copy()
         if headers:
             req_headers.update(headers)
-        req = self._make_request(
-            url, method=method, headers=req_headers, payload=payload, params=params,
-            files=files, json=json,
-        )  # fmt: skip
-        retry = self._retry(max_retries)
+        if type(self)._make_request is UserAgent._make_request:
+            req = self._new_request(url, method, req_headers, payload, params, files, json)
+        else:  # a subclass's hook sees what it always saw
+            req = self._make_request(
+                url, method=method, headers=req_headers, payload=payload, params=params,
+                files=files, json=json,
+            )  # fmt: skip
+        # A Retry is made only when an attempt fails: most calls never need one.
+        retry: Optional[Retry] = None
         redirects = self.max_redirects if max_redirects is None else int(max_redirects)
         follow = follow_redirects if allow_redirects is None else allow_redirects
         history: List[Any] = []
+        jar = self.cookiejar
         while True:
-            if self.cookiejar is not None:
+            if jar is not None and (
+                getattr(req, "_jar_cookie", False) or not jar_adds_nothing(jar)
+            ):
                 self._add_cookies(req)
             try:
                 resp = self._urlopen(req)
@@ -959,15 +1056,15 @@ class UserAgent(metaclass=_UserAgentType):
                     # 9.2.2): 2.x reported that as RetriesExceeded, original attached.
                     self._handle_retries_exceeded(url, last_error=error)
                     raise error from e  # the hook returned
-                retry = self._next_attempt(retry, url, error, req, None)
+                retry = self._next_attempt(retry or self._retry(max_retries), url, error, req, None)
                 continue
 
             self._apply_limits(resp)
             if debug_stream is not None:
                 debug_stream.write(self._conversation_str(req.url, resp, payload=req.payload))
                 debug_stream.write("\n\n")
-            if self.cookiejar is not None:
-                self.cookiejar.extract_cookies(resp, req)
+            if jar is not None and not sets_no_cookie(jar, resp):
+                jar.extract_cookies(resp, req)
 
             try:
                 if response_codes is not None:
@@ -979,16 +1076,20 @@ class UserAgent(metaclass=_UserAgentType):
                 self._attach_response(e, req, resp)
                 if isinstance(e, BadStatusCode):
                     wait = retry_after(getattr(resp, "headers", None))
+                    retry = retry or self._retry(max_retries)
                     if retry.retries_status(req.method, getattr(e, "code", 0), wait):
                         retry = self._next_attempt(retry, url, e, req, wait)
                         continue
                 raise
 
-            location = resp.headers.get("location") if resp.headers is not None else None
-            if isinstance(location, list):
-                location = location[0]
-            redirected = resp.status_code in self.redirect_response_codes
-            if location and redirected and follow is not False:
+            status = resp.status_code
+            if status in self.redirect_response_codes and follow is not False:
+                location = resp.headers.get("location") if resp.headers is not None else None
+                if isinstance(location, list):
+                    location = location[0]
+            else:
+                location = None
+            if location:
                 self._discard(resp)
                 if len(history) >= redirects:
                     error = TooManyRedirects(req.url, f"Redirection limit reached ({redirects})")
@@ -997,7 +1098,7 @@ class UserAgent(metaclass=_UserAgentType):
                 history.append(resp)
                 resp._request = copy.copy(req)  # the live request moves on to the next hop
                 resp._request.headers = req.headers.copy()
-                req.redirect(resp.status_code, location)
+                req.redirect(status, location)
                 continue
             resp.history = history
 
@@ -1009,7 +1110,7 @@ class UserAgent(metaclass=_UserAgentType):
                 self._handle_error(e, url=req.url)
                 if req.method not in IDEMPOTENT_METHODS:
                     raise
-                retry = self._next_attempt(retry, url, e, req, None)
+                retry = self._next_attempt(retry or self._retry(max_retries), url, e, req, None)
                 continue
             if content:
                 return content
@@ -1019,7 +1120,7 @@ class UserAgent(metaclass=_UserAgentType):
             if req.method not in IDEMPOTENT_METHODS:
                 self._handle_retries_exceeded(url, last_error=error)  # as 2.x: never resent
                 raise error
-            retry = self._next_attempt(retry, url, error, req, None)
+            retry = self._next_attempt(retry or self._retry(max_retries), url, error, req, None)
 
     def _next_attempt(
         self, retry: Retry, url: Any, error: BaseException, req: Any, wait: Optional[float]
