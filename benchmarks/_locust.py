@@ -90,6 +90,13 @@ def _setup(suite) -> list:
     return ok
 
 
+def _cpu_per_request(fig: dict):
+    """Microseconds of the Locust process's CPU per request counted in the window."""
+    a, b = fig["marks"]["start"], fig["marks"]["stop"]
+    n = b["requests"] - a["requests"]
+    return 1e6 * (b["cpu_self"] - a["cpu_self"]) / n if n > 0 else None
+
+
 def run_locust(suite, peer, users: int, run_s: float, settle_s: float) -> dict:
     """One `locust --headless` run; returns the locustfile's figures or an error."""
     name, venv = peer
@@ -148,9 +155,13 @@ def run_locust(suite, peer, users: int, run_s: float, settle_s: float) -> dict:
         "failures": fig["total_failures"],
         "exceptions": fig["exceptions"],
         "cpu_locust_pct": fig["cpu_self_pct"],
+        # Locust's CPU per request: steadier than requests/s when other programs
+        # take the cores (this machine is shared), and what a faster client lowers.
+        "cpu_us_per_req": _cpu_per_request(fig),
         "cpu_nginx_pct": sum(x for x in fig["cpu_pids_pct"] if x is not None) or None,
         "geventhttpclient": fig["geventhttpclient"],
         "locust": fig["locust"],
+        "load1": os.getloadavg()[0],  # how busy the shared machine was
     }
     major = int(fig["geventhttpclient"].split(".")[0])
     if (major >= 3) != (name == "ours"):
@@ -216,6 +227,17 @@ def paired_ratio(res, users: int):
     return statistics.median(pairs) if pairs else None
 
 
+def paired_cpu_ratio(res, users: int):
+    """Median over rounds of upstream's / ours Locust CPU per request (same round)."""
+    up = {x["round"]: x["cpu_us_per_req"] for x in res.get((users, "upstream"), [])}
+    pairs = [
+        up[x["round"]] / x["cpu_us_per_req"]
+        for x in res.get((users, "ours"), [])
+        if up.get(x["round"]) and x["cpu_us_per_req"]
+    ]
+    return statistics.median(pairs) if pairs else None
+
+
 def render(suite) -> list:
     """Markdown lines: this section's tables and its ratios against its targets."""
     res = suite.res.get("locust")
@@ -228,36 +250,44 @@ def render(suite) -> list:
     users = [u for u in USERS if any((u, n) in res for n, _ in PEERS)]
     if not users:
         return L + ["No run finished (see failures).", ""]
+    runs = [x for u in users for n, _ in PEERS for x in res.get((u, n), [])]
     L.append(
-        f"`locust --headless -u N -r N --run-time {st.get('run_s')}s`, "
-        f"benchmarks/locust/locustfile.py; requests/s over the window from "
-        f"{st.get('settle_s')} s after all users are up to the end of the run (median of "
-        f"{st.get('rounds')} rounds, peers alternated); CPU: % of one core in that window.\n"
+        f"`locust --headless -u N -r N --run-time {st.get('run_s')}s` with "
+        f"benchmarks/locust/locustfile.py: requests/s from Locust's statistics over the "
+        f"window from {st.get('settle_s')} s after all users are up to the end of the run "
+        f"(median of {st.get('rounds')} rounds, peers alternated). The machine's 1-minute "
+        f"load average during the runs: median {_fmt(_med([x.get('load1') for x in runs]), 1)} "
+        f"(2 cores).\n"
     )
-    L.append(
-        "| peer | geventhttpclient | "
-        + " | ".join(f"{u} users req/s" for u in users)
-        + " | failures | "
-        + " | ".join(f"CPU locust / nginx, {u} users" for u in users)
-        + " |"
-    )
-    L.append("|---|---|" + "---:|" * (2 * len(users) + 1))
+    L.append("| peer | geventhttpclient (Locust) | " + " | ".join(f"{u} users" for u in users))
+    L[-1] += " | failed requests + task exceptions |"
+    L.append("|---|---|" + "---:|" * (len(users) + 1))
     for name, _ in PEERS:
-        runs = [x for u in users for x in res.get((u, name), [])]
-        if not runs:
+        mine = [x for u in users for x in res.get((u, name), [])]
+        if not mine:
             continue
-        ver = f"{runs[0]['geventhttpclient']} (Locust {runs[0]['locust']})"
+        ver = f"{mine[0]['geventhttpclient']} ({mine[0]['locust']})"
         cells = [_fmt(_med([x["rps"] for x in res.get((u, name), [])])) for u in users]
-        fails = sum(x["failures"] + x["exceptions"] for x in runs)
-        cpu = []
+        fails = sum(x["failures"] + x["exceptions"] for x in mine)
+        L.append(f"| {name} | {ver} | " + " | ".join(cells) + f" | {fails} |")
+    L.append("")
+    L.append(
+        "Locust's CPU per request (µs; the Locust process, all of its work) and the CPU "
+        "used in the window by Locust and by nginx's worker (% of one core), medians:\n"
+    )
+    L.append("| peer | " + " | ".join(f"{u} users: µs/req, Locust %, nginx %" for u in users))
+    L[-1] += " |"
+    L.append("|---|" + "---:|" * len(users))
+    for name, _ in PEERS:
+        cells = []
         for u in users:
             lst = res.get((u, name), [])
+            us = _med([x["cpu_us_per_req"] for x in lst])
             a = _med([x["cpu_locust_pct"] for x in lst])
             b = _med([x["cpu_nginx_pct"] for x in lst])
-            cpu.append(f"{_fmt(a)}% / {_fmt(b)}%")
-        L.append(
-            f"| {name} | {ver} | " + " | ".join(cells) + f" | {fails} | " + " | ".join(cpu) + " |"
-        )
+            cells.append(f"{_fmt(us)}, {_fmt(a)}%, {_fmt(b)}%")
+        if any(res.get((u, name)) for u in users):
+            L.append(f"| {name} | " + " | ".join(cells) + " |")
     L.append("")
     L.append("### Locust: ratios and targets\n")
     L.append("| measure | value | target | status |")
@@ -266,7 +296,13 @@ def render(suite) -> list:
         r = paired_ratio(res, u)
         status = "–" if r is None else ("MET" if r >= TARGET else "missed")
         L.append(
-            f"| ours / upstream 2.6.1, {u} users | {_fmt(r, 2)}x | >= {TARGET:.1f}x | {status} |"
+            f"| requests/s ours / upstream 2.6.1, {u} users | {_fmt(r, 2)}x | >= {TARGET:.1f}x | {status} |"
         )
-    L.append("")
+    for u in users:
+        r = paired_cpu_ratio(res, u)
+        L.append(f"| Locust CPU per request upstream / ours, {u} users | {_fmt(r, 2)}x | – | – |")
+    L.append(
+        "\n(The CPU ratio is about the requests/s ratio Locust reaches on a core of its own: "
+        "it varies less than requests/s when other programs share the machine.)\n"
+    )
     return L
