@@ -615,12 +615,12 @@ class CompatResponse:
     def content(self) -> bytes:
         """The whole decoded body (the rest of it, if some was read). Kept after the
         first access; careful with large bodies."""
-        try:
-            return self._cached_content
-        except AttributeError:
-            pass
-        self._cached_content = self._content()
-        return self._cached_content
+        # A dict look-up, not try/except AttributeError: raising costs more than
+        # the rest of this property on CPython, and it is missed once per response.
+        content = self.__dict__.get("_cached_content", _UNSET)
+        if content is _UNSET:
+            content = self._cached_content = self._content()
+        return content
 
     def _content(self) -> bytes:
         """Read and decode the rest of the body, then release the connection."""
