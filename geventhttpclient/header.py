@@ -333,8 +333,17 @@ class Headers(dict):  # type: ignore[type-arg]
         if type(value) is str:
             # Fast path (building a request): a new name with one str value.
             pair = (name, value)
-            if _dict_setdefault(self, name.lower(), pair) is pair:
+            key = name.lower()
+            entry = _dict_setdefault(self, key, pair)
+            if entry is pair:
                 self._items.append(pair)
+                return
+            if type(entry) is tuple:
+                # The name occurs once (an agent's default replaced by the caller's,
+                # on every request): swap that one line where it stands.
+                items = self._items
+                items[items.index(entry)] = pair
+                _dict_setitem(self, key, pair)
                 return
             self._replace(name, [value])
         else:

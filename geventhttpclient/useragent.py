@@ -1066,12 +1066,13 @@ class UserAgent(metaclass=_UserAgentType):
             if jar is not None and not sets_no_cookie(jar, resp):
                 jar.extract_cookies(resp, req)
 
+            status = resp.status_code
             try:
                 if response_codes is not None:
-                    if resp.status_code not in response_codes:
-                        raise BadStatusCode(req.url, code=resp.status_code)
+                    if status not in response_codes:
+                        raise BadStatusCode(req.url, code=status)
                 else:
-                    self._verify_status(resp.status_code, url=req.url)
+                    self._verify_status(status, url=req.url)
             except Exception as e:
                 self._attach_response(e, req, resp)
                 if isinstance(e, BadStatusCode):
@@ -1082,7 +1083,6 @@ class UserAgent(metaclass=_UserAgentType):
                         continue
                 raise
 
-            status = resp.status_code
             if status in self.redirect_response_codes and follow is not False:
                 location = resp.headers.get("location") if resp.headers is not None else None
                 if isinstance(location, list):
