@@ -535,16 +535,19 @@ class HTTPSocketPoolResponse(HeadAccess):
             h = self._headers = _make_headers(self._headers_type, split_fields(self._head_block))
         return h
 
-    def has_field(self, name: str) -> bool:
-        """Whether the head has a field called ``name`` (any case), answered from
-        the head's bytes while :attr:`headers` is not built: building it splits
-        every field, which costs more than many callers' whole use of the response.
-        The head was validated: every line ends in CRLF and a name is followed
-        directly by its colon, so a line starting with ``name:`` is the field."""
+    def has_field(self, name: str, *names: str) -> bool:
+        """Whether the head has a field called ``name`` (or any of ``names``; any
+        case), answered from the head's bytes while :attr:`headers` is not built:
+        building it splits every field, which costs more than many callers' whole
+        use of the response. The head was validated: every line ends in CRLF and a
+        name is followed directly by its colon, so a line starting with ``name:``
+        is the field."""
         h = self._headers
-        if h is not None:
-            return name in h
-        return b"\n" + name.lower().encode("latin-1") + b":" in self._head_block.lower()
+        head = self._head_block.lower() if h is None else b""
+        for n in (name, *names):
+            if (n in h) if h is not None else (b"\n" + n.lower().encode("latin-1") + b":" in head):
+                return True
+        return False
 
     @property
     def trailers(self) -> Any:

@@ -181,7 +181,7 @@ def sets_no_cookie(jar: Any, response: Any) -> bool:
     if cls.extract_cookies is not _JAR_EXTRACT or cls.make_cookies is not _JAR_MAKE:
         return False
     if isinstance(response, CompatResponse) and type(response).info is CompatResponse.info:
-        return not (response._has_field("set-cookie") or response._has_field("set-cookie2"))
+        return not response._has_field("set-cookie", "set-cookie2")
     info = getattr(response, "info", None)
     headers = info() if info is not None else None
     if not isinstance(headers, Headers):
@@ -492,15 +492,20 @@ class CompatResponse:
             self._decoder = decoder
         return decoder
 
-    def _has_field(self, name: str) -> bool:
-        """Whether the response has a field ``name``, without building
-        :attr:`headers` when the underlying response can tell from its head."""
+    def _has_field(self, name: str, *names: str) -> bool:
+        """Whether the response has a field ``name`` (or any of ``names``), without
+        building :attr:`headers` when the underlying response can tell from its head."""
         if self._own_headers is _UNSET and type(self).headers is _HEADERS:
             has_field = getattr(self._response, "has_field", None)
             if has_field is not None:
-                return bool(has_field(name))
+                return bool(has_field(name, *names))
         headers = self.headers
-        return headers is not None and name in headers
+        if headers is None:
+            return False
+        for n in (name, *names):
+            if n in headers:
+                return True
+        return False
 
     def _blocks(self, decoder: ContentDecoder) -> Iterator[bytes]:
         """Decoded pieces of the rest of the body, read block by block."""
