@@ -25,9 +25,38 @@ from urllib.parse import unquote, urlsplit
 
 from .exceptions import InvalidURL
 
-__all__ = ["ProxyConfig", "parse_proxy_url", "environ_proxies", "bypass_proxy", "select_proxy"]
+__all__ = [
+    "ProxyConfig",
+    "parse_proxy_url",
+    "environ_proxies",
+    "getenv",
+    "bypass_proxy",
+    "select_proxy",
+]
 
 _ENV_SCHEMES = ("http", "https", "all", "no")
+
+# The dictionary behind os.environ (keys as os.environ encodes them: bytes on POSIX,
+# upper-cased str on Windows), to tell with eight C-level look-ups that none of the
+# proxy variables is set. os.environ's own methods write through to it, and
+# os.putenv() alone is invisible to os.environ (and so to requests) anyway. A
+# program that replaces os.environ gets the plain look-ups.
+_ENVIRON: Any = os.environ
+_ENVIRON_DATA: Any = getattr(_ENVIRON, "_data", None)
+_ENVIRON_KEYS: Any = None
+_PROXY_KEYS: Tuple[Any, ...] = ()
+try:
+    if isinstance(_ENVIRON_DATA, dict):
+        _ENVIRON_KEYS = _ENVIRON_DATA.keys()
+        _PROXY_KEYS = tuple(
+            _ENVIRON.encodekey(name)
+            for scheme in _ENV_SCHEMES
+            for name in (f"{scheme}_proxy", f"{scheme.upper()}_PROXY")
+        )
+except (AttributeError, TypeError, UnicodeError):  # not CPython's or PyPy's os._Environ
+    _ENVIRON_KEYS = None
+if _ENVIRON_KEYS is None:
+    _ENVIRON = None  # never the current os.environ: always the plain look-ups
 
 
 class ProxyConfig(NamedTuple):
@@ -86,10 +115,16 @@ def environ_proxies(environ: Optional[Mapping[str, str]] = None) -> Dict[str, st
     """Proxy settings from the environment: keys ``http``, ``https``, ``all``, ``no``.
 
     Read on every request (as requests does) so a change to ``os.environ`` takes
-    effect at once; that is eight dictionary look-ups, not a scan of the whole
-    environment.
+    effect at once. With none of the variables set (the common case) that costs
+    nine look-ups in the dictionary behind ``os.environ``, not a scan of the
+    whole environment nor ``os.environ``'s own per-key encoding.
     """
-    env = os.environ if environ is None else environ
+    if environ is None:
+        env: Mapping[str, str] = os.environ
+        if env is _ENVIRON and _ENVIRON_KEYS.isdisjoint(_PROXY_KEYS):
+            return {}
+    else:
+        env = environ
     cgi = "REQUEST_METHOD" in env
     found: Dict[str, str] = {}
     for scheme in _ENV_SCHEMES:
@@ -99,6 +134,23 @@ def environ_proxies(environ: Optional[Mapping[str, str]] = None) -> Dict[str, st
         if value:
             found[scheme] = value
     return found
+
+
+def getenv(name: str) -> Optional[str]:
+    """``os.environ.get(name)``, read from the dictionary behind it when that is
+    possible (one look-up, no ``KeyError`` raised and caught for a variable that
+    is not set)."""
+    env = os.environ
+    if env is not _ENVIRON:
+        return env.get(name)
+    key = _ENCODED.get(name)
+    if key is None:
+        key = _ENCODED[name] = env.encodekey(name)
+    value = _ENVIRON_DATA.get(key)
+    return None if value is None else env.decodevalue(value)
+
+
+_ENCODED: Dict[str, Any] = {}
 
 
 def _host_matches(host: str, pattern: str) -> bool:

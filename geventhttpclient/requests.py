@@ -65,6 +65,7 @@ from typing import (
     Mapping,
     NamedTuple,
     Optional,
+    Sequence,
     Tuple,
     Union,
 )
@@ -87,7 +88,14 @@ from ._policy import (
     is_transient,
     may_resend,
 )
-from ._proxies import ProxyConfig, bypass_proxy, environ_proxies, parse_proxy_url, select_proxy
+from ._proxies import (
+    ProxyConfig,
+    bypass_proxy,
+    environ_proxies,
+    getenv,
+    parse_proxy_url,
+    select_proxy,
+)
 from .auth import BasicAuth
 from .auth import resolve_auth as resolve_auth
 from .client import HTTPClient, close_all
@@ -114,7 +122,9 @@ from .useragent import (
     UserAgent,
     annotate,
     apply_limits,
+    jar_adds_nothing,
     send_once,
+    sets_no_cookie,
 )
 
 __all__ = [
@@ -153,6 +163,7 @@ _READ_BLOCK = 64 * 1024
 _LINE_RE_BYTES = re.compile(rb"\r\n|\r|\n")
 _LINE_RE_TEXT = re.compile(r"\r\n|\r|\n")
 _UNSET: Any = object()
+_NO_TIME = timedelta(0)
 
 # requests' exception names, for code that catches them by these names.
 RequestException = HTTPError
@@ -511,16 +522,30 @@ class Response(CompatResponse):
     undecoded stream), ``close()`` and use as a context manager. True when ``ok``.
     """
 
+    # Defaults until set: a response is made per request, so the fewer attributes
+    # __init__ stores the better.
+    _encoding: Any = _UNSET
+    _streamed = False
+    _cookies: Optional[RequestsCookieJar] = None
+    _elapsed: Any = _NO_TIME  # a timedelta, or the seconds the session measured
+
     def __init__(self, ghc_response: Any, request: Any = None, sent_request: Any = None) -> None:
         super().__init__(ghc_response, request=request, sent_request=sent_request)
-        self.history: List[Response] = []
-        self.elapsed = timedelta(0)
         self._url: Optional[str] = request.url if request is not None else None
-        self._encoding: Any = _UNSET
-        self._streamed = False
-        self._cookies: Optional[RequestsCookieJar] = None
 
     # -- head ------------------------------------------------------------------------------
+
+    @property
+    def elapsed(self) -> timedelta:
+        """The time from sending the request until the response head arrived."""
+        value = self._elapsed
+        if not isinstance(value, timedelta):  # made on first use: most never ask
+            value = self._elapsed = timedelta(seconds=value)
+        return value
+
+    @elapsed.setter
+    def elapsed(self, value: timedelta) -> None:
+        self._elapsed = value
 
     @property
     def url(self) -> Optional[str]:
@@ -862,6 +887,12 @@ class Session:
     response_type: Any = Response
     request_type: Any = PreparedRequest
 
+    _jar_per_call = False
+    """True for the module-level functions' sessions: ``cookiejar`` is None and
+    each call collects the cookies of its own redirects in a jar of its own."""
+    _own_settings: Optional[Tuple[Any, ...]] = None
+    _kept_retry: Optional[Tuple[Tuple[Any, ...], Retry]] = None
+
     def __init__(
         self,
         *legacy_args: Any,
@@ -984,8 +1015,7 @@ class Session:
 
     def retire(self) -> None:
         """Let requests in flight and streamed responses finish, each connection
-        closing when its response ends; returns at once. The session stays usable.
-        What the module-level functions use for a ``stream=True`` response."""
+        closing when its response ends; returns at once. The session stays usable."""
         clients, self._clients = self._clients, {}
         for client in clients.values():
             client.retire()
@@ -1009,19 +1039,44 @@ class Session:
         return _SessionAgent(self).download(url, fpath, **kw)
 
     def _merge_settings(self, verify: Any, cert: Any, proxies: Any, timeout: Any) -> _Settings:
+        """The settings of one request: its own arguments over the session's.
+
+        A request that gives none of them gets the session's own, kept from the
+        previous such request while ``verify``, ``cert``, ``trust_env`` and
+        ``timeout`` are the same objects (lists, which can change in place, are
+        never kept) and ``proxies`` compares equal.
+        """
+        own = verify is None and cert is None and timeout is None and not proxies
+        if own:
+            kept = self._own_settings
+            if (
+                kept is not None
+                and kept[0] is self.verify
+                and kept[1] is self.cert
+                and kept[2] is self.trust_env
+                and kept[3] is self.timeout
+                and kept[4] == self.proxies
+            ):
+                return kept[5]
         merged = dict(self.proxies)
         if proxies:
             merged.update(proxies)
-        return _Settings(
+        settings = _Settings(
             verify=self.verify if verify is None else verify,
             cert=self.cert if cert is None else cert,
             proxies=merged,
             trust_env=bool(self.trust_env),
             timeouts=_timeouts(self.timeout if timeout is None else timeout),
         )
+        if own and not isinstance(self.cert, list) and not isinstance(self.timeout, list):
+            snapshot = (self.verify, self.cert, self.trust_env, self.timeout, dict(merged))
+            self._own_settings = snapshot + (settings,)
+        return settings
 
     def _proxy_for(self, url: URL, settings: _Settings) -> Optional[ProxyConfig]:
-        found, value = select_proxy(url.scheme, url.host, settings.proxies)
+        found, value = False, None
+        if settings.proxies:
+            found, value = select_proxy(url.scheme, url.host, settings.proxies)
         if not found and settings.trust_env:
             env = environ_proxies()
             if env:
@@ -1036,7 +1091,7 @@ class Session:
         if verify is True:
             ca = None
             if settings.trust_env:
-                ca = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+                ca = getenv("REQUESTS_CA_BUNDLE") or getenv("CURL_CA_BUNDLE")
             mode: Tuple[Any, ...] = ("verify", ca or None)
         elif verify is False:
             mode = ("insecure", None)
@@ -1056,11 +1111,7 @@ class Session:
         return mode + pair
 
     def _client(self, url: URL, settings: _Settings) -> HTTPClient:
-        if url.scheme not in ("http", "https"):
-            raise InvalidURL(f"unsupported scheme {url.scheme!r} in {url}")
-        proxy = self._proxy_for(url, settings)
-        tls = self._tls_for(settings) if url.scheme == "https" else None
-        key = (url.scheme, url.host, url.port, proxy, tls, settings.timeouts)
+        key, proxy, tls = self._client_key(url, settings)
         clients = self._clients
         client = clients.pop(key, None)
         if client is None:
@@ -1070,6 +1121,17 @@ class Session:
                 clients.pop(next(iter(clients))).retire()
         clients[key] = client  # (re)inserted last: the dict is in least-recent-use order
         return client
+
+    def _client_key(
+        self, url: URL, settings: _Settings
+    ) -> Tuple[Tuple[Any, ...], Optional[ProxyConfig], Optional[Tuple[Any, ...]]]:
+        """The key of the client for ``url`` with ``settings``: everything that
+        changes how a connection is made. Also the proxy and TLS settings in it."""
+        if url.scheme not in ("http", "https"):
+            raise InvalidURL(f"unsupported scheme {url.scheme!r} in {url}")
+        proxy = self._proxy_for(url, settings)
+        tls = self._tls_for(settings) if url.scheme == "https" else None
+        return (url.scheme, url.host, url.port, proxy, tls, settings.timeouts), proxy, tls
 
     def _new_client(
         self,
@@ -1114,22 +1176,37 @@ class Session:
 
     def _urlopen(self, request: Any) -> Any:
         """Send ``request`` once on the client for its URL and settings."""
-        settings = getattr(request, "_settings", None) or self._merge_settings(
-            None, None, None, None
-        )
-        return send_once(self._client(request.url_split, settings), request, self.response_type)
+        client = self._client(request.url_split, self._settings_of(request))
+        return send_once(client, request, self.response_type)
+
+    def _settings_of(self, request: Any) -> _Settings:
+        """The settings :meth:`request` resolved for ``request`` (the session's own
+        for a request made elsewhere, such as :meth:`urlopen`'s)."""
+        settings = getattr(request, "_settings", None)
+        return settings or self._merge_settings(None, None, None, None)
 
     def _sleep(self, seconds: float) -> None:
         """Wait between attempts (a hook, so tests and subclasses can see the delays)."""
         gevent.sleep(seconds)
 
-    def _send(self, req: PreparedRequest) -> Response:
-        """One hop, retried while ``max_retries`` allows and the policy agrees."""
+    def _retry(self) -> Retry:
+        """The retry budget of one hop (an immutable value, kept while
+        ``max_retries``, ``retry_delay`` and ``max_retry_delay`` stay the same)."""
+        inputs = (self.max_retries, self.retry_delay, self.max_retry_delay)
+        kept = self._kept_retry
+        if kept is not None and kept[0] == inputs:
+            return kept[1]
         retry = Retry(
             total=self.max_retries,
             backoff=float(self.retry_delay or 0),
             max_backoff=float(self.max_retry_delay),
         )
+        self._kept_retry = (inputs, retry)
+        return retry
+
+    def _send(self, req: PreparedRequest) -> Response:
+        """One hop, retried while ``max_retries`` allows and the policy agrees."""
+        retry = self._retry()
         while True:
             try:
                 return self._urlopen(req)
@@ -1164,18 +1241,24 @@ class Session:
         if not isinstance(method, str):
             raise TypeError(f"method must be a str, not {type(method).__name__}")
         session_params = self.params
-        if isinstance(session_params, Mapping) and isinstance(params, Mapping):
+        if params is None:
+            params = session_params or None
+        elif isinstance(session_params, Mapping) and isinstance(params, Mapping):
             params = {**session_params, **params}
-        elif params is None or (isinstance(params, (Mapping, list, tuple)) and not params):
+        elif isinstance(params, (Mapping, list, tuple)) and not params:
             params = session_params or None
         merged = _merge_headers(self.default_headers, headers)
-        body, content_type = encode_body(data, files, json, REQUESTS_LABELS)
-        if content_type is not None and "content-type" not in merged:
-            merged["Content-Type"] = content_type
+        body = None
+        if data is not None or files is not None or json is not None:
+            body, content_type = encode_body(data, files, json, REQUESTS_LABELS)
+            if content_type is not None and "content-type" not in merged:
+                merged["Content-Type"] = content_type
         req = self.request_type(
             url, method=method.upper(), headers=merged, payload=body, params=params
         )
-        handler = _resolve_auth(auth if auth is not None else self.auth)
+        if auth is None:
+            auth = self.auth
+        handler = None if auth is None else _resolve_auth(auth)
         split = req.url_split
         if handler is None and (split.user or split.password):
             handler = HTTPBasicAuth(split.user, split.password)
@@ -1221,21 +1304,25 @@ class Session:
         stream = self.stream if stream is None else stream
         all_hooks = self._hooks(hooks)
         extra_cookies = self._request_cookies(cookies, req) if cookies is not None else None
-        origin = (req.url_split.scheme, req.url_split.host, req.url_split.port)
+        jar = self.cookiejar
+        split = req.url_split
+        origin = (split.scheme, split.host, split.port)
         history: List[Response] = []
         resp: Optional[Response] = None
         try:
             while True:
                 split = req.url_split
                 same_origin = (split.scheme, split.host, split.port) == origin
-                self._set_cookie_header(req, extra_cookies if same_origin else None)
+                if jar is not None or extra_cookies:
+                    self._set_cookie_header(req, extra_cookies if same_origin else None, jar)
                 started = time.monotonic()
                 resp = self._send(req)
-                resp.elapsed = timedelta(seconds=time.monotonic() - started)
+                if isinstance(resp, Response):
+                    resp._elapsed = time.monotonic() - started  # a timedelta when asked
+                else:  # a response_type of the caller's own
+                    resp.elapsed = timedelta(seconds=time.monotonic() - started)
                 apply_limits(resp, self.max_decompressed_size, self.max_encodings)
-                if self.cookiejar is not None:
-                    # any response with info() will do (the stubs ask for http.client's)
-                    self.cookiejar.extract_cookies(resp, req)
+                jar = self._store_cookies(jar, resp, req)
                 for hook in all_hooks:
                     replaced = hook(resp)
                     if replaced is not None:
@@ -1266,12 +1353,31 @@ class Session:
                 resp.release()
             raise
 
-    def _hooks(self, hooks: Optional[Mapping[str, Any]]) -> List[Callable[..., Any]]:
-        fns = list(self.hooks.get("response", ()))
-        extra = (hooks or {}).get("response")
+    def _hooks(self, hooks: Optional[Mapping[str, Any]]) -> Sequence[Callable[..., Any]]:
+        own = self.hooks.get("response")
+        extra = hooks.get("response") if hooks else None
+        if not own and not extra:
+            return ()
+        fns = list(own or ())
         if extra:
             fns.extend(extra if isinstance(extra, (list, tuple)) else [extra])
         return fns
+
+    def _store_cookies(self, jar: Any, resp: Response, req: PreparedRequest) -> Any:
+        """Let ``jar`` take the cookies ``resp`` sets; returns the jar the next hop
+        uses (the same one: a module-level call makes its own on the first
+        ``Set-Cookie``). Any response with ``info()`` will do for the jar."""
+        if jar is None:
+            if not self._jar_per_call:
+                return None
+            headers = resp.headers
+            if "set-cookie" not in headers and "set-cookie2" not in headers:
+                return None
+            jar = RequestsCookieJar()
+        elif sets_no_cookie(jar, resp):
+            return jar
+        jar.extract_cookies(resp, req)
+        return jar
 
     @staticmethod
     def _request_cookies(cookies: Any, req: PreparedRequest) -> List[Tuple[str, str]]:
@@ -1287,15 +1393,15 @@ class Session:
         return out
 
     def _set_cookie_header(
-        self, req: PreparedRequest, extra: Optional[List[Tuple[str, str]]]
+        self, req: PreparedRequest, extra: Optional[List[Tuple[str, str]]], jar: Any
     ) -> None:
-        """``Cookie`` for this hop: the session jar's, then the request's own
-        (winning by name). A ``Cookie`` the caller set is left alone; redirects
-        drop it, as requests does."""
+        """``Cookie`` for this hop: ``jar``'s, then the request's own (winning by
+        name). A ``Cookie`` the caller set is left alone; redirects drop it, as
+        requests does."""
         if "cookie" in req.headers:
             return
-        if self.cookiejar is not None:
-            self.cookiejar.add_cookie_header(req)
+        if jar is not None and not jar_adds_nothing(jar):
+            jar.add_cookie_header(req)
         if extra:
             merged = dict(_cookie_pairs(req.headers.get("cookie")))
             merged.update(extra)
