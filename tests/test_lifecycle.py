@@ -326,11 +326,14 @@ def test_httplib_connection_close_aborts_a_response_being_awaited(servers):
     assert wait_until(lambda: server.open_connections == 0)
 
 
-def test_module_get_stream_outlives_its_session_and_closes_when_read(servers):
+def test_module_get_stream_goes_back_to_the_shared_pool_when_read(servers):
     server = servers([Serve()])
     r = api.get(server.base + "/", stream=True, headers={"X-Id": "streamed"})
     assert r.raw.read() == b"streamed"
-    assert wait_until(lambda: server.open_connections == 0)  # released, not pooled
+    assert api.get(server.base + "/", headers={"X-Id": "next"}).content == b"next"
+    assert server.connections == 1  # the streamed response gave its connection back
+    api._close_shared()  # what happens at exit
+    assert wait_until(lambda: server.open_connections == 0)
 
 
 def test_session_evicting_a_client_lets_its_request_in_flight_finish(servers):

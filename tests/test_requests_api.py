@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import os
 import socket
 import ssl
 import time
@@ -23,6 +24,7 @@ from conftest import basic, keep_alive, pipe, wait_until
 from conftest import echo_json as echo
 
 from geventhttpclient import api
+from geventhttpclient._proxies import environ_proxies, getenv
 from geventhttpclient.exceptions import (
     ConnectTimeout,
     HTTPError,
@@ -59,6 +61,14 @@ def clean_env(monkeypatch):
         monkeypatch.delenv(name.upper(), raising=False)
 
 
+@pytest.fixture(autouse=True)
+def close_module_connections(server_factory):
+    """The module functions keep connections alive between calls (and tests): close
+    them before the test's servers stop, which would wait for those connections."""
+    yield
+    api._close_shared()
+
+
 @pytest.fixture
 def echo_json(server_factory):
     return server_factory(keep_alive(echo))
@@ -83,7 +93,9 @@ def hang(conn):
 # -- module functions -------------------------------------------------------------------------
 
 
-def test_module_get_returns_a_read_response_and_leaves_no_connection_open(echo_json):
+def test_module_get_returns_a_read_response_and_keeps_its_connection_for_the_next_call(
+    echo_json,
+):
     r = api.get(echo_json.base + "/path", params={"q": "a b", "n": [1, 2]})
     assert isinstance(r, Response)
     assert r.status_code == 200 and r.ok and r.reason == "OK"
@@ -92,7 +104,8 @@ def test_module_get_returns_a_read_response_and_leaves_no_connection_open(echo_j
     assert r.json()["target"] == "/path?q=a+b&n=1&n=2"
     assert r.text.startswith("{")
     assert r.raw.message_complete
-    assert wait_until(lambda: echo_json.open_connections == 0)
+    assert api.get(echo_json.base + "/again").json()["target"] == "/again"
+    assert echo_json.connections == 1 and echo_json.open_connections == 1
 
 
 @pytest.mark.parametrize(
@@ -128,7 +141,7 @@ def test_unknown_keyword_is_a_type_error_and_sends_nothing(echo_json):
     assert echo_json.requests == []
 
 
-def test_module_stream_response_stays_readable_after_its_session_closed(server_factory):
+def test_module_stream_response_gives_its_connection_back_when_read(server_factory):
     def respond(conn, req):
         chunked(conn, [b"a" * 1000, b"b" * 1000])
 
@@ -136,7 +149,8 @@ def test_module_stream_response_stays_readable_after_its_session_closed(server_f
     r = api.get(server.base + "/", stream=True)
     assert not r.raw.message_complete
     assert b"".join(r.iter_content(300)) == b"a" * 1000 + b"b" * 1000
-    assert wait_until(lambda: server.open_connections == 0)
+    assert api.get(server.base + "/").content == b"a" * 1000 + b"b" * 1000
+    assert server.connections == 1 and server.open_connections == 1
 
 
 # -- request arguments ------------------------------------------------------------------------
@@ -749,6 +763,23 @@ def test_max_retries_retries_connections_reset_before_the_response(server_factor
         assert s.get(server.base + "/x").json()["target"] == "/x"
 
 
+def test_max_retries_set_between_requests_takes_effect(server_factory):
+    def respond(conn):
+        if server.connections in (1, 2, 4, 5):  # the client itself tries twice
+            conn.read_request()
+            conn.reset()
+            return
+        keep_alive(echo)(conn)
+
+    server = server_factory(respond)
+    with Session(max_retries=1) as s:
+        assert s.get(server.base + "/a").ok  # the reset first attempt is retried
+        s.close()
+        s.max_retries = 0
+        with pytest.raises(NetworkError):  # no longer retried
+            s.get(server.base + "/b")
+
+
 # -- TLS ---------------------------------------------------------------------------------------
 
 
@@ -943,6 +974,72 @@ def test_trust_env_false_ignores_environment_proxies(proxy, echo_json, monkeypat
     assert proxy.requests == []
 
 
+def test_session_settings_changed_between_requests_take_effect(proxy, echo_json):
+    """The session's own settings are kept between requests only while they are
+    the same objects with the same content."""
+    with Session() as s:
+        assert s.get(echo_json.base + "/1").json()["target"] == "/1"
+        s.proxies["http"] = f"http://127.0.0.1:{proxy.port}"  # changed in place
+        assert s.get(echo_json.base + "/2").json()["target"] == echo_json.base + "/2"
+        del s.proxies["http"]
+        assert s.get(echo_json.base + "/3").json()["target"] == "/3"
+        s.timeout = [5, 5]
+        assert s.get(echo_json.base + "/4").ok
+        s.timeout[1] = "soon"  # a list changed in place is read again
+        with pytest.raises(ValueError):
+            s.get(echo_json.base + "/5")
+        s.timeout = 5
+        s.verify = "/nonexistent/ca.pem"  # http: no TLS, nothing to check
+        assert s.get(echo_json.base + "/6").ok
+    assert [r["target"] for r in proxy.requests] == [echo_json.base + "/2"]
+
+
+def test_environment_proxy_changes_between_requests_of_one_session(
+    proxy, echo_json, monkeypatch
+):
+    with Session() as s:
+        assert s.get(echo_json.base + "/a").json()["target"] == "/a"
+        monkeypatch.setenv("http_proxy", f"http://127.0.0.1:{proxy.port}")
+        assert s.get(echo_json.base + "/b").json()["target"] == echo_json.base + "/b"
+        monkeypatch.setenv("no_proxy", "127.0.0.1")
+        assert s.get(echo_json.base + "/c").json()["target"] == "/c"
+        monkeypatch.delenv("no_proxy")
+        monkeypatch.delenv("http_proxy")
+        assert s.get(echo_json.base + "/d").json()["target"] == "/d"
+        monkeypatch.setenv("ALL_PROXY", f"http://127.0.0.1:{proxy.port}")
+        assert s.get(echo_json.base + "/e").json()["target"] == echo_json.base + "/e"
+    assert len(proxy.requests) == 2
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {},
+        {"http_proxy": "http://a:1"},
+        {"HTTP_PROXY": "http://b:2", "REQUEST_METHOD": "GET"},  # httpoxy: ignored
+        {"http_proxy": "http://a:1", "REQUEST_METHOD": "GET"},
+        {"HTTPS_PROXY": "http://c:3", "https_proxy": "http://d:4"},
+        {"ALL_PROXY": "http://e:5", "NO_PROXY": "x.test", "no_proxy": ""},
+        {"REQUEST_METHOD": "GET"},
+    ],
+)
+def test_environment_proxies_read_as_from_a_plain_mapping(env, monkeypatch):
+    """The quick read of os.environ gives what the look-ups on a copy give."""
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert environ_proxies() == environ_proxies(dict(os.environ))
+    monkeypatch.setattr(os, "environ", dict(os.environ))  # a replaced os.environ
+    assert environ_proxies() == environ_proxies(dict(os.environ))
+    assert getenv("HTTP_PROXY") == os.environ.get("HTTP_PROXY")
+
+
+def test_getenv_reads_os_environ(monkeypatch):
+    monkeypatch.setenv("GHC_TEST_VALUE", "\u00e9t\u00e9")
+    assert getenv("GHC_TEST_VALUE") == "\u00e9t\u00e9"
+    monkeypatch.delenv("GHC_TEST_VALUE")
+    assert getenv("GHC_TEST_VALUE") is None
+
+
 def test_a_none_proxy_entry_means_direct(proxy, echo_json, monkeypatch):
     monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.port}")
     assert api.get(echo_json.base + "/d", proxies={"http": None}).json()["target"] == "/d"
@@ -957,6 +1054,17 @@ def test_unsupported_proxy_schemes_are_refused_not_bypassed(url, echo_json):
 
 
 # -- hooks and misc ---------------------------------------------------------------------------
+
+
+def test_session_hooks_added_between_requests_are_called(echo_json):
+    seen: List[str] = []
+    with Session() as s:
+        s.get(echo_json.base + "/none")
+        s.hooks["response"].append(lambda r, **kw: seen.append(r.url))
+        s.get(echo_json.base + "/one")
+        s.hooks = {"response": [lambda r, **kw: seen.append("replaced")]}
+        s.get(echo_json.base + "/two")
+    assert seen == [echo_json.base + "/one", "replaced"]
 
 
 def test_response_hooks_see_every_hop(server_factory):
