@@ -183,7 +183,6 @@ def request(method: str, url: UrlType, **kw: Any) -> Response:
 
 def get(url: UrlType, params: Any = None, **kw: Any) -> Response:
     """GET ``url`` (with ``params`` as its query), following redirects."""
-    kw.setdefault("allow_redirects", True)
     return _shared().request("GET", url, params=params, **kw)
 
 

@@ -325,6 +325,11 @@ class RequestsCookieJar(CookieJar):
         return new
 
 
+_UNMADE_JAR = RequestsCookieJar()
+"""Never filled: stands for the jar a module-level call makes on its first
+``Set-Cookie``, to ask :func:`sets_no_cookie` whether one would store anything."""
+
+
 def _as_jar(cookies: Any) -> Any:
     """The session's jar: a given ``CookieJar`` itself (so the caller sees what
     responses set, as with 2.x's ``cookiejar=``), else a new one filled from a
@@ -395,6 +400,10 @@ def _seconds(value: Any, what: str) -> Optional[float]:
     if value <= 0:
         raise ValueError(f"{what} timeout must be greater than 0, not {value!r}".lstrip())
     return float(value)
+
+
+def _origin(url: URL) -> Tuple[str, str, Optional[int]]:
+    return (url.scheme, url.host, url.port)
 
 
 def _merge_headers(base: Headers, extra: Any) -> Headers:
@@ -891,7 +900,8 @@ class Session:
     """True for the module-level functions' sessions: ``cookiejar`` is None and
     each call collects the cookies of its own redirects in a jar of its own."""
     _own_settings: Optional[Tuple[Any, ...]] = None
-    _kept_retry: Optional[Tuple[Tuple[Any, ...], Retry]] = None
+    _kept_tls: Optional[Tuple[_Settings, Optional[str], Tuple[Any, ...]]] = None
+    _last_client: Optional[Tuple[Tuple[Any, ...], Dict[Any, HTTPClient], HTTPClient]] = None
 
     def __init__(
         self,
@@ -1086,13 +1096,24 @@ class Session:
         return parse_proxy_url(value) if value else None
 
     def _tls_for(self, settings: _Settings) -> Tuple[Any, ...]:
-        """A hashable description of the TLS settings (part of the client key)."""
+        """A hashable description of the TLS settings (part of the client key),
+        kept while the settings object and the CA bundle variable stay the same."""
+        verify = settings.verify
+        ca = None
+        if verify is True and settings.trust_env:
+            ca = getenv("REQUESTS_CA_BUNDLE") or getenv("CURL_CA_BUNDLE") or None
+        kept = self._kept_tls
+        if kept is not None and kept[0] is settings and kept[1] == ca:
+            return kept[2]
+        tls = self._describe_tls(settings, ca)
+        self._kept_tls = (settings, ca, tls)
+        return tls
+
+    @staticmethod
+    def _describe_tls(settings: _Settings, ca: Optional[str]) -> Tuple[Any, ...]:
         verify = settings.verify
         if verify is True:
-            ca = None
-            if settings.trust_env:
-                ca = getenv("REQUESTS_CA_BUNDLE") or getenv("CURL_CA_BUNDLE")
-            mode: Tuple[Any, ...] = ("verify", ca or None)
+            mode: Tuple[Any, ...] = ("verify", ca)
         elif verify is False:
             mode = ("insecure", None)
         elif isinstance(verify, (str, os.PathLike)):
@@ -1111,8 +1132,24 @@ class Session:
         return mode + pair
 
     def _client(self, url: URL, settings: _Settings) -> HTTPClient:
-        key, proxy, tls = self._client_key(url, settings)
+        """The client for ``url`` with ``settings`` (made on first use); the clients
+        are kept in least-recent-use order, the oldest retired beyond
+        :attr:`max_clients`."""
+        scheme = url.scheme
+        if (
+            scheme == "http"
+            and not settings.proxies
+            and (not settings.trust_env or not environ_proxies())
+        ):
+            # The common case, spelled out: no proxy, no TLS.
+            proxy = tls = None
+            key: Tuple[Any, ...] = (scheme, url.host, url.port, None, None, settings.timeouts)
+        else:
+            key, proxy, tls = self._client_key(url, settings)
         clients = self._clients
+        last = self._last_client
+        if last is not None and last[1] is clients and last[0] == key:
+            return last[2]  # the most recently used already: nothing to reorder
         client = clients.pop(key, None)
         if client is None:
             client = self._new_client(url, proxy, tls, settings.timeouts)
@@ -1120,6 +1157,7 @@ class Session:
                 # retired, not closed: its requests in flight may finish
                 clients.pop(next(iter(clients))).retire()
         clients[key] = client  # (re)inserted last: the dict is in least-recent-use order
+        self._last_client = (key, clients, client)
         return client
 
     def _client_key(
@@ -1176,7 +1214,8 @@ class Session:
 
     def _urlopen(self, request: Any) -> Any:
         """Send ``request`` once on the client for its URL and settings."""
-        client = self._client(request.url_split, self._settings_of(request))
+        settings = getattr(request, "_settings", None) or self._settings_of(request)
+        client = self._client(request.url_split, settings)
         return send_once(client, request, self.response_type)
 
     def _settings_of(self, request: Any) -> _Settings:
@@ -1189,29 +1228,20 @@ class Session:
         """Wait between attempts (a hook, so tests and subclasses can see the delays)."""
         gevent.sleep(seconds)
 
-    def _retry(self) -> Retry:
-        """The retry budget of one hop (an immutable value, kept while
-        ``max_retries``, ``retry_delay`` and ``max_retry_delay`` stay the same)."""
-        inputs = (self.max_retries, self.retry_delay, self.max_retry_delay)
-        kept = self._kept_retry
-        if kept is not None and kept[0] == inputs:
-            return kept[1]
-        retry = Retry(
-            total=self.max_retries,
-            backoff=float(self.retry_delay or 0),
-            max_backoff=float(self.max_retry_delay),
-        )
-        self._kept_retry = (inputs, retry)
-        return retry
-
     def _send(self, req: PreparedRequest) -> Response:
         """One hop, retried while ``max_retries`` allows and the policy agrees."""
-        retry = self._retry()
+        retry: Optional[Retry] = None  # made when an attempt fails: most never do
         while True:
             try:
                 return self._urlopen(req)
             except Exception as e:
                 # A gevent.Timeout or GreenletExit is a BaseException: never caught here.
+                if retry is None:
+                    retry = Retry(
+                        total=self.max_retries,
+                        backoff=float(self.retry_delay or 0),
+                        max_backoff=float(self.max_retry_delay),
+                    )
                 if retry.attempt >= retry.total:
                     raise
                 if not (is_transient(e) and may_resend(req.get_method(), e)):
@@ -1305,16 +1335,17 @@ class Session:
         all_hooks = self._hooks(hooks)
         extra_cookies = self._request_cookies(cookies, req) if cookies is not None else None
         jar = self.cookiejar
-        split = req.url_split
-        origin = (split.scheme, split.host, split.port)
+        jar_per_call = self._jar_per_call
+        origin = _origin(req.url_split) if extra_cookies else None
         history: List[Response] = []
         resp: Optional[Response] = None
         try:
             while True:
-                split = req.url_split
-                same_origin = (split.scheme, split.host, split.port) == origin
-                if jar is not None or extra_cookies:
+                if extra_cookies:
+                    same_origin = _origin(req.url_split) == origin
                     self._set_cookie_header(req, extra_cookies if same_origin else None, jar)
+                elif jar is not None:
+                    self._set_cookie_header(req, None, jar)
                 started = time.monotonic()
                 resp = self._send(req)
                 if isinstance(resp, Response):
@@ -1322,7 +1353,8 @@ class Session:
                 else:  # a response_type of the caller's own
                     resp.elapsed = timedelta(seconds=time.monotonic() - started)
                 apply_limits(resp, self.max_decompressed_size, self.max_encodings)
-                jar = self._store_cookies(jar, resp, req)
+                if jar is not None or jar_per_call:
+                    jar = self._store_cookies(jar, resp, req)
                 for hook in all_hooks:
                     replaced = hook(resp)
                     if replaced is not None:
@@ -1344,7 +1376,8 @@ class Session:
                     location = location[0]
                 req.redirect(resp.status_code, location)
                 resp = None
-            resp.history = history
+            if history:
+                resp.history = history
             if not stream:
                 _ = resp.content  # reads the body and gives the connection back
             return resp
@@ -1368,10 +1401,7 @@ class Session:
         uses (the same one: a module-level call makes its own on the first
         ``Set-Cookie``). Any response with ``info()`` will do for the jar."""
         if jar is None:
-            if not self._jar_per_call:
-                return None
-            headers = resp.headers
-            if "set-cookie" not in headers and "set-cookie2" not in headers:
+            if not self._jar_per_call or sets_no_cookie(_UNMADE_JAR, resp):
                 return None
             jar = RequestsCookieJar()
         elif sets_no_cookie(jar, resp):
@@ -1416,8 +1446,7 @@ class Session:
     # -- verbs ----------------------------------------------------------------------------------
 
     def get(self, url: Union[str, URL], params: Any = None, **kw: Any) -> Response:
-        kw.setdefault("allow_redirects", True)
-        return self.request("GET", url, params=params, **kw)
+        return self.request("GET", url, params=params, **kw)  # redirects followed
 
     def options(self, url: Union[str, URL], **kw: Any) -> Response:
         kw.setdefault("allow_redirects", True)
