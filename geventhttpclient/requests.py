@@ -1332,7 +1332,7 @@ class Session:
         req = self.prepare_request(method, url, params, data, headers, files, auth, json)
         req._settings = self._merge_settings(verify, cert, proxies, timeout)
         stream = self.stream if stream is None else stream
-        all_hooks = self._hooks(hooks)
+        all_hooks = self._hooks(hooks) if hooks or self.hooks.get("response") else ()
         extra_cookies = self._request_cookies(cookies, req) if cookies is not None else None
         jar = self.cookiejar
         jar_per_call = self._jar_per_call
@@ -1344,7 +1344,7 @@ class Session:
                 if extra_cookies:
                     same_origin = _origin(req.url_split) == origin
                     self._set_cookie_header(req, extra_cookies if same_origin else None, jar)
-                elif jar is not None:
+                elif jar is not None and not jar_adds_nothing(jar):
                     self._set_cookie_header(req, None, jar)
                 started = time.monotonic()
                 resp = self._send(req)
