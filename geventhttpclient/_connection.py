@@ -205,7 +205,10 @@ class Connection:
         # SSLSocket made a timeout object and an exception for every wait and ran
         # three Python layers per read (/small over TLS, c=10, callgrind: 101,000 ->
         # 86,000 instructions per request). Anything else (a stdlib SSLSocket, an
-        # unwrapped one) goes through the socket's own methods.
+        # unwrapped one) goes through the socket's own methods. (An SSLObject over
+        # memory BIOs saves OpenSSL's second read() per record but costs more Python
+        # calls per request: CPU per /small request 45 -> 56 us, /big no faster, in
+        # a prototype on both interpreters.)
         tls = None
         if isinstance(sock, gevent.ssl.SSLSocket) and hasattr(sock, "_read_event"):
             tls = getattr(sock, "_sslobj", None)
@@ -227,9 +230,14 @@ class Connection:
         """
         recv_into = self._raw_recv_into
         if recv_into is None:
-            if self._tls is not None:
-                got: int = self._tls_read(view, nbytes or len(view))
-                return got
+            tls = self._tls
+            if tls is not None:
+                nbytes = nbytes or len(view)
+                try:
+                    return tls.read(nbytes, view)  # type: ignore[no-any-return]
+                except (OSError, ValueError) as exc:  # SSLError (want more, EOF) is one
+                    got: int = self._tls_again(exc, view, nbytes)
+                    return got
             # (SSLSocket reads nothing for an explicit nbytes=0)
             return self.sock.recv_into(view, nbytes or len(view))  # type: ignore[no-any-return]
         while True:
@@ -244,9 +252,13 @@ class Connection:
         """Up to ``nbytes`` as a new bytes object (b"" when the peer closed)."""
         recv = self._raw_recv
         if recv is None:
-            if self._tls is not None:
-                data: bytes = self._tls_read(None, nbytes)
-                return data
+            tls = self._tls
+            if tls is not None:
+                try:
+                    return tls.read(nbytes)  # type: ignore[no-any-return]
+                except (OSError, ValueError) as exc:
+                    data: bytes = self._tls_again(exc, None, nbytes)
+                    return data
             return self.sock.recv(nbytes)  # type: ignore[no-any-return]
         while True:
             try:
@@ -256,21 +268,15 @@ class Connection:
             except InterruptedError:
                 pass
 
-    def _tls_read(self, view: Any, nbytes: int) -> Any:
-        """Up to ``nbytes`` decrypted into ``view`` (their count), or as new bytes when
-        ``view`` is None; 0 or b"" at the end of the stream. The rules of gevent's
-        SSLSocket: with ``suppress_ragged_eofs`` (the default) a close_notify or an
-        EOF without one ends the stream, and the response's framing decides whether
-        it ended too early."""
+    def _tls_again(self, exc: BaseException, view: Any, nbytes: int) -> Any:
+        """After a read of the SSL object raised ``exc``: wait and read again while it
+        wants more bytes, then as :meth:`read_into` (``view``) or :meth:`read_bytes`
+        (``view`` None). gevent's SSLSocket rules: with ``suppress_ragged_eofs`` (the
+        default) a close_notify or an EOF without one ends the stream (0 or b""), and
+        the response's framing decides whether it ended too early."""
         tls = self._tls
         while True:
-            try:
-                if view is None:
-                    return tls.read(nbytes)
-                return tls.read(nbytes, view)
-            except _SSLWantRead:
-                self._wait_readable()
-            except (OSError, ValueError) as exc:  # SSLError is an OSError
+            if not isinstance(exc, _SSLWantRead):
                 sock = self.sock
                 if getattr(sock, "_sslobj", None) is not tls or isinstance(exc, _SSLWantWrite):
                     # Closed or unwrapped under us (gevent's SSLSocket raises its own
@@ -282,7 +288,12 @@ class Connection:
                     or (isinstance(exc, _SSLError) and exc.args[0] == _SSL_ERROR_EOF)
                 ) and getattr(sock, "suppress_ragged_eofs", True):
                     return b"" if view is None else 0
-                raise
+                raise exc
+            self._wait_readable()
+            try:
+                return tls.read(nbytes) if view is None else tls.read(nbytes, view)
+            except (OSError, ValueError) as again:
+                exc = again
 
     def _wait_readable(self) -> None:
         """Wait until the socket is readable, at most ``timeout`` seconds.
