@@ -173,10 +173,16 @@ class Nginx:
 
     def _files(self) -> None:
         w = self.www
-        open(os.path.join(w, "small.html"), "wb").write(small_page())
-        open(os.path.join(w, "small.json"), "wb").write(small_json())
         line = b"The quick brown fox jumps over the lazy dog %d times.\n"
-        open(os.path.join(w, "text.txt"), "wb").write(b"".join(line % i for i in range(2000)))
+        pages = {
+            "small.html": small_page(),
+            "small.json": small_json(),
+            "text.txt": b"".join(line % i for i in range(2000)),
+        }
+        for name, data in pages.items():
+            # closed here: on PyPy an unclosed file is flushed only when collected
+            with open(os.path.join(w, name), "wb") as f:
+                f.write(data)
         block = os.urandom(1024 * 1024)
         with open(os.path.join(w, "big.bin"), "wb") as f:
             for _ in range(BIG_SIZE // len(block)):
@@ -194,16 +200,17 @@ class Nginx:
                 self.tls_port = free_port()
             conf = os.path.join(self.tmp, "nginx.conf")
             user = "user root root;" if os.geteuid() == 0 else ""
-            open(conf, "w").write(
-                CONF.format(
-                    tmp=self.tmp,
-                    www=self.www,
-                    port=self.port,
-                    tls_port=self.tls_port,
-                    tls=self.tls,
-                    user=user,
+            with open(conf, "w") as f:
+                f.write(
+                    CONF.format(
+                        tmp=self.tmp,
+                        www=self.www,
+                        port=self.port,
+                        tls_port=self.tls_port,
+                        tls=self.tls,
+                        user=user,
+                    )
                 )
-            )
             self.proc = subprocess.Popen(
                 [self.exe, "-p", self.tmp, "-c", conf],
                 stdout=subprocess.DEVNULL,
