@@ -254,6 +254,9 @@ class Connection:
         if recv is None:
             tls = self._tls
             if tls is not None:
+                buf = self.buf
+                if buf is not None and self.start == self.end and nbytes <= buf.size:
+                    return self._tls_gather(buf.view, nbytes)
                 try:
                     return tls.read(nbytes)  # type: ignore[no-any-return]
                 except (OSError, ValueError) as exc:
@@ -267,6 +270,28 @@ class Connection:
                 self._wait_readable()
             except InterruptedError:
                 pass
+
+    def _tls_gather(self, view: Any, nbytes: int) -> bytes:
+        """:meth:`read_bytes` over TLS, through the idle receive buffer: what the first
+        read brings (waiting for it) and the records that are here already, up to
+        ``nbytes``, as one bytes object. A read of the SSL object ends at a record
+        (16 KiB at most): a bytes object of each (CPython's makes one of ``nbytes``
+        and shrinks it), joined by the caller, cost more (/big read(65536) over TLS,
+        callgrind: 602M -> 570M instructions per 100 MiB)."""
+        tls = self._tls
+        try:
+            got: int = tls.read(nbytes, view)
+        except (OSError, ValueError) as exc:
+            got = self._tls_again(exc, view, nbytes)
+        while 0 < got < nbytes:
+            try:
+                n = tls.read(nbytes - got, view[got:])
+            except (OSError, ValueError):
+                break  # nothing more yet; or an end, which the next read meets again
+            if not n:
+                break
+            got += n
+        return view[:got].tobytes()  # type: ignore[no-any-return]
 
     def _tls_again(self, exc: BaseException, view: Any, nbytes: int) -> Any:
         """After a read of the SSL object raised ``exc``: wait and read again while it
