@@ -18,6 +18,7 @@ from __future__ import annotations
 import errno
 import mmap
 import os
+import platform
 import select as _select
 import socket as _stdsocket
 import ssl as _stdssl
@@ -80,6 +81,14 @@ _SSLWantWrite = _stdssl.SSLWantWriteError
 _SSLZeroReturn = _stdssl.SSLZeroReturnError
 _SSLError = _stdssl.SSLError
 _SSL_ERROR_EOF = _stdssl.SSL_ERROR_EOF
+_TLS_TRY_FIRST = platform.python_implementation() != "PyPy"
+"""Whether the first read of a TLS response tries the SSL object before waiting for
+the socket. CPython: yes, the answer is usually there by then (over loopback 60-98%
+of first reads at c=100 to 1) and waiting first cost more than the failed reads
+(/small over TLS, c=10 and c=100, 9 alternated rounds: 0.88-0.91x of trying first).
+PyPy: no, half the tries fail there and its ssl module makes each failure dear
+(trying first: 0.68x at c=10, 0.79x at c=100). The SSL object may hold decrypted
+bytes already; then it is read first either way."""
 _TLS_WRITE_ONCE = 1 << 20
 """Largest write tried directly on the SSL object. OpenSSL wants a write it could not
 finish retried with the same bytes; gevent's ``sendall``, which does the retry, sends
@@ -519,13 +528,14 @@ class Connection:
         we wait for readability before trying: trying first fails with EAGAIN on
         99.9% of requests, and CPython makes an exception with a decoded message
         of each (/small c=100: 33,000 -> 39,800 req/s; benchmarks/results/HISTORY.md).
+        Over TLS, see :data:`_TLS_TRY_FIRST`.
         """
-        if self._raw_recv_into is None or self.end:
-            # TLS tries first: the answer is usually there by then (over loopback
-            # 60-98% of first reads at c=100 to 1), and waiting for readability
-            # first cost more than the failed reads (/small over TLS, c=10 and
-            # c=100, 9 alternated rounds: 0.88-0.91x of trying first).
+        if self.end:
             return self.fill()
+        if self._raw_recv_into is None:
+            tls = self._tls
+            if tls is None or _TLS_TRY_FIRST or tls.pending():
+                return self.fill()
         self._wait_readable()
         n = self.end = self.read_into(self.buf.view)  # type: ignore[union-attr]
         return n

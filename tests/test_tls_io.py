@@ -44,8 +44,11 @@ def tls_client(server, ca_file, **kw) -> HTTPClient:
     return HTTPClient("127.0.0.1", server.port, ssl=True, ssl_options={"ca_certs": ca_file}, **kw)
 
 
+MEDIUM = BIG[:600_000]  # about 37 records: read in small pieces, quick on a cold PyPy
+
+
 def big_or_small(conn, req):
-    body = BIG if req["target"] == "/big" else b"small"
+    body = {"/big": BIG, "/medium": MEDIUM}.get(req["target"], b"small")
     conn.respond(200, body)
 
 
@@ -88,7 +91,7 @@ def test_tls_body_of_many_records_read_in_small_pieces_then_keep_alive(
     the next request."""
     server = server_factory(keep_alive(big_or_small), ssl_context=server_ssl_context)
     http = tls_client(server, ca_file)
-    r = http.get("/big")
+    r = http.get("/medium")
     buf = bytearray(1000)
     got = bytearray()
     while True:
@@ -96,29 +99,44 @@ def test_tls_body_of_many_records_read_in_small_pieces_then_keep_alive(
         if not n:
             break
         got += buf[:n]
-    assert bytes(got) == BIG
-    r = http.get("/big")
+    assert bytes(got) == MEDIUM
+    r = http.get("/medium")
     parts = []
     while True:
         block = r.read(7777)
         if not block:
             break
         parts.append(block)
-    assert b"".join(parts) == BIG
+    assert b"".join(parts) == MEDIUM
     assert http.get("/small").read() == b"small"
     assert server.connections == 1
 
 
+def read_all(r):
+    return r.read()
+
+
+def read_blocks(r):
+    """read(65536) until b"": the path that gathers TLS records into one block."""
+    parts = []
+    while True:
+        block = r.read(65536)
+        if not block:
+            return b"".join(parts)
+        parts.append(block)
+
+
+@pytest.mark.parametrize("read", [read_all, read_blocks])
 @pytest.mark.parametrize("close_notify", [True, False], ids=["close_notify", "ragged_eof"])
 def test_tls_truncated_body_raises_as_over_tcp(
-    server_factory, server_ssl_context, ca_file, close_notify
+    server_factory, server_ssl_context, ca_file, close_notify, read
 ):
     """A body shorter than its Content-Length is never returned as complete, whether
     the server ends TLS properly (close_notify) or just closes the socket."""
 
     def cut_short(conn):
         conn.read_request()
-        conn.send(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n" + b"x" * 5000)
+        conn.send(b"HTTP/1.1 200 OK\r\nContent-Length: 500000\r\n\r\n" + BIG[:300000])
         if close_notify:
             conn.sock.unwrap()
         conn.close()
@@ -127,7 +145,15 @@ def test_tls_truncated_body_raises_as_over_tcp(
     http = tls_client(server, ca_file)
     r = http.get("/")
     with pytest.raises(IncompleteResponse):
-        r.read()
+        read(r)
+
+
+def test_tls_body_read_in_blocks_is_whole(server_factory, server_ssl_context, ca_file):
+    server = server_factory(keep_alive(big_or_small), ssl_context=server_ssl_context)
+    http = tls_client(server, ca_file)
+    for _ in range(2):
+        assert read_blocks(http.get("/big")) == BIG
+    assert server.connections == 1
 
 
 def test_tls_body_ended_by_close_notify_is_whole(server_factory, server_ssl_context, ca_file):
