@@ -5,6 +5,7 @@ Content-Length framing only) on gevent's own ``SSLSocket``, verified against
 ``--cafile``: what any gevent-based client must at least spend per HTTPS request.
 ``--no-keepalive``: a new TCP connection and a full TLS handshake per request (no
 session resumption: a plain ``SSLContext`` does not resume unless given a session).
+``--variant bytes`` (/big): each 64 KiB block also made a bytes object, as floor.py's.
 """
 
 from __future__ import annotations
@@ -84,11 +85,12 @@ def main():
         sock = connect(ctx, host, port)
         b = bytearray(C.BLOCK)
         v = memoryview(b)
+        as_bytes = args.variant == "bytes"  # a bytes object of each 64 KiB, as read() makes
 
         def once():
-            return exchange(sock, req, b, v)
+            return exchange(sock, req, b, v, as_bytes)
 
-        C.timed_stream(args, "floor-tls", once)
+        C.timed_stream(args, "floor-tls-bytes" if as_bytes else "floor-tls", once)
         return
     C.emit(args, "floor-tls", skipped=f"mode {args.mode}")
 
