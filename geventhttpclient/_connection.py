@@ -180,6 +180,10 @@ class Connection:
         "_timeout",
         "_waiting",
         "_since",
+        "created_at",
+        "queued",
+        "phases",
+        "parsed",
         "__weakref__",
     )
 
@@ -228,6 +232,14 @@ class Connection:
         self._timeout = timeout
         self._waiting: Any = None  # the greenlet waiting for this socket, if any
         self._since = 0.0  # time.monotonic() when that wait began
+        self.created_at = _monotonic()
+        """When the connection was made (``time.monotonic()``): its age."""
+        self.queued = 0.0
+        """Seconds the current request waited in the pool for it (set by the pool)."""
+        self.phases: Any = None
+        """How it was opened (a :class:`~geventhttpclient.timings.ConnectPhases`), or None."""
+        self.parsed = 0
+        """Bytes of responses received and parsed on it so far."""
 
     def read_into(self, view: Any, nbytes: int = 0) -> int:
         """Receive into the caller's ``view`` (up to ``nbytes``, or its length) with
@@ -407,14 +419,16 @@ class Connection:
                 # closed or unwrapped under us: gevent's own error, as before
         self.sock.sendall(data)
 
-    def send(self, head: bytes, body: RequestBody, block_size: int = 65536) -> None:
+    def send(self, head: bytes, body: RequestBody, block_size: int = 65536) -> int:
         """Send a request: ``head`` (b"" when it went already, before a 100
         Continue), then ``body`` as :func:`~geventhttpclient._http11.prepare_body`
-        framed it. A small body goes in one write with the head."""
+        framed it. A small body goes in one write with the head. Returns the
+        bytes sent (head and framed body)."""
         kind = body.kind
         if kind == "none":
             self.write(head)
-        elif kind == "bytes":
+            return len(head)
+        if kind == "bytes":
             data = body.data
             if len(data) <= 65536:
                 self.write(head + data if head else data)
@@ -423,22 +437,28 @@ class Connection:
                 if head:
                     sock.sendall(head)
                 sock.sendall(data)
-        elif kind == "file":
+            return len(head) + len(data)
+        if kind == "file":
             if head:
                 self.sock.sendall(head)
             self._send_file(body, block_size)
-        elif kind == "stream":
+            return len(head) + (body.length or 0)
+        if kind == "stream":
             if head:
                 self.write(head)
             self._send_sized_stream(body)
-        else:  # "chunked"
-            sock = self.sock
-            first = True
-            for frame in chunk_frames(body.chunks or ()):
-                if first and head:
-                    frame = head + frame
-                    first = False
-                sock.sendall(frame)
+            return len(head) + (body.length or 0)
+        # "chunked"
+        sock = self.sock
+        first = True
+        sent = len(head)
+        for frame in chunk_frames(body.chunks or ()):
+            sent += len(frame)
+            if first and head:
+                frame = head + frame
+                first = False
+            sock.sendall(frame)
+        return sent
 
     def _send_sized_stream(self, body: RequestBody) -> None:
         """Blocks of a body whose length was declared: exactly that many bytes, or a
@@ -565,6 +585,7 @@ class Connection:
         start = self.start
         end = self.end
         n = self.parser.feed(buf.ptr + start if start else buf.ptr, end - start, buf.data, start)
+        self.parsed += n
         start += n
         if start == end:
             self.start = self.end = 0
@@ -670,7 +691,7 @@ class Releaser(Protocol):
     def release(self, conn: Connection) -> None:
         """The response is complete and the connection may serve another request."""
 
-    def discard(self, conn: Connection) -> None:
+    def discard(self, conn: Connection, reason: str = ...) -> None:
         """The connection must not be reused: close it and free its place."""
 
     def discard_soon(self, conn: Connection) -> None:

@@ -17,7 +17,7 @@ import errno
 import os
 import socket as _stdsocket
 import ssl as _stdssl
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 import gevent
 import gevent.queue
@@ -35,8 +35,9 @@ from .exceptions import (
     ReadTimeout,
     TLSError,
 )
+from .timings import ConnectPhases, clock
 
-__all__ = ["connect", "make_ssl_context", "translate", "ATTEMPT_DELAY"]
+__all__ = ["connect", "make_ssl_context", "translate", "check_resolve", "override", "ATTEMPT_DELAY"]
 
 ATTEMPT_DELAY = 0.25
 """RFC 8305 section 5 recommends 250 ms between connection attempts."""
@@ -179,12 +180,47 @@ def _numeric(host: str, port: int, disable_ipv6: bool) -> Optional[List[Tuple[An
     return None
 
 
-def _resolve(host: str, port: int, disable_ipv6: bool) -> List[Tuple[Any, ...]]:
-    numeric = _numeric(host, port, disable_ipv6)
+def override(resolve: Optional[Mapping[str, str]], host: str, port: int) -> Optional[str]:
+    """The address ``resolve`` (curl's ``--resolve``: ``"host:port"`` or ``"host"``
+    keys, IP addresses as values) gives ``host`` on ``port``, or None."""
+    if not resolve:
+        return None
+    name = f"[{host}]" if ":" in host else host
+    return resolve.get(f"{name}:{port}") or resolve.get(host)
+
+
+def check_resolve(resolve: Optional[Mapping[str, str]]) -> Dict[str, str]:
+    """``resolve`` checked once, when a client is made: every value an IP address
+    (a name there would need the lookup that ``resolve`` is for avoiding)."""
+    checked: Dict[str, str] = {}
+    for key, address in (resolve or {}).items():
+        address = str(address).strip()
+        if address.startswith("[") and address.endswith("]"):
+            address = address[1:-1]
+        if _numeric(address, 0, False) is None:
+            raise ValueError(f"resolve={{{key!r}: {address!r}}}: not an IP address")
+        checked[str(key).lower()] = address
+    return checked
+
+
+def _resolve(
+    host: str,
+    port: int,
+    disable_ipv6: bool,
+    resolve: Optional[Mapping[str, str]] = None,
+    dns_cache: Any = None,
+) -> Tuple[List[Tuple[Any, ...]], bool]:
+    """The addresses to try for ``host``, in order, and whether a lookup was made
+    (none for an IP address or a ``resolve`` override)."""
+    address = override(resolve, host.lower(), port) if resolve else None
+    numeric = _numeric(address or host, port, disable_ipv6)
     if numeric is not None:
-        return numeric
+        return numeric, False
     family = _stdsocket.AF_INET if disable_ipv6 else _stdsocket.AF_UNSPEC
-    infos = gevent.socket.getaddrinfo(host, port, family, _stdsocket.SOCK_STREAM)
+    if dns_cache is not None:
+        infos = dns_cache.getaddrinfo(host, port, family, _stdsocket.SOCK_STREAM)
+    else:
+        infos = gevent.socket.getaddrinfo(host, port, family, _stdsocket.SOCK_STREAM)
     # RFC 8305 section 4: interleave families, starting with the first one returned.
     v6 = [i for i in infos if i[0] == _stdsocket.AF_INET6]
     v4 = [i for i in infos if i[0] != _stdsocket.AF_INET6]
@@ -192,7 +228,7 @@ def _resolve(host: str, port: int, disable_ipv6: bool) -> List[Tuple[Any, ...]]:
     ordered: List[Tuple[Any, ...]] = []
     for i in range(max(len(first), len(second))):
         ordered.extend(lst[i] for lst in (first, second) if i < len(lst))
-    return ordered
+    return ordered, True
 
 
 def _attempt(
@@ -272,19 +308,45 @@ def connect(
     server_hostname: Optional[str] = None,
     tunnel: Optional[Callable[[gevent.socket.socket], None]] = None,
     source_address: Optional[Tuple[str, int]] = None,
+    resolve: Optional[Mapping[str, str]] = None,
+    dns_cache: Any = None,
+    phases: Optional[ConnectPhases] = None,
+    tls_session: Any = None,
 ) -> gevent.socket.socket:
     """A connected (and, with ``ssl_context``, TLS-wrapped) gevent socket.
 
     ``tunnel`` runs on the plain socket before TLS (an HTTP proxy's CONNECT).
     ``source_address``: the local ``(host, port)`` to bind to first.
+    ``resolve``: addresses to use instead of looking names up (see
+    :func:`check_resolve`); ``dns_cache``: an object whose ``getaddrinfo`` looks
+    names up (a :class:`~geventhttpclient.DNSCache`), None for gevent's resolver.
+    ``phases``: filled in with how long each step took, its ``trace`` hook told.
+    ``tls_session``: a TLS session of an earlier connection to resume.
     Raises :class:`DNSError`, :class:`ConnectError`, :class:`ConnectTimeout`,
     :class:`TLSError`.
     """
     what = f"{host}:{port}"
+    trace = phases.trace if phases is not None else None
     try:
-        infos = _resolve(host, port, disable_ipv6)
+        if phases is None:
+            infos, _ = _resolve(host, port, disable_ipv6, resolve, dns_cache)
+        else:
+            began = clock()
+            if trace is not None and not (
+                _numeric(host, port, disable_ipv6) or override(resolve, host.lower(), port)
+            ):
+                trace("dns.resolve.started", {"host": host, "port": port})
+            infos, looked_up = _resolve(host, port, disable_ipv6, resolve, dns_cache)
+            if looked_up:
+                phases.dns = clock() - began
+                if trace is not None:
+                    trace("dns.resolve.complete", {"addresses": [i[4][0] for i in infos]})
         if not infos:
             raise DNSError(errno.ENOENT, f"{what}: no address")
+        if phases is not None:
+            if trace is not None:
+                trace("connect_tcp.started", {"host": host, "port": port})
+            began = clock()
         sock = (
             _attempt(infos[0], connection_timeout, source_address)
             if len(infos) == 1
@@ -293,6 +355,13 @@ def connect(
     except Exception as exc:
         raise translate(exc, what, connecting=True) from exc
     try:
+        if phases is not None:
+            phases.connect = clock() - began
+            if trace is not None:
+                trace(
+                    "connect_tcp.complete",
+                    {"local_address": sock.getsockname(), "remote_address": sock.getpeername()},
+                )
         sock.setsockopt(_stdsocket.IPPROTO_TCP, _stdsocket.TCP_NODELAY, 1)
         if tunnel is not None:
             tunnel(sock)
@@ -301,9 +370,27 @@ def connect(
             # Always gevent's SSLSocket: a stdlib context (gevent's create_default_context
             # returns one in an unpatched process, and so may a user's factory) would
             # wrap into a stdlib socket whose handshake and reads block the whole hub.
+            name = server_hostname or host
+            if phases is not None:
+                if trace is not None:
+                    trace("start_tls.started", {"server_hostname": name})
+                began = clock()
             sock = gevent.ssl.SSLSocket(
-                sock=sock, server_hostname=server_hostname or host, _context=ssl_context
+                sock=sock, server_hostname=name, _context=ssl_context, _session=tls_session
             )
+            if phases is not None:
+                phases.tls = clock() - began
+                phases.tls_resumed = bool(sock.session_reused)
+                if trace is not None:
+                    cipher = sock.cipher()
+                    trace(
+                        "start_tls.complete",
+                        {
+                            "version": sock.version(),
+                            "cipher": cipher[0] if cipher else None,
+                            "resumed": phases.tls_resumed,
+                        },
+                    )
         if network_timeout != connection_timeout:
             sock.settimeout(network_timeout)
     except BaseException as exc:

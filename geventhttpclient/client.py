@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 import errno
 import time
-from typing import AbstractSet, Any, Callable, Dict, Optional, Tuple, Union
+from typing import AbstractSet, Any, Callable, Dict, Mapping, Optional, Tuple, Union
 
 import gevent
 import gevent.socket
@@ -59,6 +59,8 @@ from .header import Headers
 from .header import HeadersDataType as HeadersDataType
 from .response import HTTPResponse as HTTPResponse
 from .response import HTTPSocketPoolResponse
+from .timings import ConnectPhases, TraceHook
+from .timings import clock as _clock
 from .url import URL
 
 __all__ = ["HTTPClient", "HTTPClientPool"]
@@ -184,6 +186,14 @@ class HTTPClient:
         timeout: Optional[float] = None,
         pool_timeout: Optional[float] = None,
         limits: ParserLimits = DEFAULT_LIMITS,
+        trace: Optional[TraceHook] = None,
+        keepalive_expiry: Optional[float] = None,
+        max_connection_age: Optional[float] = None,
+        max_requests_per_connection: Optional[int] = None,
+        tls_session_reuse: bool = False,
+        resolve: Optional[Mapping[str, str]] = None,
+        source_address: Union[str, Tuple[str, int], None] = None,
+        dns_cache: Any = None,
     ) -> None:
         if not host or any(c in host for c in "\r\n\0 /"):
             raise HeaderInjectionError(f"invalid host {host!r}")
@@ -205,6 +215,24 @@ class HTTPClient:
         self.timeout = timeout
         self.pool_timeout = pool_timeout
         self.limits = limits
+        self.trace_hook = trace
+        """The ``trace=`` hook (see :mod:`geventhttpclient.timings`), or None. (Not
+        ``trace``: that is the method sending TRACE requests.)"""
+        self.tls_session_reuse = tls_session_reuse
+        """Resume the TLS session of an earlier connection on each new one (off by
+        default: a load test wants each simulated user to pay a full handshake)."""
+        self._tls_session: Any = None
+        self._resolve = _net.check_resolve(resolve)
+        if isinstance(source_address, str):
+            source_address = (source_address, 0)
+        self.source_address = source_address
+        if dns_cache is True:
+            from ._dns import default_cache  # the module is light; few clients ask
+
+            dns_cache = default_cache()
+        self.dns_cache = dns_cache or None
+        """Where names are looked up: a :class:`DNSCache`, or None for gevent's
+        resolver (each new connection asks it)."""
 
         self.use_proxy = proxy_host is not None
         if self.use_proxy and not proxy_port:
@@ -258,11 +286,22 @@ class HTTPClient:
             concurrency,
             name=f"{scheme}://{netloc}",
             ssl_context=self._ssl_context,
+            **{
+                k: v
+                for k, v in (
+                    ("keepalive_expiry", keepalive_expiry),
+                    ("max_connection_age", max_connection_age),
+                    ("max_requests_per_connection", max_requests_per_connection),
+                )
+                if v is not None
+            },
         )
+        self._connection_pool.trace = trace
 
     # -- connections ---------------------------------------------------------------
 
     def _new_connection(self) -> Connection:
+        phases = ConnectPhases(self.trace_hook)
         sock = _net.connect(
             self._conn_host,  # type: ignore[arg-type]
             self._conn_port,
@@ -272,8 +311,19 @@ class HTTPClient:
             ssl_context=self._ssl_context,
             server_hostname=self._server_hostname,
             tunnel=self._tunnel if (self.use_proxy and self.ssl) else None,
+            source_address=self.source_address,
+            resolve=self._resolve,
+            dns_cache=self.dns_cache,
+            phases=phases,
+            tls_session=self._tls_session,
         )
-        return Connection(sock, self.limits, timeout=self.network_timeout)
+        if self.tls_session_reuse and self._ssl_context is not None:
+            session = getattr(sock, "session", None)
+            if session is not None:
+                self._tls_session = session
+        conn = Connection(sock, self.limits, timeout=self.network_timeout)
+        conn.phases = phases
+        return conn
 
     def _tunnel(self, sock: Any) -> None:
         """Ask the HTTP proxy for a CONNECT tunnel to our origin (RFC 9110 9.3.6)."""
@@ -458,11 +508,15 @@ class HTTPClient:
         self, method: str, head: bytes, body: RequestBody, mode: int
     ) -> HTTPSocketPoolResponse:
         pool = self._connection_pool
+        trace = self.trace_hook  # each use is one test when there is none
         idempotent = method in IDEMPOTENT_METHODS
         attempts = 2 if idempotent else 1
+        started = _clock()
         for attempt in range(attempts):
             if attempt and not body.rewind():
                 break
+            if trace is not None:
+                trace("pool.acquire.started", {"pool": pool.name})
             conn = pool.acquire(self.pool_timeout)
             response = HTTPSocketPoolResponse(
                 conn,
@@ -473,18 +527,25 @@ class HTTPClient:
                 read_head=False,
                 sent_request=head,
                 reusable=not mode & CLOSE,
+                started=started,
             )
             try:
+                if trace is not None:
+                    self._trace_sending(trace, conn, method)
                 if body is NO_BODY:
                     conn.write(head)
+                    sent = len(head)
                 elif mode & EXPECT:
                     conn.write(head)
                     if conn.await_continue(EXPECT_CONTINUE_TIMEOUT):
-                        response.begin(sent_in_full=False)  # the body was never sent
-                        return response
-                    conn.send(b"", body, self.block_size)
+                        response.begin(sent_in_full=False, sent_bytes=len(head))
+                        return response  # the body was never sent
+                    sent = len(head) + conn.send(b"", body, self.block_size)
                 else:
-                    conn.send(head, body, self.block_size)
+                    sent = conn.send(head, body, self.block_size)
+                if trace is not None:
+                    trace("send_request.complete", {"bytes": sent})
+                    trace("receive_response_headers.started", {})
             except (BrokenPipeError, ConnectionResetError) as exc:
                 # The server may have answered early (413, 401) and closed while we
                 # were still sending: that answer is the result.
@@ -503,13 +564,32 @@ class HTTPClient:
                 response.abandon()
                 raise
             try:
-                response.begin()
+                response.begin(sent_bytes=sent)
             except ConnectionClosed:
                 if attempt + 1 < attempts:
                     continue
                 raise
+            if trace is not None:
+                try:
+                    trace(
+                        "receive_response_headers.complete", {"status_code": response.status_code}
+                    )
+                except BaseException:
+                    response.abandon()
+                    raise
             return response
         raise ConnectionClosed(0, "connection closed before the response; body not replayable")
+
+    def _trace_sending(self, trace: TraceHook, conn: Connection, method: str) -> None:
+        """The trace events between taking a connection and sending on it."""
+        trace("pool.acquire.complete", {"reused": conn.requests > 0, "queued": conn.queued})
+        trace("send_request.started", {"method": method, "url": self._base_url})
+
+    def reset(self) -> None:
+        """Close the idle connections now and each busy one when its response ends;
+        the next requests connect anew (with the same TLS context: nothing is
+        reloaded). For a load test that wants fresh connections, as a new user."""
+        self._connection_pool.reset()
 
     # -- shortcuts ---------------------------------------------------------------------
 

@@ -33,6 +33,7 @@ import errno
 import os
 import ssl as _stdssl
 import sys
+import time
 import weakref
 from collections import deque
 from dataclasses import dataclass
@@ -76,6 +77,8 @@ a third of the throughput at concurrency 100); when the last busy connection com
 back the spares are trimmed to this many, so a pool of 1000 connections that all
 went idle keeps 16 x 64 KiB, not 64 MiB."""
 
+_clock = time.perf_counter
+"""The clock of :mod:`geventhttpclient.timings` (pool waits are its ``queued``)."""
 _UNSET = object()
 _CLOSED = object()  # handed to waiters by close(): they were given nothing
 
@@ -162,6 +165,9 @@ class ConnectionPool:
         self._reused = 0
         self._discarded = 0
         self._poller = make_poller()
+        self.trace: Optional[Callable[[str, Dict[str, Any]], Any]] = None
+        """The client's trace hook (see :mod:`geventhttpclient.timings`): called with
+        ``connection.released`` and ``connection.closed``."""
         # The hub (one per OS thread) of the first acquire. A hub, not a thread id:
         # under gevent.monkey (Locust) the thread id is each greenlet's own.
         self._owner: Any = None
@@ -277,15 +283,20 @@ class ConnectionPool:
         if self._closed or get_hub() is not self._owner:
             self._check_usable()
         item: Any
+        queued = 0.0
         if self._idle:
             item = self._idle.pop()
         elif self._count < self.size:
             self._count += 1
             item = None
         else:
+            began = _clock()
             item = self._wait(timeout)
+            queued = _clock() - began
         if item is None:
-            return self._connect()
+            new = self._connect()
+            new.queued = queued
+            return new
         conn: Connection = item
         # Always: bytes that arrived while the connection sat idle (a body longer
         # than its Content-Length, a late second response) would otherwise be read
@@ -294,7 +305,12 @@ class ConnectionPool:
             self._discarded += 1
             self._live.discard(conn)
             conn.close()
-            return self._connect()  # in the same slot
+            if self.trace is not None:
+                self._traced_close(conn, "stale")
+            conn = self._connect()  # in the same slot
+            conn.queued = queued
+            return conn
+        conn.queued = queued
         self._reused += 1
         buffers = self._buffers
         conn.buf = buffers.pop() if buffers else RecvBuffer()
@@ -396,8 +412,25 @@ class ConnectionPool:
     def _closed_message(self) -> str:
         return f"client for {self.name} was closed with this request in flight"
 
+    def _traced_close(self, conn: Connection, reason: str) -> None:
+        """Tell the trace hook that ``conn`` was closed (it is already)."""
+        trace = self.trace
+        if trace is not None:
+            trace(
+                "connection.closed",
+                {"pool": self.name, "reason": reason, "requests": conn.requests},
+            )
+
     def release(self, conn: Connection) -> None:
         """Return a connection whose response is complete and may be kept alive."""
+        if self.trace is not None:
+            try:
+                self.trace(
+                    "connection.released", {"pool": self.name, "requests": conn.requests + 1}
+                )
+            except BaseException:
+                self.discard(conn, "trace hook failed")
+                raise
         # The per-request path: _drop_buffer and _give_back, inlined.
         conn.state = IDLE
         conn.requests += 1
@@ -415,7 +448,7 @@ class ConnectionPool:
             if len(buffers) > SPARE_BUFFERS and len(idle) == self._count:
                 del buffers[SPARE_BUFFERS:]  # the pool went idle: keep a few
 
-    def discard(self, conn: Connection) -> None:
+    def discard(self, conn: Connection, reason: str = "not reusable") -> None:
         """Close a connection that must not be reused and free its slot."""
         self._discarded += 1
         self._drop_buffer(conn)
@@ -424,6 +457,8 @@ class ConnectionPool:
         self._slot_freed()
         if len(self._idle) == self._count and len(self._buffers) > SPARE_BUFFERS:
             del self._buffers[SPARE_BUFFERS:]  # the pool went idle: keep a few
+        if self.trace is not None:
+            self._traced_close(conn, reason)
 
     def discard_soon(self, conn: Connection) -> None:
         """:meth:`discard` from the hub's next loop iteration (safe from finalisers)."""

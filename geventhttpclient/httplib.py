@@ -223,7 +223,7 @@ class _Slot:
         if conn is not self.conn or _is_closed(conn.sock):
             self.discard(conn)
 
-    def discard(self, conn: Connection) -> None:
+    def discard(self, conn: Connection, reason: str = "") -> None:
         self._returned(conn)
         conn.close()
         if self.conn is conn:

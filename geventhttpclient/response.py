@@ -37,6 +37,8 @@ from .exceptions import (
     IncompleteResponse,
 )
 from .header import HeadAccess, Headers
+from .timings import Timings
+from .timings import clock as _clock
 
 if TYPE_CHECKING:
     from ._connection import Connection, Releaser
@@ -128,6 +130,13 @@ class HTTPSocketPoolResponse(HeadAccess):
         "_head_block",
         "_trailer_pairs",
         "_guard",
+        "_t_start",
+        "_t_ready",
+        "_t_sent",
+        "_t_head",
+        "_t_end",
+        "_nsent",
+        "_ended",
         "__dict__",
         "__weakref__",
     )
@@ -144,12 +153,21 @@ class HTTPSocketPoolResponse(HeadAccess):
         read_head: bool = True,
         sent_request: Optional[bytes] = None,
         reusable: bool = True,
+        started: float = 0.0,
     ) -> None:
         """``pool`` takes the connection back when the response ends.
         ``tunnel``: the request was a CONNECT (a 2xx has no body).
         ``read_head=False``: the caller sends the request first, then calls
         :meth:`begin`. ``sent_request``: the head sent, kept for inspection.
-        ``reusable=False``: the request asked to close its connection."""
+        ``reusable=False``: the request asked to close its connection.
+        ``started``: when the request began (:func:`timings.clock`), before it
+        waited for ``conn``; by default, now."""
+        self._t_ready = now = _clock()
+        self._t_start = started or now
+        self._t_sent = self._t_head = self._t_end = 0.0
+        self._nsent = 0
+        self._ended: Any = None
+        conn.parsed = 0
         self._conn: Optional[Connection] = conn
         self._pool: Optional[Releaser] = pool
         self.method = method
@@ -181,13 +199,16 @@ class HTTPSocketPoolResponse(HeadAccess):
         """2.x's name of :attr:`sent_request`."""
         return self.sent_request
 
-    def begin(self, sent_in_full: bool = True) -> None:
+    def begin(self, sent_in_full: bool = True, sent_bytes: int = 0) -> None:
         """Read the response head (interim 1xx responses are skipped by the parser).
 
         ``sent_in_full=False``: the server answered before the whole request body
         went (an early 413, a final answer to ``Expect: 100-continue``), so the
         connection is not reused. The head of a response is read once.
+        ``sent_bytes``: how much of the request went (for :attr:`timings`).
         """
+        self._t_sent = _clock()
+        self._nsent = sent_bytes
         if not sent_in_full:
             self._reusable = False
         conn = self._conn
@@ -219,6 +240,7 @@ class HTTPSocketPoolResponse(HeadAccess):
             if isinstance(exc, Exception):
                 raise translate(exc, "reading the response head") from exc
             raise
+        self._t_head = _clock()
         # The parser serves the next request on this connection once the message is
         # complete: keep what belongs to this response.
         self.status_code = parser.status_code
@@ -250,6 +272,7 @@ class HTTPSocketPoolResponse(HeadAccess):
     def _direct(self, length: int) -> None:
         """Account for ``length`` body bytes received outside the buffer."""
         self._parser.body_consumed(length)
+        self._conn.parsed += length  # type: ignore[union-attr]
         self._after_parse()
 
     def _after_parse(self) -> None:
@@ -261,12 +284,21 @@ class HTTPSocketPoolResponse(HeadAccess):
             pool = self._pool
             assert pool is not None
             self._conn = self._pool = None
+            self._t_end = _clock()
+            self._ended = (conn.queued, conn.phases, conn.requests, conn.parsed)
             self._complete = True
             self._keep_alive = parser.keep_alive
             if parser.trailer_pairs:
                 self._trailer_pairs = parser.trailer_pairs
             if self._guard is not None:
                 self._guard.detach()
+            trace = getattr(pool, "trace", None)
+            if trace is not None:
+                try:
+                    trace("receive_response_body.complete", {"bytes": conn.parsed})
+                except BaseException:
+                    pool.discard(conn, "trace hook failed")
+                    raise
             if conn.done(self._reusable):
                 pool.release(conn)
             else:
@@ -278,8 +310,42 @@ class HTTPSocketPoolResponse(HeadAccess):
         self._conn = self._pool = None
         if self._guard is not None:
             self._guard.detach()
+        if conn is not None:
+            self._ended = (conn.queued, conn.phases, conn.requests, conn.parsed)
         if conn is not None and pool is not None:
             pool.discard(conn)
+
+    @property
+    def timings(self) -> Timings:
+        """Where this request's time went (see :class:`~geventhttpclient.timings.Timings`):
+        a new snapshot on each read; ``receive`` and ``total`` once the body is in."""
+        conn = self._conn
+        if conn is not None:
+            queued, phases, served, received = conn.queued, conn.phases, conn.requests, conn.parsed
+        elif self._ended is not None:
+            queued, phases, served, received = self._ended
+        else:
+            queued, phases, served, received = 0.0, None, 0, 0
+        reused = served > 0
+        if reused:
+            phases = None
+        end = self._t_end
+        sent = self._t_sent
+        head = self._t_head
+        return Timings(
+            queued=queued,
+            dns=phases.dns if phases is not None else None,
+            connect=phases.connect if phases is not None else None,
+            tls=phases.tls if phases is not None else None,
+            send=sent - self._t_ready if sent else None,
+            wait=head - sent if head else None,
+            receive=end - head if end and head else None,
+            total=end - self._t_start if end else None,
+            reused=reused,
+            tls_resumed=phases.tls_resumed if phases is not None else None,
+            bytes_sent=self._nsent,
+            bytes_received=received,
+        )
 
     def release(self) -> None:
         """Give the connection back (closing it if the body was not fully read)."""

@@ -23,6 +23,7 @@ FLOORS: Dict[str, int] = {
     "_version": 0,
     "url": 0,
     "header": 0,
+    "timings": 0,
     "_cparser": 0,  # built from csrc/ by build_parser.py
     "exceptions": 1,
     "_http11": 2,
@@ -30,6 +31,7 @@ FLOORS: Dict[str, int] = {
     "_decoding": 2,
     "_proxies": 2,
     "_net": 2,
+    "_dns": 2,
     "auth": 2,
     "_bodies": 3,
     "_policy": 3,
