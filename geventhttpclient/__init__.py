@@ -5,6 +5,7 @@ package runs at full speed on CPython and PyPy. See README.md for the tour.
 """
 
 from ._decoding import DecodingError, DecompressionLimitExceeded
+from ._dns import DNSCache, dns_cache_info
 from ._version import __version__
 from .client import HTTPClient, HTTPClientPool
 from .exceptions import (
@@ -66,6 +67,8 @@ __all__ = [
     "HTTPClientPool",
     "Headers",
     "URL",
+    "DNSCache",
+    "dns_cache_info",
     "HTTPError",
     "HTTPParseError",
     "DecodingError",
