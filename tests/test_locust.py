@@ -2,7 +2,9 @@
 
 Runs ``tests/locust/run_check.py`` in a subprocess: a headless Locust run of
 ``tests/locust/locustfile.py`` against ``tests/locust/target_server.py``, then the
-checks of its statistics (see run_check.py). Skipped where Locust is not installed
+checks of its statistics (see run_check.py); then again with ``--otel``: the same
+users traced by ``geventhttpclient.contrib.opentelemetry`` (``locustfile_otel.py``),
+the same checks, and checks of the spans and durations. Skipped where Locust is not installed
 (every env but ``locust``). Locust is never imported here: importing it
 monkey-patches the whole process.
 """
@@ -26,11 +28,16 @@ def locust_installed() -> bool:
     return spec is not None and spec.origin not in (None, "namespace")
 
 
-@pytest.mark.skipif(not locust_installed(), reason="locust is not installed (tox -e locust)")
-@pytest.mark.hub_block_limit(600)  # waits on the subprocess without yielding to the hub
-def test_locust_fasthttpuser_scenario():
+def otel_sdk_installed() -> bool:
+    try:
+        return importlib.util.find_spec("opentelemetry.sdk") is not None
+    except ImportError:  # no opentelemetry package at all
+        return False
+
+
+def run_check(*args: str) -> None:
     proc = subprocess.run(
-        [sys.executable, RUN_CHECK],
+        [sys.executable, RUN_CHECK, *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -39,3 +46,20 @@ def test_locust_fasthttpuser_scenario():
     print(proc.stdout)
     failed = [line.strip() for line in proc.stdout.splitlines() if line.startswith("  FAIL")]
     assert proc.returncode == 0, "Locust job failed:\n" + "\n".join(failed or [proc.stdout[-3000:]])
+
+
+@pytest.mark.skipif(not locust_installed(), reason="locust is not installed (tox -e locust)")
+@pytest.mark.hub_block_limit(600)  # waits on the subprocess without yielding to the hub
+def test_locust_fasthttpuser_scenario():
+    run_check()
+
+
+@pytest.mark.skipif(not locust_installed(), reason="locust is not installed (tox -e locust)")
+@pytest.mark.skipif(
+    not otel_sdk_installed(), reason="opentelemetry-sdk is not installed (tox -e locust)"
+)
+@pytest.mark.hub_block_limit(600)
+def test_locust_fasthttpuser_scenario_traced_by_instrument():
+    """The same run with instrument() in the locustfile: the same stats, and a span per
+    HTTP exchange of every request kind (run_check.py --otel)."""
+    run_check("--otel")

@@ -1,6 +1,6 @@
 """The Locust job: run Locust's FastHttpUser on this geventhttpclient and check its stats.
 
-    python tests/locust/run_check.py [--iterations N] [--keep DIR]
+    python tests/locust/run_check.py [--iterations N] [--keep DIR] [--otel]
 
 1. Checks that the installed ``geventhttpclient`` is this one (3.x, with the
    ``_cparser`` extension), not the 2.x that ``pip install locust`` pulls in.
@@ -15,6 +15,11 @@
    task (Locust's ``user_error`` event, its exceptions CSV, no ``Traceback`` or
    ERROR line in its output); the custom ``ssl_context_factory`` was used and the
    shared ``HTTPClientPool`` was shared.
+5. With ``--otel``, the same run and checks with ``locustfile_otel.py`` (the same
+   users, with ``geventhttpclient.contrib.opentelemetry.instrument()``), and then
+   the telemetry: one CLIENT span per HTTP exchange for every request kind, with the
+   conventions' attributes and error status; each response's span is the one whose
+   ``traceparent`` the server received; the duration histogram counts every span.
 
 Prints one line per check and ends with ``N passed, N failed``; exits 1 if any
 check failed. Used by ``tests/test_locust.py`` (``tox -e locust``).
@@ -37,6 +42,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LOCUSTFILE = os.path.join(HERE, "locustfile.py")
+LOCUSTFILE_OTEL = os.path.join(HERE, "locustfile_otel.py")
 SERVER = os.path.join(HERE, "target_server.py")
 
 # Users per class, as the locustfile's fixed_count says.
@@ -168,6 +174,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         "--iterations", type=int, default=int(os.environ.get("GHC_LOCUST_ITERATIONS", "20"))
     )
     parser.add_argument("--keep", help="keep Locust's CSV, log and output in this folder")
+    parser.add_argument(
+        "--otel", action="store_true", help="run locustfile_otel.py and check its telemetry"
+    )
     args = parser.parse_args(argv)
 
     if importlib.util.find_spec("locust") is None:
@@ -199,12 +208,15 @@ def main(argv: Optional[List[str]] = None) -> int:
     prefix = os.path.join(workdir, "locust")
     logfile = os.path.join(workdir, "locust.log")
     factsfile = os.path.join(workdir, "facts.json")
-    for path in (logfile, factsfile):
+    otelfile = os.path.join(workdir, "otel.json")
+    for path in (logfile, factsfile, otelfile):
         if os.path.exists(path):
             os.remove(path)
 
     server_err = open(os.path.join(workdir, "server.err"), "w+")
     server, ports = start_server(server_err)
+    refused_port = free_port()
+    traced: Dict[str, Any] = {}
     try:
         env = dict(os.environ)
         env.update(
@@ -213,13 +225,14 @@ def main(argv: Optional[List[str]] = None) -> int:
             GHC_LOCUST_CA=ports["ca"],
             GHC_LOCUST_ITERATIONS=str(args.iterations),
             GHC_LOCUST_FACTS=factsfile,
-            GHC_LOCUST_REFUSED=f"http://127.0.0.1:{free_port()}",
+            GHC_LOCUST_REFUSED=f"http://127.0.0.1:{refused_port}",
+            GHC_LOCUST_OTEL=otelfile,
         )
         env.pop("PYTHONSAFEPATH", None)  # Locust imports the locustfile from its folder
         users = sum(USERS.values())
         cmd = [
             sys.executable, "-m", "locust",
-            "-f", LOCUSTFILE,
+            "-f", LOCUSTFILE_OTEL if args.otel else LOCUSTFILE,
             "--headless",
             "-u", str(users), "-r", str(users),
             "--run-time", f"{int(LOCUST_TIMEOUT) - 30}s",
@@ -246,6 +259,12 @@ def main(argv: Optional[List[str]] = None) -> int:
                 hits = json.load(r)
         except OSError as e:
             hits = {"<error>": repr(e)}
+        if args.otel:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{ports['http']}/__traced") as r:
+                    traced = json.load(r)
+            except OSError as e:
+                traced = {"<error>": repr(e)}
     finally:
         stop_server(server)
         server_err.seek(0)
@@ -259,6 +278,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     print(f"Locust ran {locust_seconds:.1f}s, exit status {run.returncode}; files in {workdir}")
 
     check_run(checks, args.iterations, run.returncode, output, log, prefix, factsfile, hits)
+    if args.otel:
+        check_telemetry(checks, args.iterations, otelfile, traced, refused_port)
     checks.check(not server_errors, "the target server logged no error", server_errors[-3000:])
 
     if checks.failed:
@@ -421,6 +442,150 @@ def server_hits(n: int, tls: bool) -> Dict[str, int]:
         "GET /slow": n,
         **({"TLS handshake failed": n} if tls else {}),  # the default-CA session
     }
+
+
+# What the traced run's spans show, per request kind: (scheme, "METHOD /path"), or
+# ("http", "refused") for the refused address, -> how many of its spans are errors:
+# "all", "none", a number of scheme-iterations ("per_iteration": n), or "any" (a reset
+# may overtake the head or come after it, so its span may or may not have a status).
+SPAN_ERRORS: Dict[str, Any] = {
+    "GET /missing": "all",  # 404
+    "GET /whoami": "per_iteration",  # 401 once per iteration (before /login)
+    "GET /close-early": "all",  # no response at all
+    "GET /slow": "all",  # the impatient session's timeout
+    "GET /reset": "any",
+    "refused": "all",
+}
+CONVENTIONS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10]
+
+
+def expected_spans(n: int, tls: bool) -> Dict[str, int]:
+    """Spans per "METHOD /path" when ``n`` scenario iterations ran against a scheme:
+    one per call of HTTPClient.request, so what the server saw but for a request sent
+    twice inside one call (/close-early, resent once on a closed connection) and with
+    the requests that never got through the TLS handshake (the default-CA session)."""
+    spans = dict(server_hits(n, tls))
+    spans["GET /close-early"] = n
+    if tls:
+        del spans["TLS handshake failed"]
+        spans["GET /api/item"] += n
+    return spans
+
+
+def check_telemetry(
+    checks: Checks, iterations: int, otelfile: str, traced: Dict[str, Any], refused_port: int
+) -> None:
+    """The spans and durations the traced run (locustfile_otel.py) recorded."""
+    from urllib.parse import urlsplit
+
+    check = checks.check
+    if not check(os.path.exists(otelfile), "the traced locustfile wrote its telemetry at quit"):
+        return
+    telemetry = json.load(open(otelfile))
+    spans: List[Dict[str, Any]] = telemetry["spans"]
+    points: List[Dict[str, Any]] = telemetry["durations"]
+
+    required = ("http.request.method", "server.address", "server.port", "url.full")
+    bad = [
+        s
+        for s in spans
+        if s["kind"] != "CLIENT"
+        or s["name"] != s["attributes"].get("http.request.method")
+        or any(k not in s["attributes"] for k in required)
+    ]
+    check(
+        bool(spans) and not bad,
+        f"{len(spans)} spans, each a CLIENT span named after its method, with "
+        "http.request.method, server.address, server.port and url.full",
+        repr(bad[:3]),
+    )
+
+    def consistent(s: Dict[str, Any]) -> bool:
+        a = s["attributes"]
+        code = a.get("http.response.status_code")
+        if code is not None and code >= 400:
+            return a.get("error.type") == str(code) and s["status"] == "ERROR"
+        if code is not None:
+            return "error.type" not in a and s["status"] == "UNSET"
+        return str(a.get("error.type", "")).startswith("geventhttpclient.exceptions.") and (
+            s["status"] == "ERROR"
+        )
+
+    bad = [s for s in spans if not consistent(s)]
+    check(
+        not bad,
+        "error.type and span status follow the conventions: the status code for 4xx/5xx, "
+        "our exception's class name when no response came, none otherwise",
+        repr(bad[:3]),
+    )
+
+    # -- one span per exchange, for every request kind ------------------------------------
+    got: Dict[Tuple[str, str], List[Dict[str, Any]]] = {}
+    for s in spans:
+        url = urlsplit(s["attributes"].get("url.full", ""))
+        if s["attributes"].get("server.port") == refused_port:
+            key = ("http", "refused")
+        else:
+            key = (url.scheme, f"{s['name']} {url.path}")
+        got.setdefault(key, []).append(s)
+    want: Dict[Tuple[str, str], Tuple[int, int]] = {}  # -> (spans, scheme iterations)
+    for scheme, users in (("http", USERS["http"] + USERS["pool"]), ("https", USERS["https"])):
+        n = users * iterations
+        for key, count in expected_spans(n, tls=scheme == "https").items():
+            want[(scheme, key)] = (count, n)
+    want[("http", "refused")] = (sum(USERS.values()) * iterations, iterations)
+    for (scheme, key), (count, n) in sorted(want.items()):
+        these = got.get((scheme, key), [])
+        errors = sum(1 for s in these if "error.type" in s["attributes"])
+        rule = SPAN_ERRORS.get(key, "none")
+        if scheme == "https" and key == "GET /api/item":
+            rule = "per_iteration"  # the default-CA session: refused certificate
+        want_errors = {"all": count, "none": 0, "per_iteration": n, "any": errors}[rule]
+        check(
+            len(these) == count and errors == want_errors,
+            f"{scheme} {key}: {count} spans, {want_errors} of them errors",
+            f"{len(these)} spans, {errors} errors: "
+            f"{[s['attributes'].get('error.type') for s in these][:5]}",
+        )
+    stray = sorted(set(got) - set(want))
+    check(not stray, "no span for any other request", repr(stray))
+    refused = [s["attributes"].get("error.type") for s in got.get(("http", "refused"), [])]
+    check(
+        set(refused) == {"geventhttpclient.exceptions.ConnectionRefused"},
+        "the refused connections' error.type is ConnectionRefused",
+        repr(sorted(set(refused))),
+    )
+
+    # -- traceparent: the server received each response's span ---------------------------
+    sent = {s["traceparent"] for s in spans}
+    received = [tp for scheme in ("http", "https") for tp in traced.get(scheme, [])]
+    answered = [s for s in spans if "http.response.status_code" in s["attributes"]]
+    missing = [s for s in answered if s["traceparent"] not in received]
+    check(
+        bool(received) and not missing and set(received) <= sent,
+        f"the server received {len(received)} traceparent fields, each a span's, among "
+        f"them the span of each of the {len(answered)} responses",
+        f"missing {[(s['name'], s['attributes']['url.full']) for s in missing[:3]]}, "
+        f"unknown {sorted(set(received) - sent)[:3]}",
+    )
+
+    # -- the duration histogram ----------------------------------------------------------
+    total = sum(p["count"] for p in points)
+    check(
+        total == len(spans)
+        and all(p["unit"] == "s" and p["bounds"] == CONVENTIONS_BUCKETS for p in points),
+        "http.client.request.duration counted every span, in seconds, with the "
+        "conventions' buckets",
+        f"{total} measurements for {len(spans)} spans; "
+        f"{[(p['unit'], p['bounds']) for p in points[:1]]}",
+    )
+    span_seconds = sum(s["seconds"] for s in spans)
+    histogram_seconds = sum(p["sum"] for p in points)
+    check(
+        abs(span_seconds - histogram_seconds) < 1e-3,
+        "the histogram's durations are the spans' durations",
+        f"spans {span_seconds:.6f}s, histogram {histogram_seconds:.6f}s",
+    )
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@ never outlives the job).
 It is a raw ``gevent.server.StreamServer`` rather than a WSGI app so that it can
 misbehave on purpose: reset a connection halfway through a body, close one early,
 send corrupt compressed bytes. ``GET /__hits`` returns how often each path was hit,
-per scheme (that request is not counted), for the checker to compare with Locust's numbers.
+per scheme (that request is not counted), for the checker to compare with Locust's numbers;
+``GET /__traced`` the ``traceparent`` fields received, per scheme (the traced run).
 
 Routes (any method unless said otherwise):
 
@@ -61,6 +62,8 @@ except ImportError:  # pragma: no cover - the tox env installs brotlicffi
 ITEM = {"id": 1, "name": "thing", "tags": ["a", "b"]}
 
 hits: Dict[str, Dict[str, int]] = {"http": collections.Counter(), "https": collections.Counter()}
+# The W3C traceparent fields received, per scheme (the traced run, run_check.py --otel).
+traced: Dict[str, List[str]] = {"http": [], "https": []}
 cookie_serial = [0]
 
 
@@ -132,7 +135,12 @@ def route(
     if path == "/__hits":
         conn.send(response(200, "OK", json_body(hits), [JSON]))
         return True
+    if path == "/__traced":
+        conn.send(response(200, "OK", json_body(traced), [JSON]))
+        return True
     hits[scheme][f"{method} {path}"] += 1
+    if "traceparent" in headers:
+        traced[scheme].append(headers["traceparent"])
 
     if path == "/api/item":
         if method == "POST":
