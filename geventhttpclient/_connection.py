@@ -181,9 +181,12 @@ class Connection:
         "_waiting",
         "_since",
         "created_at",
+        "idle_since",
         "queued",
         "phases",
         "parsed",
+        "keep_session",
+        "tls_session",
         "__weakref__",
     )
 
@@ -234,12 +237,18 @@ class Connection:
         self._since = 0.0  # time.monotonic() when that wait began
         self.created_at = _monotonic()
         """When the connection was made (``time.monotonic()``): its age."""
+        self.idle_since = self.created_at
+        """When it last went back to its pool (``time.monotonic()``; set by the pool
+        while it has a ``keepalive_expiry`` or other lifecycle limit)."""
         self.queued = 0.0
         """Seconds the current request waited in the pool for it (set by the pool)."""
         self.phases: Any = None
         """How it was opened (a :class:`~geventhttpclient.timings.ConnectPhases`), or None."""
         self.parsed = 0
-        """Bytes of responses received and parsed on it so far."""
+        """Bytes of the current response received and parsed so far."""
+        self.keep_session = False
+        """Keep the TLS session in :attr:`tls_session` when closing (for resumption)."""
+        self.tls_session: Any = None
 
     def read_into(self, view: Any, nbytes: int = 0) -> int:
         """Receive into the caller's ``view`` (up to ``nbytes``, or its length) with
@@ -644,6 +653,8 @@ class Connection:
         )
 
     def close(self) -> None:
+        if self.keep_session:
+            self.tls_session = getattr(self.sock, "session", None)
         self.state = CLOSED
         self.fd = -1  # the number may be reused by the next socket
         self._tls = None

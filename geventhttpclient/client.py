@@ -215,13 +215,15 @@ class HTTPClient:
         self.timeout = timeout
         self.pool_timeout = pool_timeout
         self.limits = limits
-        self.trace_hook = trace
-        """The ``trace=`` hook (see :mod:`geventhttpclient.timings`), or None. (Not
-        ``trace``: that is the method sending TRACE requests.)"""
+        self._trace_hook = trace
         self.tls_session_reuse = tls_session_reuse
         """Resume the TLS session of an earlier connection on each new one (off by
         default: a load test wants each simulated user to pay a full handshake)."""
         self._tls_session: Any = None
+        # Take the session of the next response's connection: a TLS 1.3 server sends
+        # its ticket after the handshake, so a session is resumable only once a
+        # response has been read.
+        self._want_session = bool(tls_session_reuse and ssl)
         self._resolve = _net.check_resolve(resolve)
         if isinstance(source_address, str):
             source_address = (source_address, 0)
@@ -298,10 +300,20 @@ class HTTPClient:
         )
         self._connection_pool.trace = trace
 
+    @property
+    def trace_hook(self) -> Optional[TraceHook]:
+        """The ``trace=`` hook (see :mod:`geventhttpclient.timings`), or None; may be
+        set. (Not ``trace``: that is the method sending TRACE requests.)"""
+        return self._trace_hook
+
+    @trace_hook.setter
+    def trace_hook(self, hook: Optional[TraceHook]) -> None:
+        self._trace_hook = self._connection_pool.trace = hook
+
     # -- connections ---------------------------------------------------------------
 
     def _new_connection(self) -> Connection:
-        phases = ConnectPhases(self.trace_hook)
+        phases = ConnectPhases(self._trace_hook)
         sock = _net.connect(
             self._conn_host,  # type: ignore[arg-type]
             self._conn_port,
@@ -317,12 +329,11 @@ class HTTPClient:
             phases=phases,
             tls_session=self._tls_session,
         )
-        if self.tls_session_reuse and self._ssl_context is not None:
-            session = getattr(sock, "session", None)
-            if session is not None:
-                self._tls_session = session
+        if self.tls_session_reuse and self._ssl_context is not None and not phases.tls_resumed:
+            self._want_session = True  # none yet, or the server forgot it: take a new one
         conn = Connection(sock, self.limits, timeout=self.network_timeout)
         conn.phases = phases
+        conn.keep_session = self._want_session
         return conn
 
     def _tunnel(self, sock: Any) -> None:
@@ -508,7 +519,7 @@ class HTTPClient:
         self, method: str, head: bytes, body: RequestBody, mode: int
     ) -> HTTPSocketPoolResponse:
         pool = self._connection_pool
-        trace = self.trace_hook  # each use is one test when there is none
+        trace = self._trace_hook  # each use is one test when there is none
         idempotent = method in IDEMPOTENT_METHODS
         attempts = 2 if idempotent else 1
         started = _clock()
@@ -569,16 +580,23 @@ class HTTPClient:
                 if attempt + 1 < attempts:
                     continue
                 raise
-            if trace is not None:
-                try:
-                    trace(
-                        "receive_response_headers.complete", {"status_code": response.status_code}
-                    )
-                except BaseException:
-                    response.abandon()
-                    raise
+            if self._want_session:
+                self._take_session(conn)
             return response
         raise ConnectionClosed(0, "connection closed before the response; body not replayable")
+
+    def _take_session(self, conn: Connection) -> None:
+        """Keep the TLS session of ``conn`` for the next new connection to resume
+        (``tls_session_reuse``), once it can be resumed."""
+        session = conn.tls_session or getattr(conn.sock, "session", None)
+        if session is None:
+            return
+        # By ticket (RFC 8446, RFC 5077): the only way in TLS 1.3, and what TLS 1.2
+        # servers offer by default. (A TLS 1.2 server keeping sessions by id only
+        # is not resumed: its session object cannot tell its protocol version.)
+        if session.has_ticket:
+            self._tls_session = session
+            self._want_session = False
 
     def _trace_sending(self, trace: TraceHook, conn: Connection, method: str) -> None:
         """The trace events between taking a connection and sending on it."""
@@ -691,23 +709,74 @@ def close_all(clients: Any, wait: Optional[float] = 0.0) -> None:
 
 
 class HTTPClientPool:
-    """One :class:`HTTPClient` per origin, made on first use with ``client_args``."""
+    """One :class:`HTTPClient` per origin, made on first use with ``client_args``
+    (every keyword but ``max_clients``: see :meth:`HTTPClient.__init__`).
 
-    def __init__(self, **kw: Any) -> None:
+    ``max_clients``: keep at most this many clients, in least-recent-use order (a
+    hit moves its client to the most recent end). A new origin beyond it retires the
+    least recently used client (:meth:`HTTPClient.retire`: its idle connections
+    close now, its requests in flight finish), so a crawl of 10,000 hosts holds at
+    most ``max_clients x concurrency`` connections, not one per host. A client that
+    has greenlets waiting for one of its connections is passed over (retiring it
+    would fail them with :class:`PoolClosed`); if every client has, the cap is
+    exceeded until one has none. None (the default): no limit, as in 2.x.
+    """
+
+    def __init__(self, max_clients: Optional[int] = None, **kw: Any) -> None:
+        if max_clients is not None:
+            max_clients = int(max_clients)
+            if max_clients < 1:
+                raise ValueError("max_clients must be at least 1")
+        self.max_clients = max_clients
+        # The DNS cache default for pools (issue 15) is set here, before kw is kept:
+        # kw.setdefault("dns_cache", True)
         self.client_args = kw
         self.clients: Dict[Any, HTTPClient] = {}
+        """The clients by ``(scheme, host, port)``; with ``max_clients``, least
+        recently used first."""
+        self.evicted = 0
+        """Clients retired to stay within ``max_clients``."""
 
     def get_client(self, url: Union[str, URL]) -> HTTPClient:
+        """The client for the origin of ``url``, made on first use. Raises
+        :class:`InvalidURL` for a scheme other than http and https."""
         if not isinstance(url, URL):
             url = URL(url)
         key = (url.scheme, url.host, url.port)
-        client = self.clients.get(key)
+        clients = self.clients
+        client = clients.get(key)
         if client is None:
-            client = self.clients[key] = HTTPClient.from_url(url, **self.client_args)
+            client = HTTPClient.from_url(url, **self.client_args)
+            if self.max_clients is not None and len(clients) >= self.max_clients:
+                self._evict()
+            clients[key] = client
+        elif self.max_clients is not None:
+            clients[key] = clients.pop(key)  # now the most recently used
         return client
+
+    def _evict(self) -> None:
+        """Retire the least recently used client that nobody waits for, until there
+        is room for one more."""
+        clients = self.clients
+        excess = len(clients) - self.max_clients + 1  # type: ignore[operator]
+        victims = []
+        for key, client in clients.items():
+            if not client.statistics().waiting:
+                victims.append(key)
+                if len(victims) == excess:
+                    break
+        for key in victims:
+            clients.pop(key).retire()
+            self.evicted += 1
 
     def __getitem__(self, url: Union[str, URL]) -> HTTPClient:
         return self.get_client(url)
+
+    def reset(self) -> None:
+        """:meth:`HTTPClient.reset` on every client: idle connections close now,
+        busy ones as their responses end; the clients (and their SSL contexts) stay."""
+        for client in list(self.clients.values()):
+            client.reset()
 
     def close(self, wait: Optional[float] = 0.0) -> None:
         """Close every client (see :meth:`HTTPClient.close`); ``wait`` is a budget

@@ -63,6 +63,7 @@ from .exceptions import (
 )
 from .header import Headers
 from .response import HTTPSocketPoolResponse, byte_view
+from .timings import ConnectPhases, Timings
 
 __all__ = [
     "HTTPConnection",
@@ -442,6 +443,16 @@ class HTTPResponse(io.BufferedIOBase):
     @property
     def status_code(self) -> Any:
         return self.status
+
+    @property
+    def timings(self) -> Optional[Timings]:
+        """Where the request's time went (:class:`~geventhttpclient.timings.Timings`),
+        None before :meth:`begin`. The request went out before the response object
+        existed: ``send`` is not measured here (0.0), ``wait`` runs from
+        :meth:`begin`, and the phases of making the connection are those of a new
+        one made by :meth:`HTTPConnection.connect`."""
+        raw = self._raw
+        return None if raw is None else raw.timings
 
     @property
     def content_length(self) -> Optional[int]:
@@ -836,7 +847,8 @@ class HTTPConnection:
             # Dropping the reference, as in http.client; whoever else has it may use it.
             self._slot.conn = None
         elif self._slot.conn is None or self._slot.conn.sock is not value:
-            self._slot.adopt(value, self.limits)
+            # how _open_socket made it, for the response's timings
+            self._slot.adopt(value, self.limits).phases = self.__dict__.pop("_phases", None)
 
     def _open_socket(self, ssl_context: Any = None, server_hostname: Optional[str] = None) -> Any:
         """A connected socket (to the proxy, through its tunnel if one is set; with
@@ -850,6 +862,7 @@ class HTTPConnection:
         if timeout is socket._GLOBAL_DEFAULT_TIMEOUT:  # type: ignore[attr-defined]
             timeout = socket.getdefaulttimeout()
         assert self.host is not None and self.port is not None
+        phases = self._phases = ConnectPhases()
         return _net.connect(
             self.host,
             self.port,
@@ -859,6 +872,7 @@ class HTTPConnection:
             server_hostname=server_hostname,
             tunnel=self._tunnel if self._tunnel_host else None,
             source_address=self.source_address,
+            phases=phases,
         )
 
     def connect(self) -> None:

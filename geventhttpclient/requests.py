@@ -536,7 +536,7 @@ class Response(CompatResponse):
     _encoding: Any = _UNSET
     _streamed = False
     _cookies: Optional[RequestsCookieJar] = None
-    _elapsed: Any = _NO_TIME  # a timedelta, or the seconds the session measured
+    _elapsed: Any = _NO_TIME  # a timedelta or seconds once set; until then, from timings
 
     def __init__(self, ghc_response: Any, request: Any = None, sent_request: Any = None) -> None:
         super().__init__(ghc_response, request=request, sent_request=sent_request)
@@ -546,9 +546,15 @@ class Response(CompatResponse):
 
     @property
     def elapsed(self) -> timedelta:
-        """The time from sending the request until the response head arrived."""
+        """The time from sending the request until the response head arrived: its
+        :attr:`timings`' ``elapsed`` (waiting for a connection and making one
+        included, as requests counts it)."""
         value = self._elapsed
-        if not isinstance(value, timedelta):  # made on first use: most never ask
+        if value is _NO_TIME:  # made on first use: most never ask
+            timings = self.timings
+            seconds = timings.elapsed if timings is not None else None
+            value = self._elapsed = timedelta(seconds=seconds or 0.0)
+        elif not isinstance(value, timedelta):
             value = self._elapsed = timedelta(seconds=value)
         return value
 
@@ -1250,6 +1256,12 @@ class Session:
                     raise
                 retry = retry.increment()
                 delay = retry.delay()
+                trace = self.client_kw.get("trace")
+                if trace is not None:
+                    trace(
+                        "retry",
+                        {"attempt": retry.attempt, "error": e, "delay": delay, "url": req.url},
+                    )
                 if delay > 0:
                     self._sleep(delay)
 
@@ -1348,9 +1360,7 @@ class Session:
                     self._set_cookie_header(req, None, jar)
                 started = time.monotonic()
                 resp = self._send(req)
-                if isinstance(resp, Response):
-                    resp._elapsed = time.monotonic() - started  # a timedelta when asked
-                else:  # a response_type of the caller's own
+                if not isinstance(resp, Response):  # a response_type of the caller's own
                     resp.elapsed = timedelta(seconds=time.monotonic() - started)
                 apply_limits(resp, self.max_decompressed_size, self.max_encodings)
                 if jar is not None or jar_per_call:
@@ -1374,6 +1384,12 @@ class Session:
                 location = resp.headers.get("location")
                 if isinstance(location, list):
                     location = location[0]
+                trace = self.client_kw.get("trace")
+                if trace is not None:
+                    trace(
+                        "redirect",
+                        {"status_code": resp.status_code, "location": location, "url": req.url},
+                    )
                 req.redirect(resp.status_code, location)
                 resp = None
             if history:

@@ -247,6 +247,13 @@ class HTTPSocketPoolResponse(HeadAccess):
         self.version = parser.version
         self.content_length = parser.content_length
         self._head_block = parser.head_block
+        trace = getattr(self._pool, "trace", None)
+        if trace is not None:
+            try:
+                trace("receive_response_headers.complete", {"status_code": self.status_code})
+            except BaseException:
+                self.abandon()
+                raise
         self._after_parse()
         if self._conn is not None:
             # Still streaming: if the caller drops the response unread, give the
@@ -341,6 +348,7 @@ class HTTPSocketPoolResponse(HeadAccess):
             wait=head - sent if head else None,
             receive=end - head if end and head else None,
             total=end - self._t_start if end else None,
+            elapsed=head - self._t_start if head else None,
             reused=reused,
             tls_resumed=phases.tls_resumed if phases is not None else None,
             bytes_sent=self._nsent,

@@ -78,7 +78,8 @@ class Timings:
     handshake), ``send`` (head and body), ``wait`` (from the end of sending to the
     response head received in full: the server's time plus one round trip),
     ``receive`` (the body, until its last byte was read), ``total`` (from the call
-    to the end of the body). ``receive`` and ``total`` are None while the body is
+    to the end of the body), ``elapsed`` (from the call to the response head: what
+    requests calls ``Response.elapsed``). ``receive`` and ``total`` are None while the body is
     still being read; ``dns``, ``connect`` and ``tls`` are None on a reused
     connection and when the phase did not happen. ``reused``: the connection had
     served a request before. ``tls_resumed``: the handshake resumed a TLS session
@@ -96,6 +97,7 @@ class Timings:
         "wait",
         "receive",
         "total",
+        "elapsed",
         "reused",
         "tls_resumed",
         "bytes_sent",
@@ -113,6 +115,7 @@ class Timings:
         wait: Optional[float] = None,
         receive: Optional[float] = None,
         total: Optional[float] = None,
+        elapsed: Optional[float] = None,
         reused: bool = False,
         tls_resumed: Optional[bool] = None,
         bytes_sent: int = 0,
@@ -126,6 +129,7 @@ class Timings:
         self.wait = wait
         self.receive = receive
         self.total = total
+        self.elapsed = elapsed
         self.reused = reused
         self.tls_resumed = tls_resumed
         self.bytes_sent = bytes_sent

@@ -437,6 +437,13 @@ class CompatResponse:
         return int(self._response.get_code())
 
     @property
+    def timings(self) -> Any:
+        """Where this hop's time went (a :class:`~geventhttpclient.timings.Timings`;
+        each response in ``history`` has its own); None if the underlying response
+        has none."""
+        return getattr(self._response, "timings", None)
+
+    @property
     def status(self) -> str:
         """The status as a str (urllib3)."""
         return str(self.status_code)
@@ -1103,6 +1110,9 @@ class UserAgent(metaclass=_UserAgentType):
                 history.append(resp)
                 resp._request = copy.copy(req)  # the live request moves on to the next hop
                 resp._request.headers = req.headers.copy()
+                trace = self.clientpool.client_args.get("trace")
+                if trace is not None:
+                    trace("redirect", {"status_code": status, "location": location, "url": req.url})
                 req.redirect(status, location)
                 continue
             resp.history = history
@@ -1141,6 +1151,14 @@ class UserAgent(metaclass=_UserAgentType):
         if req.payload is not None and not req.rewind():
             raise error
         delay = retry.delay(wait)
+        trace = self.clientpool.client_args.get("trace")
+        if trace is not None:
+            info = {"attempt": retry.attempt, "delay": delay, "url": req.url}
+            if isinstance(error, BadStatusCode):
+                info["status_code"] = getattr(error, "code", None)
+            else:
+                info["error"] = error
+            trace("retry", info)
         if delay > 0:
             self._sleep(delay)
         return retry
