@@ -14,12 +14,11 @@ from typing import Any, Dict, List, Tuple
 
 import gevent
 import pytest
+from conftest import keep_alive
 
 from geventhttpclient import HTTPClient, Session, UserAgent
 from geventhttpclient import httplib as ghttplib
 from geventhttpclient.timings import Timings, clock
-
-from conftest import keep_alive
 
 TOLERANCE = 0.010
 BODY = b"x" * 4000
@@ -33,7 +32,7 @@ class SlowResolver:
         self.delay = delay
         self.took: List[float] = []
 
-    def getaddrinfo(self, host: str, port: int, family: int, type: int) -> List[Any]:
+    def getaddrinfo(self, host: str, port: int, family: int, socktype: int) -> List[Any]:
         began = clock()
         gevent.sleep(self.delay)
         self.took.append(clock() - began)
@@ -332,7 +331,7 @@ def test_agents_trace_retries_and_redirects(server_factory):
     ):
         calls["n"] = 0
         events: List[Tuple[str, Dict[str, Any]]] = []
-        with make(lambda name, info: events.append((name, info))) as agent:
+        with make(lambda name, info, events=events: events.append((name, info))) as agent:
             resp = agent.urlopen(url) if isinstance(agent, UserAgent) else agent.get(url)
             assert resp.content == b"done"
         names = [n for n, _ in events if n in ("retry", "redirect")]
