@@ -6,6 +6,7 @@ package runs at full speed on CPython and PyPy. See README.md for the tour.
 
 from ._decoding import DecodingError, DecompressionLimitExceeded
 from ._dns import DNSCache, dns_cache_info
+from ._net import ssl_context_cache_info
 from ._version import __version__
 from .client import HTTPClient, HTTPClientPool
 from .exceptions import (
@@ -101,4 +102,5 @@ __all__ = [
     "HTTPStatusError",
     "UserAgent",
     "BasicAuth",
+    "ssl_context_cache_info",
 ]

@@ -17,7 +17,7 @@ import errno
 import os
 import socket as _stdsocket
 import ssl as _stdssl
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Tuple
 
 import gevent
 import gevent.queue
@@ -37,17 +37,62 @@ from .exceptions import (
 )
 from .timings import ConnectPhases, clock
 
-__all__ = ["connect", "make_ssl_context", "translate", "check_resolve", "override", "ATTEMPT_DELAY"]
+__all__ = [
+    "connect",
+    "make_ssl_context",
+    "ssl_context_cache_info",
+    "SSLContextCacheInfo",
+    "translate",
+    "check_resolve",
+    "override",
+    "ATTEMPT_DELAY",
+]
 
 ATTEMPT_DELAY = 0.25
 """RFC 8305 section 5 recommends 250 ms between connection attempts."""
 
 _default_contexts: Dict[Tuple[Any, ...], _stdssl.SSLContext] = {}
+"""The shared contexts, by settings (see :func:`_context_key`), least recently used
+first."""
+_context_lookups = [0, 0]
+"""Hits and misses of :data:`_default_contexts` (:func:`ssl_context_cache_info`)."""
+
+
+class SSLContextCacheInfo(NamedTuple):
+    """What :func:`ssl_context_cache_info` returns."""
+
+    hits: int
+    """Clients given a context made earlier for the same settings."""
+    misses: int
+    """Contexts made for the cache (each one read its CA bundle)."""
+    size: int
+    """Contexts in the cache now."""
+
+
+def ssl_context_cache_info() -> SSLContextCacheInfo:
+    """How the process-wide cache of SSL contexts is doing: ``(hits, misses, size)``.
+
+    Clients with the same TLS settings (CA file, client certificate and key, ciphers,
+    options, ``insecure``) share one context: making one reads the CA bundle, tens of
+    milliseconds that block the hub, and a load test making 2,000 users of one origin
+    needs one context, not 2,000. A file's identity (size, modification time) is part
+    of its setting, so a rotated certificate gets a new context. A client with its own
+    ``ssl_context_factory`` gets a context of its own (the factory may do anything), not
+    counted here.
+    """
+    hits, misses = _context_lookups
+    return SSLContextCacheInfo(hits, misses, len(_default_contexts))
+
+
+def _forget_contexts() -> None:
+    _default_contexts.clear()
+    _context_lookups[:] = [0, 0]
+
 
 if hasattr(os, "register_at_fork"):
     # A child makes its own contexts: nothing of the parent's TLS state (session
     # tickets a context may hold) is shared between processes.
-    os.register_at_fork(after_in_child=_default_contexts.clear)
+    os.register_at_fork(after_in_child=_forget_contexts)
 
 
 def _ca_file() -> str:
@@ -66,14 +111,21 @@ def make_ssl_context(
     ``ssl_options`` keys, as in 2.x: ``ca_certs``, ``certfile``, ``keyfile``,
     ``ciphers``, ``options``, ``verify_flags``; ``insecure=True`` turns off both
     certificate and host name verification. Without a ``ssl_context_factory`` the
-    context is shared by every client with the same settings (see _context_key).
+    context is shared by every client with the same settings (see _context_key and
+    :func:`ssl_context_cache_info`): never change a context this returns. With one,
+    the context is new and the caller's own.
     """
     opts = dict(ssl_options or {})
     opts.pop("server_hostname", None)
     cafile = opts.pop("ca_certs", None) or _ca_file()
     key = _context_key(cafile, opts, insecure) if ssl_context_factory is None else None
-    if key is not None and key in _default_contexts:
-        return _default_contexts[key]
+    if key is not None:
+        shared = _default_contexts.pop(key, None)
+        if shared is not None:
+            _default_contexts[key] = shared  # now the most recently used
+            _context_lookups[0] += 1
+            return shared
+        _context_lookups[1] += 1
     factory = ssl_context_factory or gevent.ssl.create_default_context
     try:
         ctx = factory(cafile=cafile)
@@ -100,15 +152,17 @@ def make_ssl_context(
     except NotImplementedError:  # pragma: no cover - OpenSSL without ALPN
         pass
     if key is not None:
-        if len(_default_contexts) >= _CONTEXT_CACHE_SIZE:
-            _default_contexts.clear()
+        while len(_default_contexts) >= _CONTEXT_CACHE_SIZE:
+            del _default_contexts[next(iter(_default_contexts))]  # the least recently used
         _default_contexts[key] = ctx
     return ctx
 
 
 _CONTEXT_CACHE_SIZE = 32
 """Contexts kept per process. Making one reads the CA bundle (tens of milliseconds,
-blocking the hub), so clients with the same TLS settings share one."""
+blocking the hub), so clients with the same TLS settings share one; beyond this many
+settings the least recently used context is dropped from the cache (its clients
+keep it)."""
 
 
 def _context_key(cafile: str, opts: Dict[str, Any], insecure: bool) -> Optional[Tuple[Any, ...]]:

@@ -25,6 +25,33 @@ and CPython builds an exception with a decoded error message for that: 1.3 again
 
 Receive buffers belong to the pool, not to connections: idle connections hold none,
 so a thousand idle connections cost little memory.
+
+Lifecycle limits
+----------------
+Optional, all off by default (``ConnectionPool(..., keepalive_expiry=,
+max_connection_age=, max_requests_per_connection=)``); with none set and no
+:meth:`~ConnectionPool.reset` pending, the per-request path pays one attribute test
+in :meth:`~ConnectionPool.acquire` and one in :meth:`~ConnectionPool.release`. A
+connection is only ever closed for a limit while idle or as it comes back, never
+in the middle of a response:
+
+- ``keepalive_expiry``: an idle connection unused for this many seconds is closed,
+  not reused (set it below the server's or load balancer's idle timeout, so a
+  request never races the server closing its connection). Checked when
+  :meth:`~ConnectionPool.acquire` takes an idle connection (the idle list is a stack
+  whose oldest connections are at the bottom: they are closed first), and by a sweep
+  so idle sockets do not linger in a quiet process: one unreferenced timer per pool
+  on its hub's loop, armed only while idle connections with a deadline exist, for
+  the earliest deadline. It holds the pool only through a weak reference.
+- ``max_connection_age``: a connection made this many seconds ago is closed when it
+  comes back, or found idle (acquire, sweep).
+- ``max_requests_per_connection``: closed as it comes back from its last request.
+- :meth:`~ConnectionPool.reset`: idle connections are closed now; the lent ones (and
+  those being made) are remembered and closed as they come back.
+
+Each is counted in :meth:`~ConnectionPool.statistics` (``expired``, ``aged_out``,
+``retired``, ``reset``) and told to the trace hook as ``connection.closed`` with
+that ``reason`` (``"max_requests"`` for ``retired``).
 """
 
 from __future__ import annotations
@@ -79,6 +106,12 @@ went idle keeps 16 x 64 KiB, not 64 MiB."""
 
 _clock = time.perf_counter
 """The clock of :mod:`geventhttpclient.timings` (pool waits are its ``queued``)."""
+_monotonic = time.monotonic
+"""The clock of connection ages and idle times (``Connection.created_at``)."""
+
+SWEEP_SLACK = 0.005
+"""Seconds the idle sweep fires after the earliest deadline: the loop's clock may lag
+``time.monotonic()`` a little, and a sweep a hair early would only re-arm."""
 _UNSET = object()
 _CLOSED = object()  # handed to waiters by close(): they were given nothing
 
@@ -97,6 +130,24 @@ def _reset_pools_after_fork() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_reset_pools_after_fork)
+
+
+def _seconds(name: str, value: Optional[float]) -> Optional[float]:
+    """A lifecycle time limit checked: None, or seconds (0 or more)."""
+    if value is None:
+        return None
+    seconds = float(value)
+    if not seconds >= 0:  # NaN too
+        raise ValueError(f"{name} must be a number of seconds (0 or more), not {value!r}")
+    return seconds
+
+
+def _sweep_pool(ref: Any) -> None:
+    """The idle sweep's timer callback (runs in the hub): the timer holds the pool
+    weakly, so an abandoned pool can still be collected."""
+    pool = ref()
+    if pool is not None:
+        pool._sweep()
 
 
 class _IdleSockets:
@@ -120,7 +171,18 @@ class PoolStatistics:
     created: int
     reused: int
     discarded: int
+    """Connections closed because they could not be reused (an error, ``Connection:
+    close``, found closed by the server while idle); not those closed for a limit."""
     closed: bool
+    expired: int = 0
+    """Idle connections closed after ``keepalive_expiry`` seconds unused."""
+    aged_out: int = 0
+    """Connections closed at ``max_connection_age``."""
+    retired: int = 0
+    """Connections closed after ``max_requests_per_connection`` requests."""
+    reset: int = 0
+    """Connections closed by :meth:`ConnectionPool.reset` (idle ones at once, busy
+    ones as they came back)."""
 
 
 class ConnectionPool:
@@ -132,12 +194,21 @@ class ConnectionPool:
         *args: Any,
         name: str = "",
         ssl_context: Any = None,
+        keepalive_expiry: Optional[float] = None,
+        max_connection_age: Optional[float] = None,
+        max_requests_per_connection: Optional[int] = None,
         **kw: Any,
     ) -> None:
         """``ConnectionPool(factory, size=1, name="", ssl_context=None)``, or 2.x's
         ``ConnectionPool(connection_host, connection_port, request_host,
         request_port, size=5, disable_ipv6=False, connection_timeout=5.0,
-        network_timeout=5.0)`` (its sockets: :meth:`get_socket`)."""
+        network_timeout=5.0)`` (its sockets: :meth:`get_socket`).
+
+        Lifecycle limits (None: none; see the module docstring): ``keepalive_expiry``
+        (seconds an idle connection may wait to be reused), ``max_connection_age``
+        (seconds since it was made), ``max_requests_per_connection``. Raises
+        ``ValueError`` for a negative time or fewer than one request.
+        """
         self.ssl_context = ssl_context
         """The TLS context of this pool's connections (None for plain TCP), as 2.x."""
         if isinstance(factory, str):
@@ -148,6 +219,23 @@ class ConnectionPool:
             size = args[0] if args else kw.get("size", 1)
         if size < 1:
             raise ValueError("concurrency (pool size) must be at least 1")
+        self.keepalive_expiry = _seconds("keepalive_expiry", keepalive_expiry)
+        self.max_connection_age = _seconds("max_connection_age", max_connection_age)
+        if max_requests_per_connection is not None:
+            max_requests_per_connection = int(max_requests_per_connection)
+            if max_requests_per_connection < 1:
+                raise ValueError("max_requests_per_connection must be at least 1")
+        self.max_requests_per_connection = max_requests_per_connection
+        # The limits that close idle connections by time: they need the sweep.
+        self._timed = keepalive_expiry is not None or max_connection_age is not None
+        self._limited = self._timed or max_requests_per_connection is not None
+        # True while any limit is set or a reset is pending: the per-request test.
+        self._lifecycle = self._limited
+        self._resets = 0  # reset() calls: a connection made across one is doomed
+        self._reset_pending: Set[Connection] = set()  # lent at reset(): close on return
+        self._ends = dict.fromkeys(("expired", "aged_out", "max_requests", "reset"), 0)
+        self._sweeper: Any = None  # the idle sweep's timer, while armed
+        self._sweep_at = 0.0  # the deadline it is armed for
         self._factory = factory
         self.size = size
         self.name = name
@@ -284,8 +372,11 @@ class ConnectionPool:
             self._check_usable()
         item: Any
         queued = 0.0
-        if self._idle:
-            item = self._idle.pop()
+        idle = self._idle
+        if idle and self._lifecycle:
+            self._prune_idle()  # in place: ``idle`` stays the list
+        if idle:
+            item = idle.pop()
         elif self._count < self.size:
             self._count += 1
             item = None
@@ -371,6 +462,7 @@ class ConnectionPool:
         me = gevent.getcurrent()
         connecting = self._connecting
         connecting.add(me)  # close() interrupts what is in here
+        resets = self._resets
         try:
             conn: Connection = self._factory()
         except BaseException:
@@ -384,6 +476,9 @@ class ConnectionPool:
             raise ClientClosed(errno.ECANCELED, self._closed_message())
         self._live.add(conn)
         self._created += 1
+        if self._resets != resets:  # reset() while it was being made: close on return
+            self._reset_pending.add(conn)
+            self._lifecycle = True
         self._take_buffer(conn)
         conn.state = ACTIVE
         return conn
@@ -440,6 +535,8 @@ class ConnectionPool:
         buffers = self._buffers
         if buf is not None and buf.size == BUFFER_SIZE:
             buffers.append(buf)
+        if self._lifecycle and not self._closed and self._ends_on_return(conn):
+            return
         if self._waiters or self._closed:
             self._give_back(conn)
         else:
@@ -453,6 +550,8 @@ class ConnectionPool:
         self._discarded += 1
         self._drop_buffer(conn)
         self._live.discard(conn)
+        if self._reset_pending:
+            self._forget_pending(conn)
         conn.close()
         self._slot_freed()
         if len(self._idle) == self._count and len(self._buffers) > SPARE_BUFFERS:
@@ -463,6 +562,167 @@ class ConnectionPool:
     def discard_soon(self, conn: Connection) -> None:
         """:meth:`discard` from the hub's next loop iteration (safe from finalisers)."""
         get_hub().loop.run_callback(self.discard, conn)
+
+    def reset(self) -> None:
+        """Start afresh: idle connections are closed now, the busy ones (and those
+        being made) as their responses end; later requests connect anew. The pool
+        stays open, with its size, its waiting greenlets and its SSL context (no CA
+        bundle is read again). Counted in :meth:`statistics` as ``reset``.
+
+        Raises :class:`WrongThread` outside the pool's OS thread. Nothing happens to
+        a closed pool.
+        """
+        self._check_thread()  # its sockets are watched by its thread's loop
+        if self._closed:
+            return
+        self._resets += 1
+        idle = self._idle
+        ended = [(conn, "reset") for conn in idle]
+        del idle[:]
+        for conn, reason in ended:
+            self._end(conn, reason)
+            self._slot_freed()
+        self._reset_pending.update(self._live)  # what is left is lent
+        if self._reset_pending:
+            self._lifecycle = True
+        self._trace_ends(ended)
+
+    # -- lifecycle limits (see the module docstring) -------------------------------------
+
+    def _idle_reason(self, conn: Connection, now: float) -> Optional[str]:
+        """Why the idle ``conn`` must not be reused, or None."""
+        expiry = self.keepalive_expiry
+        if expiry is not None and now - conn.idle_since >= expiry:
+            return "expired"
+        age = self.max_connection_age
+        if age is not None and now - conn.created_at >= age:
+            return "aged_out"
+        return None
+
+    def _deadline(self, conn: Connection) -> float:
+        """When the idle ``conn`` reaches a time limit (``time.monotonic()``)."""
+        deadline = float("inf")
+        if self.keepalive_expiry is not None:
+            deadline = conn.idle_since + self.keepalive_expiry
+        if self.max_connection_age is not None:
+            deadline = min(deadline, conn.created_at + self.max_connection_age)
+        return deadline
+
+    def _ends_on_return(self, conn: Connection) -> bool:
+        """:meth:`release`, with a limit or a reset in force: close ``conn`` (and
+        return True) if it has served its time; else note when it went idle."""
+        reason = None
+        if self._reset_pending and conn in self._reset_pending:
+            self._forget_pending(conn)
+            reason = "reset"
+        else:
+            limit = self.max_requests_per_connection
+            if limit is not None and conn.requests >= limit:
+                reason = "max_requests"
+            else:
+                age = self.max_connection_age
+                if age is not None and _monotonic() - conn.created_at >= age:
+                    reason = "aged_out"
+        if reason is None:
+            conn.idle_since = now = _monotonic()
+            if self._timed:
+                deadline = self._deadline(conn)
+                if self._sweeper is None or deadline < self._sweep_at:
+                    self._arm_sweep(deadline, now)
+            return False
+        self._end(conn, reason)
+        self._slot_freed()
+        if len(self._idle) == self._count and len(self._buffers) > SPARE_BUFFERS:
+            del self._buffers[SPARE_BUFFERS:]  # the pool went idle: keep a few
+        self._trace_ends([(conn, reason)])
+        return True
+
+    def _prune_idle(self) -> None:
+        """:meth:`acquire`, with a limit or a reset in force: close the idle
+        connections past a time limit, in place. The stack's oldest connections are
+        at the bottom: expired ones are taken from there until a fresh one; then the
+        top one (the next to be reused) is checked until one may serve."""
+        idle = self._idle
+        now = _monotonic()
+        ended = []
+        if self.keepalive_expiry is not None:
+            stale = 0
+            while stale < len(idle) and self._idle_reason(idle[stale], now) == "expired":
+                stale += 1
+            ended = [(conn, "expired") for conn in idle[:stale]]
+            del idle[:stale]
+        while idle:
+            reason = self._idle_reason(idle[-1], now)
+            if reason is None:
+                break
+            ended.append((idle.pop(), reason))
+        for conn, reason in ended:
+            self._end(conn, reason)
+            self._slot_freed()
+        self._trace_ends(ended)
+
+    def _arm_sweep(self, deadline: float, now: float) -> None:
+        """Sweep the idle connections at ``deadline`` (``time.monotonic()``), on the
+        loop of this thread's hub (the pool's: connections come back in its thread)."""
+        self._stop_sweep()
+        timer = self._sweeper = get_hub().loop.timer(
+            max(0.0, deadline - now) + SWEEP_SLACK, ref=False
+        )
+        self._sweep_at = deadline
+        timer.start(_sweep_pool, weakref.ref(self))
+
+    def _stop_sweep(self) -> None:
+        timer, self._sweeper = self._sweeper, None
+        if timer is not None and self._owner in (None, get_hub()):
+            timer.close()  # (another thread's timer is left to its dead loop)
+
+    def _sweep(self) -> None:
+        """Timer callback (runs in the hub): close the idle connections past a time
+        limit, wherever they are in the stack, and re-arm for the next deadline."""
+        self._stop_sweep()
+        if self._closed:
+            return
+        now = _monotonic()
+        idle = self._idle
+        ended = []
+        kept = []
+        for conn in idle:
+            reason = self._idle_reason(conn, now)
+            if reason is None:
+                kept.append(conn)
+            else:
+                ended.append((conn, reason))
+        if ended:
+            idle[:] = kept
+            for conn, reason in ended:
+                self._end(conn, reason)
+                self._slot_freed()
+        if kept:
+            self._arm_sweep(min(self._deadline(conn) for conn in kept), now)
+        if ended and self.trace is not None:
+            # The hook runs in a greenlet of its own: in the hub it could not wait
+            # for anything, and its errors are reported there as any greenlet's.
+            gevent.spawn(self._trace_ends, ended)
+
+    def _end(self, conn: Connection, reason: str) -> None:
+        """Close ``conn`` for a lifecycle ``reason`` and count it (its slot is the
+        caller's to free)."""
+        self._live.discard(conn)
+        conn.close()
+        self._ends[reason] += 1
+
+    def _trace_ends(self, ended: List[Any]) -> None:
+        """Tell the trace hook of connections closed for a lifecycle reason (after
+        the pool is consistent again: a hook that raises leaves nothing behind)."""
+        if self.trace is not None:
+            for conn, reason in ended:
+                self._traced_close(conn, reason)
+
+    def _forget_pending(self, conn: Connection) -> None:
+        pending = self._reset_pending
+        pending.discard(conn)
+        if not pending:
+            self._lifecycle = self._limited
 
     def close(self, wait: Optional[float] = 0.0) -> None:
         """Stop now: every request in flight ends with :class:`ClientClosed`.
@@ -499,6 +759,8 @@ class ConnectionPool:
         """
         self._check_thread(closing=True)  # its sockets are watched by its thread's loop
         self._closed = True
+        self._stop_sweep()
+        self._reset_pending.clear()
         idle, self._idle = self._idle, []
         for conn in idle:
             self._live.discard(conn)
@@ -522,6 +784,9 @@ class ConnectionPool:
         run, rather than read from a socket the parent is using.
         """
         message = "the process forked: the parent's connections are not used here"
+        self._stop_sweep()
+        self._reset_pending.clear()
+        self._lifecycle = self._limited
         idle, self._idle = self._idle, []
         self._count -= len(idle)
         live, self._live = self._live, set()
@@ -566,6 +831,10 @@ class ConnectionPool:
             reused=self._reused,
             discarded=self._discarded,
             closed=self._closed,
+            expired=self._ends["expired"],
+            aged_out=self._ends["aged_out"],
+            retired=self._ends["max_requests"],
+            reset=self._ends["reset"],
         )
 
     def __repr__(self) -> str:
