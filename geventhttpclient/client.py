@@ -728,8 +728,9 @@ class HTTPClientPool:
             if max_clients < 1:
                 raise ValueError("max_clients must be at least 1")
         self.max_clients = max_clients
-        # The DNS cache default for pools (issue 15) is set here, before kw is kept:
-        # kw.setdefault("dns_cache", True)
+        # Names are looked up through the per-thread DNS cache unless told otherwise
+        # (dns_cache=None or False): a pool serves many clients, often of few hosts.
+        kw.setdefault("dns_cache", True)
         self.client_args = kw
         self.clients: Dict[Any, HTTPClient] = {}
         """The clients by ``(scheme, host, port)``; with ``max_clients``, least
