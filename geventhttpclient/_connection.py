@@ -399,8 +399,9 @@ class Connection:
         self._waiting = None
         glet.throw(ReadTimeout(errno.ETIMEDOUT, f"no data from the server for {timeout}s"))
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes) -> bool:
         """Send all of ``data``; one direct non-blocking send when the kernel takes it all.
+        Returns True if that one send (or TLS write) took it, False if it had to wait.
 
         gevent's ``sendall`` asks the kernel for the send buffer size on every call (a
         syscall per request); a request head almost always fits in one ``send``.
@@ -412,14 +413,14 @@ class Connection:
             except BlockingIOError:
                 n = 0
             if n == len(data):
-                return
+                return True
             data = memoryview(data)[n:]
         elif self._tls is not None and len(data) <= _TLS_WRITE_ONCE:
             try:
                 # without SSL_MODE_ENABLE_PARTIAL_WRITE (neither CPython nor PyPy sets
                 # it) a write that returns wrote all of it
                 self._tls.write(data)
-                return
+                return True
             except (_SSLWantWrite, _SSLWantRead):
                 pass  # no room: gevent's sendall waits and retries with the same bytes
             except OSError:
@@ -427,6 +428,7 @@ class Connection:
                     raise
                 # closed or unwrapped under us: gevent's own error, as before
         self.sock.sendall(data)
+        return False
 
     def send(self, head: bytes, body: RequestBody, block_size: int = 65536) -> int:
         """Send a request: ``head`` (b"" when it went already, before a 100
@@ -698,6 +700,9 @@ class Connection:
 class Releaser(Protocol):
     """Where a response gives its connection back when it ends: the pool, or
     ``httplib``'s one-connection slot."""
+
+    trace: Any
+    """A trace hook (see :mod:`geventhttpclient.timings`), or None."""
 
     def release(self, conn: Connection) -> None:
         """The response is complete and the connection may serve another request."""

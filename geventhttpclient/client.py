@@ -522,7 +522,6 @@ class HTTPClient:
         trace = self._trace_hook  # each use is one test when there is none
         idempotent = method in IDEMPOTENT_METHODS
         attempts = 2 if idempotent else 1
-        started = _clock()
         for attempt in range(attempts):
             if attempt and not body.rewind():
                 break
@@ -538,22 +537,25 @@ class HTTPClient:
                 read_head=False,
                 sent_request=head,
                 reusable=not mode & CLOSE,
-                started=started,
             )
             try:
                 if trace is not None:
                     self._trace_sending(trace, conn, method)
+                sent_at = 0.0  # sent at once: see HTTPSocketPoolResponse.__init__
                 if body is NO_BODY:
-                    conn.write(head)
+                    if not conn.write(head):
+                        sent_at = _clock()
                     sent = len(head)
                 elif mode & EXPECT:
                     conn.write(head)
                     if conn.await_continue(EXPECT_CONTINUE_TIMEOUT):
-                        response.begin(sent_in_full=False, sent_bytes=len(head))
+                        response.begin(False, len(head), _clock())
                         return response  # the body was never sent
                     sent = len(head) + conn.send(b"", body, self.block_size)
+                    sent_at = _clock()
                 else:
                     sent = conn.send(head, body, self.block_size)
+                    sent_at = _clock()
                 if trace is not None:
                     trace("send_request.complete", {"bytes": sent})
                     trace("receive_response_headers.started", {})
@@ -575,7 +577,7 @@ class HTTPClient:
                 response.abandon()
                 raise
             try:
-                response.begin(sent_bytes=sent)
+                response.begin(True, sent, sent_at)
             except ConnectionClosed:
                 if attempt + 1 < attempts:
                     continue

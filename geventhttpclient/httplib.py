@@ -174,6 +174,7 @@ class _Slot:
     """
 
     __slots__ = ("conn", "lent", "timeout")
+    trace: Any = None  # no trace hook on this face
 
     def __init__(self) -> None:
         self.conn: Optional[Connection] = None

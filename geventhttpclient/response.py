@@ -130,7 +130,6 @@ class HTTPSocketPoolResponse(HeadAccess):
         "_head_block",
         "_trailer_pairs",
         "_guard",
-        "_t_start",
         "_t_ready",
         "_t_sent",
         "_t_head",
@@ -153,20 +152,17 @@ class HTTPSocketPoolResponse(HeadAccess):
         read_head: bool = True,
         sent_request: Optional[bytes] = None,
         reusable: bool = True,
-        started: float = 0.0,
     ) -> None:
         """``pool`` takes the connection back when the response ends.
         ``tunnel``: the request was a CONNECT (a 2xx has no body).
         ``read_head=False``: the caller sends the request first, then calls
         :meth:`begin`. ``sent_request``: the head sent, kept for inspection.
-        ``reusable=False``: the request asked to close its connection.
-        ``started``: when the request began (:func:`timings.clock`), before it
-        waited for ``conn``; by default, now."""
-        self._t_ready = now = _clock()
-        self._t_start = started or now
-        self._t_sent = self._t_head = self._t_end = 0.0
-        self._nsent = 0
-        self._ended: Any = None
+        ``reusable=False``: the request asked to close its connection."""
+        # The request's clock readings (see timings.py): this one, when the head
+        # is in and when the body ends; when sending ended only if it took time.
+        # Each costs as much as a few slot stores (callgrind), so no more: the
+        # request's start is this reading less the pool wait and connecting.
+        self._t_ready = _clock()
         conn.parsed = 0
         self._conn: Optional[Connection] = conn
         self._pool: Optional[Releaser] = pool
@@ -199,15 +195,17 @@ class HTTPSocketPoolResponse(HeadAccess):
         """2.x's name of :attr:`sent_request`."""
         return self.sent_request
 
-    def begin(self, sent_in_full: bool = True, sent_bytes: int = 0) -> None:
+    def begin(self, sent_in_full: bool = True, sent_bytes: int = 0, sent_at: float = 0.0) -> None:
         """Read the response head (interim 1xx responses are skipped by the parser).
 
         ``sent_in_full=False``: the server answered before the whole request body
         went (an early 413, a final answer to ``Expect: 100-continue``), so the
         connection is not reused. The head of a response is read once.
-        ``sent_bytes``: how much of the request went (for :attr:`timings`).
+        ``sent_bytes``: how much of the request went, ``sent_at`` when sending
+        ended (:func:`~geventhttpclient.timings.clock`; 0.0: at once, the head in
+        one write), for :attr:`timings`.
         """
-        self._t_sent = _clock()
+        self._t_sent = sent_at
         self._nsent = sent_bytes
         if not sent_in_full:
             self._reusable = False
@@ -240,21 +238,21 @@ class HTTPSocketPoolResponse(HeadAccess):
             if isinstance(exc, Exception):
                 raise translate(exc, "reading the response head") from exc
             raise
-        self._t_head = _clock()
+        self._t_head = now = _clock()
         # The parser serves the next request on this connection once the message is
         # complete: keep what belongs to this response.
         self.status_code = parser.status_code
         self.version = parser.version
         self.content_length = parser.content_length
         self._head_block = parser.head_block
-        trace = getattr(self._pool, "trace", None)
+        trace = self._pool.trace  # type: ignore[union-attr]
         if trace is not None:
             try:
                 trace("receive_response_headers.complete", {"status_code": self.status_code})
             except BaseException:
                 self.abandon()
                 raise
-        self._after_parse()
+        self._after_parse(now)
         if self._conn is not None:
             # Still streaming: if the caller drops the response unread, give the
             # connection back after collection. Only streaming responses pay for this.
@@ -282,7 +280,9 @@ class HTTPSocketPoolResponse(HeadAccess):
         self._conn.parsed += length  # type: ignore[union-attr]
         self._after_parse()
 
-    def _after_parse(self) -> None:
+    def _after_parse(self, now: float = 0.0) -> None:
+        """The connection goes back once the message is complete. ``now``: the
+        clock, if just read (the body came with the head)."""
         parser = self._parser
         if parser.message_complete:
             conn = self._conn
@@ -291,7 +291,7 @@ class HTTPSocketPoolResponse(HeadAccess):
             pool = self._pool
             assert pool is not None
             self._conn = self._pool = None
-            self._t_end = _clock()
+            self._t_end = now or _clock()
             self._ended = (conn.queued, conn.phases, conn.requests, conn.parsed)
             self._complete = True
             self._keep_alive = parser.keep_alive
@@ -299,7 +299,7 @@ class HTTPSocketPoolResponse(HeadAccess):
                 self._trailer_pairs = parser.trailer_pairs
             if self._guard is not None:
                 self._guard.detach()
-            trace = getattr(pool, "trace", None)
+            trace = pool.trace
             if trace is not None:
                 try:
                     trace("receive_response_body.complete", {"bytes": conn.parsed})
@@ -327,31 +327,36 @@ class HTTPSocketPoolResponse(HeadAccess):
         """Where this request's time went (see :class:`~geventhttpclient.timings.Timings`):
         a new snapshot on each read; ``receive`` and ``total`` once the body is in."""
         conn = self._conn
+        ended = getattr(self, "_ended", None)
         if conn is not None:
             queued, phases, served, received = conn.queued, conn.phases, conn.requests, conn.parsed
-        elif self._ended is not None:
-            queued, phases, served, received = self._ended
+        elif ended is not None:
+            queued, phases, served, received = ended
         else:
             queued, phases, served, received = 0.0, None, 0, 0
         reused = served > 0
-        if reused:
-            phases = None
-        end = self._t_end
-        sent = self._t_sent
-        head = self._t_head
+        dns = connect = tls = resumed = None
+        ready = self._t_ready
+        start = ready - queued
+        if phases is not None and not reused:
+            dns, connect, tls, resumed = phases.dns, phases.connect, phases.tls, phases.tls_resumed
+            start -= (dns or 0.0) + (connect or 0.0) + (tls or 0.0)
+        sent = getattr(self, "_t_sent", 0.0) or ready
+        head = getattr(self, "_t_head", 0.0)
+        end = getattr(self, "_t_end", 0.0)
         return Timings(
             queued=queued,
-            dns=phases.dns if phases is not None else None,
-            connect=phases.connect if phases is not None else None,
-            tls=phases.tls if phases is not None else None,
-            send=sent - self._t_ready if sent else None,
+            dns=dns,
+            connect=connect,
+            tls=tls,
+            send=sent - ready if head else None,
             wait=head - sent if head else None,
             receive=end - head if end and head else None,
-            total=end - self._t_start if end else None,
-            elapsed=head - self._t_start if head else None,
+            total=end - start if end else None,
+            elapsed=head - start if head else None,
             reused=reused,
-            tls_resumed=phases.tls_resumed if phases is not None else None,
-            bytes_sent=self._nsent,
+            tls_resumed=resumed,
+            bytes_sent=getattr(self, "_nsent", 0),
             bytes_received=received,
         )
 

@@ -7,8 +7,12 @@ answering and how long the body took. A load test reads them to tell server time
 from client-side queueing; an API client, to see a slow resolver or a handshake per
 request.
 
-Cost: the request path takes four clock readings and keeps them on the response;
-the :class:`Timings` object is made only when asked for. Phases that did not happen
+Cost: the request path reads the clock twice for a response whose body comes with
+its head (when it has a connection, when the head is in), once more when the body
+ends later and once more when sending had to wait for the socket, and keeps the
+readings on the response; the :class:`Timings` object is made only when asked for.
+A request without a body sends its head in one non-blocking write: its ``send`` is
+0.0 unless that write had to wait. Phases that did not happen
 (no name lookup for an IP address or a reused connection, no TLS over plain TCP)
 are ``None``, never 0.0.
 

@@ -5,8 +5,9 @@ What a Locust user would write to trace a load test: an SDK provider, then
 user classes are ``locustfile.py``'s (imported, so Locust finds them here); their
 ``FastHttpUser`` code is not touched.
 
-Spans go to the SDK's in-memory exporter and durations to an in-memory metric reader;
-when Locust quits, both are written as JSON to ``GHC_LOCUST_OTEL`` for ``run_check.py
+Spans go to the SDK's in-memory exporter and durations to an in-memory metric reader,
+and each response's ``timings`` is noted from Locust's request event; when Locust
+quits, all three are written as JSON to ``GHC_LOCUST_OTEL`` for ``run_check.py
 --otel`` to check against what the server received.
 """
 
@@ -75,8 +76,22 @@ def duration_points() -> List[Dict[str, Any]]:
     return points
 
 
+timings: List[Dict[str, Any]] = []
+
+
+@events.request.add_listener
+def note_timings(response: Any = None, name: str = "", **_kw: Any) -> None:
+    """Each response's ``timings``, read from Locust's request event: the user
+    classes stay as they are, as they would in a user's load test."""
+    t = getattr(response, "timings", None)
+    if t is not None:
+        timings.append({"name": name, "reused": t.reused, "har": t.as_dict(), "total": t.total})
+
+
 @events.quitting.add_listener
 def write_telemetry(environment: Any, **_kw: Any) -> None:
     if OTEL_FILE:
         with open(OTEL_FILE, "w") as f:
-            json.dump({"spans": span_facts(), "durations": duration_points()}, f)
+            json.dump(
+                {"spans": span_facts(), "durations": duration_points(), "timings": timings}, f
+            )

@@ -587,6 +587,22 @@ def check_telemetry(
         f"spans {span_seconds:.6f}s, histogram {histogram_seconds:.6f}s",
     )
 
+    # -- response.timings, seen from Locust's request event ------------------------------
+    timings: List[Dict[str, Any]] = telemetry.get("timings", [])
+    har_keys = ["blocked", "dns", "connect", "ssl", "send", "wait", "receive"]
+    bad = [t for t in timings if list(t["har"]) != har_keys or t["har"]["wait"] < 0]
+    check(
+        bool(timings) and not bad,
+        f"{len(timings)} FastHttpUser responses carried timings (HAR keys, a wait measured)",
+        repr(bad[:3]),
+    )
+    new = [t for t in timings if not t["reused"]]
+    check(
+        bool(new) and all(t["har"]["connect"] >= 0 for t in new),
+        f"{len(new)} of them on new connections, each with its connect time",
+        repr([t for t in new if t["har"]["connect"] < 0][:3]),
+    )
+
 
 if __name__ == "__main__":
     sys.exit(main())
