@@ -201,7 +201,8 @@ class HTTPSocketPoolResponse(HeadAccess):
         ``sent_in_full=False``: the server answered before the whole request body
         went (an early 413, a final answer to ``Expect: 100-continue``), so the
         connection is not reused. The head of a response is read once.
-        ``sent_bytes``: how much of the request went, ``sent_at`` when sending
+        ``sent_bytes``: how much of the request went (0: ``sent_request``, the
+        head alone), ``sent_at`` when sending
         ended (:func:`~geventhttpclient.timings.clock`; 0.0: at once, the head in
         one write), for :attr:`timings`.
         """
@@ -356,7 +357,7 @@ class HTTPSocketPoolResponse(HeadAccess):
             elapsed=head - start if head else None,
             reused=reused,
             tls_resumed=resumed,
-            bytes_sent=getattr(self, "_nsent", 0),
+            bytes_sent=getattr(self, "_nsent", 0) or len(self.sent_request or b""),
             bytes_received=received,
         )
 
