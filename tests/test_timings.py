@@ -277,6 +277,8 @@ def test_trace_tls_events(server_factory, server_ssl_context, ca_file):
     "failing",
     [
         "pool.acquire.started",
+        "dns.resolve.started",
+        "dns.resolve.complete",
         "connect_tcp.started",
         "connect_tcp.complete",
         "pool.acquire.complete",
@@ -296,7 +298,9 @@ def test_a_failing_hook_fails_the_request_and_frees_the_slot(echo_server, failin
         if name == failing:
             raise HookFailed(name)
 
-    client = HTTPClient("127.0.0.1", port=echo_server.port, concurrency=1, trace=hook)
+    client = HTTPClient(
+        "trace.test", port=echo_server.port, concurrency=1, trace=hook, dns_cache=SlowResolver(0)
+    )
     try:
         with pytest.raises(HookFailed):
             client.get("/").read()
@@ -304,6 +308,51 @@ def test_a_failing_hook_fails_the_request_and_frees_the_slot(echo_server, failin
         assert stats.active == 0 and stats.idle == 0, stats  # discarded, slot free
         client.trace_hook = None
         assert client.get("/").read() == b"GET /\n"  # the one slot serves again
+    finally:
+        client.close()
+
+
+def test_trace_tells_why_a_connection_closed(server_factory):
+    def respond(conn, req):
+        conn.respond(200, b"bye", [("Connection", "close")])
+        conn.close()
+
+    server = server_factory(keep_alive(respond))
+    events: List[Tuple[str, Dict[str, Any]]] = []
+    with HTTPClient(
+        "127.0.0.1", port=server.port, trace=lambda n, i: events.append((n, i))
+    ) as client:
+        assert client.get("/").read() == b"bye"
+    names = [n for n, _ in events]
+    assert names[-2:] == ["receive_response_body.complete", "connection.closed"], names
+    assert "connection.released" not in names
+    assert events[-1][1]["reason"] == "not reusable"
+
+
+def test_failing_tls_hook_frees_the_slot(server_factory, server_ssl_context, ca_file):
+    server = server_factory(
+        keep_alive(lambda conn, req: conn.respond(200, b"ok")), ssl_context=server_ssl_context
+    )
+
+    def hook(name: str, info: Dict[str, Any]) -> None:
+        if name == "start_tls.complete":
+            raise KeyError(name)
+
+    client = HTTPClient(
+        "localhost",
+        port=server.port,
+        ssl=True,
+        ssl_options={"ca_certs": ca_file},
+        concurrency=1,
+        trace=hook,
+    )
+    try:
+        with pytest.raises(KeyError):
+            client.get("/")
+        stats = client.statistics()
+        assert stats.connections == 0 and stats.active == 0, stats
+        client.trace_hook = None
+        assert client.get("/").read() == b"ok"
     finally:
         client.close()
 
