@@ -31,7 +31,8 @@ Lifecycle limits
 Optional, all off by default (``ConnectionPool(..., keepalive_expiry=,
 max_connection_age=, max_requests_per_connection=)``); with none set and no
 :meth:`~ConnectionPool.reset` pending, the per-request path pays one attribute test
-in :meth:`~ConnectionPool.acquire` and one in :meth:`~ConnectionPool.release`. A
+in :meth:`~ConnectionPool.acquire` (when it reuses a connection) and none more in
+:meth:`~ConnectionPool.release` (the test of a closed pool became this one). A
 connection is only ever closed for a limit while idle or as it comes back, never
 in the middle of a response:
 
@@ -229,8 +230,10 @@ class ConnectionPool:
         # The limits that close idle connections by time: they need the sweep.
         self._timed = keepalive_expiry is not None or max_connection_age is not None
         self._limited = self._timed or max_requests_per_connection is not None
-        # True while any limit is set or a reset is pending: the per-request test.
-        self._lifecycle = self._limited
+        # True while acquire and release must look closer: a limit is set, a reset
+        # is pending, or the pool is closed. The per-request test (one attribute in
+        # each; release tests it where it tested _closed before).
+        self._checks = self._limited
         self._resets = 0  # reset() calls: a connection made across one is doomed
         self._reset_pending: Set[Connection] = set()  # lent at reset(): close on return
         self._ends = dict.fromkeys(("expired", "aged_out", "max_requests", "reset"), 0)
@@ -372,11 +375,10 @@ class ConnectionPool:
             self._check_usable()
         item: Any
         queued = 0.0
-        idle = self._idle
-        if idle and self._lifecycle:
-            self._prune_idle()  # in place: ``idle`` stays the list
-        if idle:
-            item = idle.pop()
+        if self._idle:
+            item = self._idle.pop()
+            if self._checks:
+                item = self._checked_idle(item)
         elif self._count < self.size:
             self._count += 1
             item = None
@@ -478,7 +480,7 @@ class ConnectionPool:
         self._created += 1
         if self._resets != resets:  # reset() while it was being made: close on return
             self._reset_pending.add(conn)
-            self._lifecycle = True
+            self._checks = True
         self._take_buffer(conn)
         conn.state = ACTIVE
         return conn
@@ -535,10 +537,8 @@ class ConnectionPool:
         buffers = self._buffers
         if buf is not None and buf.size == BUFFER_SIZE:
             buffers.append(buf)
-        if self._lifecycle and not self._closed and self._ends_on_return(conn):
-            return
-        if self._waiters or self._closed:
-            self._give_back(conn)
+        if self._waiters or self._checks:
+            self._release_checked(conn)
         else:
             idle = self._idle
             idle.append(conn)
@@ -584,7 +584,7 @@ class ConnectionPool:
             self._slot_freed()
         self._reset_pending.update(self._live)  # what is left is lent
         if self._reset_pending:
-            self._lifecycle = True
+            self._checks = True
         self._trace_ends(ended)
 
     # -- lifecycle limits (see the module docstring) -------------------------------------
@@ -607,6 +607,31 @@ class ConnectionPool:
         if self.max_connection_age is not None:
             deadline = min(deadline, conn.created_at + self.max_connection_age)
         return deadline
+
+    def _checked_idle(self, conn: Connection) -> Optional[Connection]:
+        """:meth:`acquire` took ``conn`` from the idle stack while limits or a reset
+        are in force: close the idle connections past a limit (``conn`` among them
+        perhaps) and return the one to reuse, or None when none is left (a slot is
+        then taken for a new connection)."""
+        idle = self._idle
+        idle.append(conn)
+        self._prune_idle()  # (a trace hook raising there leaves every slot free)
+        if idle:
+            return idle.pop()
+        self._count += 1  # free: pruning closed at least ``conn``
+        return None
+
+    def _release_checked(self, conn: Connection) -> None:
+        """:meth:`release` when there are waiters, or limits, a pending reset or a
+        closed pool to heed."""
+        if self._closed:
+            self._give_back(conn)  # closes it
+            return
+        if (self._limited or self._reset_pending) and self._ends_on_return(conn):
+            return
+        self._give_back(conn)
+        if len(self._buffers) > SPARE_BUFFERS and len(self._idle) == self._count:
+            del self._buffers[SPARE_BUFFERS:]  # the pool went idle: keep a few
 
     def _ends_on_return(self, conn: Connection) -> bool:
         """:meth:`release`, with a limit or a reset in force: close ``conn`` (and
@@ -722,7 +747,7 @@ class ConnectionPool:
         pending = self._reset_pending
         pending.discard(conn)
         if not pending:
-            self._lifecycle = self._limited
+            self._checks = self._limited or self._closed
 
     def close(self, wait: Optional[float] = 0.0) -> None:
         """Stop now: every request in flight ends with :class:`ClientClosed`.
@@ -758,7 +783,7 @@ class ConnectionPool:
         module-level ``get(url, stream=True)``, a session dropping a client).
         """
         self._check_thread(closing=True)  # its sockets are watched by its thread's loop
-        self._closed = True
+        self._closed = self._checks = True
         self._stop_sweep()
         self._reset_pending.clear()
         idle, self._idle = self._idle, []
@@ -786,7 +811,7 @@ class ConnectionPool:
         message = "the process forked: the parent's connections are not used here"
         self._stop_sweep()
         self._reset_pending.clear()
-        self._lifecycle = self._limited
+        self._checks = self._limited or self._closed
         idle, self._idle = self._idle, []
         self._count -= len(idle)
         live, self._live = self._live, set()
