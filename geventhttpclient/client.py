@@ -778,7 +778,7 @@ class HTTPClientPool:
     exceeded until one has none. None (the default): no limit, as in 2.x.
     """
 
-    def __init__(self, max_clients: Optional[int] = None, **kw: Any) -> None:
+    def __init__(self, *, max_clients: Optional[int] = None, **kw: Any) -> None:
         if max_clients is not None:
             max_clients = int(max_clients)
             if max_clients < 1:
