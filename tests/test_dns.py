@@ -550,6 +550,33 @@ def test_pool_useragent_and_session_use_the_default_cache(server_factory, monkey
     assert (after.misses - before.misses, after.hits - before.hits) == (1, 1)
 
 
+def test_an_agent_told_dns_cache_false_looks_every_connection_up(server_factory, monkeypatch):
+    from geventhttpclient.useragent import UserAgent
+
+    server = server_factory(keep_alive(hello_and_close))
+    fake = FakeResolver()
+    monkeypatch.setattr(gevent.socket, "getaddrinfo", fake)
+    before = dns_cache_info()
+    with UserAgent(dns_cache=False) as agent:
+        for _ in range(2):
+            agent.urlopen(f"http://off.example.test:{server.port}/").read()
+    assert len(fake.calls) == 2
+    assert dns_cache_info() == before
+
+
+def test_an_agent_given_its_own_cache_uses_it(server_factory):
+    from geventhttpclient.useragent import UserAgent
+
+    server = server_factory(keep_alive(hello_and_close))
+    cache = DNSCache(getaddrinfo=FakeResolver())
+    before = dns_cache_info()
+    with UserAgent(dns_cache=cache) as agent:
+        for _ in range(2):
+            agent.urlopen(f"http://own.example.test:{server.port}/").read()
+    assert cache.info() == DNSCacheInfo(hits=1, misses=1, size=1)
+    assert dns_cache_info() == before
+
+
 @pytest.mark.parametrize("form", ["host:port", "host"])
 def test_resolve_connects_to_the_given_address_and_keeps_the_name_in_host(server_factory, form):
     server = server_factory(keep_alive(hello), host="127.0.0.2")
