@@ -35,7 +35,7 @@ drives the parser directly. Nothing here runs per request.
 from __future__ import annotations
 
 from abc import ABCMeta
-from typing import Any, Iterator, List, Optional, Tuple, Type, Union
+from typing import Any, Iterator, List, Optional, Sequence, Tuple, Type, Union
 
 from ._parser import DEFAULT_LIMITS, HTTPResponseParser, ParserLimits
 from .exceptions import HTTPParseError, IncompleteResponse
@@ -44,7 +44,7 @@ from .header import HeadAccess, Headers
 __all__ = ["HTTPResponse", "make_headers", "readline_arguments"]
 
 
-def make_headers(headers_type: Type[Any], pairs: List[Tuple[str, str]]) -> Any:
+def make_headers(headers_type: Type[Any], pairs: Sequence[Tuple[str, str]]) -> Any:
     """A ``headers_type`` instance holding ``pairs`` (name, value) in order."""
     fast = getattr(headers_type, "_from_str_pairs", None)
     if fast is not None:

@@ -58,7 +58,7 @@ from .exceptions import HTTPParseError as HTTPParseError
 from .header import Headers
 from .header import HeadersDataType as HeadersDataType
 from .response import HTTPResponse as HTTPResponse
-from .response import HTTPSocketPoolResponse
+from .response import HTTPSocketPoolResponse, TracedResponse
 from .timings import ConnectPhases, TraceHook
 from .timings import clock as _clock
 from .url import URL
@@ -152,6 +152,7 @@ class _Dial:
         "tls_session_reuse",
         "tls_session",
         "want_session",
+        "last",
     )
 
     def __init__(
@@ -170,6 +171,7 @@ class _Dial:
         self.tls_session_reuse = tls_session_reuse
         self.tls_session: Any = None
         self.want_session = False
+        self.last: Any = None
 
 
 class HTTPClient:
@@ -256,6 +258,7 @@ class HTTPClient:
         self.pool_timeout = pool_timeout
         self.limits = limits
         self._trace_hook = trace
+        self._response_class = HTTPSocketPoolResponse if trace is None else TracedResponse
         if isinstance(source_address, str):
             source_address = (source_address, 0)
         if dns_cache is True:
@@ -265,7 +268,7 @@ class HTTPClient:
         self._dial = _Dial(
             _net.check_resolve(resolve), source_address, dns_cache or None, tls_session_reuse
         )
-        # Take the session of the next response's connection: a TLS 1.3 server sends
+        # Take the session of a connection for the next ones: a TLS 1.3 server sends
         # its ticket after the handshake, so a session is resumable only once a
         # response has been read.
         self._dial.want_session = bool(tls_session_reuse and ssl)
@@ -361,12 +364,15 @@ class HTTPClient:
     @trace_hook.setter
     def trace_hook(self, hook: Optional[TraceHook]) -> None:
         self._trace_hook = self._connection_pool.trace = hook
+        self._response_class = HTTPSocketPoolResponse if hook is None else TracedResponse
 
     # -- connections ---------------------------------------------------------------
 
     def _new_connection(self) -> Connection:
         phases = ConnectPhases(self._trace_hook)
         dial = self._dial
+        if dial.want_session and dial.last is not None:
+            self._take_session(dial.last)
         sock = _net.connect(
             dial.host,
             dial.port,
@@ -386,7 +392,11 @@ class HTTPClient:
             dial.want_session = True  # none yet, or the server forgot it: take a new one
         conn = Connection(sock, self.limits, timeout=self.network_timeout)
         conn.phases = phases
-        conn.keep_session = dial.want_session
+        if dial.want_session:
+            # whose session the next new connection resumes: by then it has read
+            # a response (or closed, keeping its session)
+            conn.keep_session = True
+            dial.last = conn
         return conn
 
     def _tunnel(self, sock: Any) -> None:
@@ -573,16 +583,15 @@ class HTTPClient:
         self, method: str, head: bytes, body: RequestBody, mode: int
     ) -> HTTPSocketPoolResponse:
         pool = self._connection_pool
-        trace = self._trace_hook  # each use is one test when there is none
         idempotent = method in IDEMPOTENT_METHODS
         attempts = 2 if idempotent else 1
         for attempt in range(attempts):
             if attempt and not body.rewind():
                 break
-            if trace is not None:
-                trace("pool.acquire.started", {"pool": pool.name})
+            if self._trace_hook is not None:  # the other events: TracedResponse
+                self._trace_hook("pool.acquire.started", {"pool": pool.name})
             conn = pool.acquire(self.pool_timeout)
-            response = HTTPSocketPoolResponse(
+            response = self._response_class(
                 conn,
                 pool,
                 method,
@@ -593,8 +602,6 @@ class HTTPClient:
                 reusable=not mode & CLOSE,
             )
             try:
-                if trace is not None:
-                    self._trace_sending(trace, conn, method)
                 sent_at = 0.0  # sent at once: see HTTPSocketPoolResponse.__init__
                 sent = 0  # the head alone (the response counts it)
                 if body is NO_BODY:
@@ -610,9 +617,6 @@ class HTTPClient:
                 else:
                     sent = conn.send(head, body, self.block_size)
                     sent_at = _clock()
-                if trace is not None:
-                    trace("send_request.complete", {"bytes": sent or len(head)})
-                    trace("receive_response_headers.started", {})
             except (BrokenPipeError, ConnectionResetError) as exc:
                 # The server may have answered early (413, 401) and closed while we
                 # were still sending: that answer is the result.
@@ -636,14 +640,13 @@ class HTTPClient:
                 if attempt + 1 < attempts:
                     continue
                 raise
-            if conn.keep_session:
-                self._take_session(conn)
             return response
         raise ConnectionClosed(0, "connection closed before the response; body not replayable")
 
     def _take_session(self, conn: Connection) -> None:
-        """Keep the TLS session of ``conn`` for the next new connection to resume
-        (``tls_session_reuse``), once it can be resumed."""
+        """Keep the TLS session of ``conn`` (the last connection made) for new
+        connections to resume (``tls_session_reuse``), if it can be resumed: a TLS
+        1.3 server sends its ticket after the handshake, with the first answer."""
         session = conn.tls_session or getattr(conn.sock, "session", None)
         if session is None:
             return
@@ -653,11 +656,7 @@ class HTTPClient:
         if session.has_ticket:
             self._dial.tls_session = session
             self._dial.want_session = conn.keep_session = False
-
-    def _trace_sending(self, trace: TraceHook, conn: Connection, method: str) -> None:
-        """The trace events between taking a connection and sending on it."""
-        trace("pool.acquire.complete", {"reused": conn.requests > 0, "queued": conn.queued})
-        trace("send_request.started", {"method": method, "url": self._base_url})
+            self._dial.last = None
 
     def reset(self) -> None:
         """Close the idle connections now and each busy one when its response ends;

@@ -257,8 +257,8 @@ class ConnectionPool:
         self._discarded = 0
         self._poller = make_poller()
         self.trace: Optional[Callable[[str, Dict[str, Any]], Any]] = None
-        """The client's trace hook (see :mod:`geventhttpclient.timings`): called with
-        ``connection.released`` and ``connection.closed``."""
+        """The client's trace hook (see :mod:`geventhttpclient.timings`): the pool
+        tells it ``connection.closed``."""
         # The hub (one per OS thread) of the first acquire. A hub, not a thread id:
         # under gevent.monkey (Locust) the thread id is each greenlet's own.
         self._owner: Any = None
@@ -519,15 +519,9 @@ class ConnectionPool:
             )
 
     def release(self, conn: Connection) -> None:
-        """Return a connection whose response is complete and may be kept alive."""
-        if self.trace is not None:
-            try:
-                self.trace(
-                    "connection.released", {"pool": self.name, "requests": conn.requests + 1}
-                )
-            except BaseException:
-                self.discard(conn, "trace hook failed")
-                raise
+        """Return a connection whose response is complete and may be kept alive.
+        (The trace hook hears ``connection.released`` from the response:
+        :class:`~geventhttpclient.response.TracedResponse`.)"""
         # The per-request path: _drop_buffer and _give_back, inlined.
         conn.state = IDLE
         conn.requests += 1

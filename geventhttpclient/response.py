@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import platform
 import weakref
-from typing import TYPE_CHECKING, Any, Iterator, List, Optional, Tuple, Type, Union
+from typing import TYPE_CHECKING, Any, Iterator, List, Optional, Sequence, Tuple, Type, Union
 
 from ._net import translate
 from ._parser import (
@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 __all__ = [
     "HTTPResponse",
     "HTTPSocketPoolResponse",
+    "TracedResponse",
     "HTTPSocketResponse",
     "HTTPConnectionClosed",
     "HTTPParseError",
@@ -183,7 +184,7 @@ class HTTPSocketPoolResponse(HeadAccess):
         self.version = "HTTP/1.1"
         self.content_length: Optional[int] = None
         self._head_block = b""
-        self._trailer_pairs: List[Tuple[str, str]] = []
+        self._trailer_pairs: Sequence[Tuple[str, str]] = ()  # no list made per response
         self._guard: Optional[weakref.finalize] = None
         if read_head:
             self.begin()
@@ -206,8 +207,9 @@ class HTTPSocketPoolResponse(HeadAccess):
         ended (:func:`~geventhttpclient.timings.clock`; 0.0: at once, the head in
         one write), for :attr:`timings`.
         """
-        self._t_sent = sent_at
-        self._nsent = sent_bytes
+        if sent_at:  # else unset: sent at once, the head alone (see timings)
+            self._t_sent = sent_at
+            self._nsent = sent_bytes
         if not sent_in_full:
             self._reusable = False
         conn = self._conn
@@ -246,13 +248,6 @@ class HTTPSocketPoolResponse(HeadAccess):
         self.version = parser.version
         self.content_length = parser.content_length
         self._head_block = parser.head_block
-        trace = self._pool.trace  # type: ignore[union-attr]
-        if trace is not None:
-            try:
-                trace("receive_response_headers.complete", {"status_code": self.status_code})
-            except BaseException:
-                self.abandon()
-                raise
         self._after_parse(now)
         if self._conn is not None:
             # Still streaming: if the caller drops the response unread, give the
@@ -300,13 +295,6 @@ class HTTPSocketPoolResponse(HeadAccess):
                 self._trailer_pairs = parser.trailer_pairs
             if self._guard is not None:
                 self._guard.detach()
-            trace = pool.trace
-            if trace is not None:
-                try:
-                    trace("receive_response_body.complete", {"bytes": conn.parsed})
-                except BaseException:
-                    pool.discard(conn, "trace hook failed")
-                    raise
             if conn.done(self._reusable):
                 pool.release(conn)
             else:
@@ -654,6 +642,63 @@ class HTTPSocketPoolResponse(HeadAccess):
     def __repr__(self) -> str:
         state = "complete" if self._complete else "streaming"
         return f"<{type(self).__name__} {self.status_code} {self.status_message!r} {state}>"
+
+
+class TracedResponse(HTTPSocketPoolResponse):
+    """The response of a client with a ``trace=`` hook: it tells the hook when it
+    got its connection, when sending starts and ends, when the head is in, when the
+    body is complete and when the connection goes back.
+
+    A class of its own so that the responses of clients without a hook (nearly
+    all) test nothing for it on their way. A hook that raises fails the read (or
+    the request) with its exception, and the connection is closed.
+    """
+
+    __slots__ = ("_told",)
+
+    def __init__(self, conn: Connection, pool: Releaser, *args: Any, **kw: Any) -> None:
+        super().__init__(conn, pool, *args, **kw)
+        trace = getattr(pool, "trace", None)
+        if trace is not None:
+            try:
+                trace("pool.acquire.complete", {"reused": conn.requests > 0, "queued": conn.queued})
+                trace("send_request.started", {"method": self.method})
+            except BaseException:
+                self.abandon()
+                raise
+
+    def begin(self, sent_in_full: bool = True, sent_bytes: int = 0, sent_at: float = 0.0) -> None:
+        trace = getattr(self._pool, "trace", None)
+        if trace is not None:
+            try:
+                trace(
+                    "send_request.complete", {"bytes": sent_bytes or len(self.sent_request or b"")}
+                )
+                trace("receive_response_headers.started", {})
+            except BaseException:
+                self.abandon()
+                raise
+        super().begin(sent_in_full, sent_bytes, sent_at)
+
+    def _after_parse(self, now: float = 0.0) -> None:
+        conn, pool = self._conn, self._pool
+        trace = getattr(pool, "trace", None)
+        if conn is not None and trace is not None:
+            try:
+                if not getattr(self, "_told", False):  # the first call: the head is in
+                    self._told = True
+                    trace("receive_response_headers.complete", {"status_code": self.status_code})
+                if self._parser.message_complete:
+                    trace("receive_response_body.complete", {"bytes": conn.parsed})
+                    if conn.done(self._reusable):
+                        trace(
+                            "connection.released",
+                            {"pool": getattr(pool, "name", ""), "requests": conn.requests + 1},
+                        )
+            except BaseException:
+                self.abandon()
+                raise
+        super()._after_parse(now)
 
 
 # 2.x names. In 2.x the streaming response subclassed the parser object, and code

@@ -26,8 +26,8 @@ the request). The names: ``pool.acquire.started``, ``pool.acquire.complete``
 ``dns.resolve.complete`` (``addresses``), ``connect_tcp.started`` (``host``,
 ``port``), ``connect_tcp.complete`` (``local_address``, ``remote_address``),
 ``start_tls.started`` (``server_hostname``), ``start_tls.complete``
-(``version``, ``cipher``, ``resumed``), ``send_request.started`` (``method``,
-``url``), ``send_request.complete`` (``bytes``),
+(``version``, ``cipher``, ``resumed``), ``send_request.started`` (``method``),
+``send_request.complete`` (``bytes``),
 ``receive_response_headers.started``, ``receive_response_headers.complete``
 (``status_code``), ``receive_response_body.complete`` (``bytes``),
 ``connection.released`` (``requests``: served on it so far),
