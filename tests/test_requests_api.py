@@ -994,9 +994,7 @@ def test_session_settings_changed_between_requests_take_effect(proxy, echo_json)
     assert [r["target"] for r in proxy.requests] == [echo_json.base + "/2"]
 
 
-def test_environment_proxy_changes_between_requests_of_one_session(
-    proxy, echo_json, monkeypatch
-):
+def test_environment_proxy_changes_between_requests_of_one_session(proxy, echo_json, monkeypatch):
     with Session() as s:
         assert s.get(echo_json.base + "/a").json()["target"] == "/a"
         monkeypatch.setenv("http_proxy", f"http://127.0.0.1:{proxy.port}")
