@@ -1185,6 +1185,9 @@ class Session:
         timeouts: Tuple[Optional[float], Optional[float]],
     ) -> HTTPClient:
         kw: Dict[str, Any] = dict(self.client_kw)
+        # The process's DNS cache unless the caller chose (dns_cache=None or False
+        # turns it off): a session serves many clients, often of few hosts.
+        kw.setdefault("dns_cache", True)
         kw.update(
             concurrency=self.concurrency,
             pool_timeout=self.pool_timeout,

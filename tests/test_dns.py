@@ -514,15 +514,9 @@ def _agents() -> List[Any]:
     return [
         pytest.param(lambda: HTTPClientPool(), "pool", id="HTTPClientPool"),
         pytest.param(lambda: UserAgent(), "useragent", id="UserAgent"),
-        pytest.param(
-            lambda: Session(),
-            "session",
-            id="Session",
-            # Session makes its HTTPClients itself (requests.Session._client), not
-            # through HTTPClientPool, so the pool's default does not reach it. Strict:
-            # once Session passes dns_cache=True this passes and the marker must go.
-            marks=pytest.mark.xfail(strict=True, reason="Session does not use the cache yet"),
-        ),
+        # Session makes its HTTPClients itself (Session._new_client), with the
+        # same default
+        pytest.param(lambda: Session(), "session", id="Session"),
     ]
 
 
