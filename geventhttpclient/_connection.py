@@ -540,13 +540,11 @@ class Connection:
     def fill(self) -> int:
         """Receive more into the connection's buffer, after the bytes the parser has
         not consumed; returns how many (0: the peer closed)."""
-        buf = self.buf
-        assert buf is not None
+        buf: RecvBuffer = self.buf  # type: ignore[assignment]  # ACTIVE: it has one
         end = self.end
         if end == buf.size:
             self._make_room()
-            buf = self.buf
-            assert buf is not None
+            buf = self.buf  # type: ignore[assignment]
             end = self.end
         n = self.read_into(buf.view[end:] if end else buf.view)
         self.end = end + n
@@ -591,8 +589,7 @@ class Connection:
 
     def parse(self) -> int:
         """Feed the unconsumed bytes to the parser; returns bytes consumed."""
-        buf = self.buf
-        assert buf is not None
+        buf: RecvBuffer = self.buf  # type: ignore[assignment]  # ACTIVE: it has one
         start = self.start
         end = self.end
         n = self.parser.feed(buf.ptr + start if start else buf.ptr, end - start, buf.data, start)

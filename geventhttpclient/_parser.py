@@ -201,11 +201,11 @@ class HTTPResponseParser:
             data = ffi.from_buffer(data)
             if length is None:
                 length = len(src)
-        assert length is not None, "a pointer needs its length"
+        # (a pointer without its length fails in hp_execute's argument conversion)
         p = self._p
         consumed: int = lib.hp_execute(p, _SETTINGS, data, length)
         if p.head_len:
-            consumed = self._take_head(data, length, consumed, src, base)
+            consumed = self._take_head(data, length, consumed, src, base)  # type: ignore[arg-type]
         flags = p.flags
         if flags & F_DONE:
             # Read from the flags rather than a callback: one crossing fewer.

@@ -212,8 +212,7 @@ class HTTPSocketPoolResponse(HeadAccess):
             self._nsent = sent_bytes
         if not sent_in_full:
             self._reusable = False
-        conn = self._conn
-        assert conn is not None
+        conn: Connection = self._conn  # type: ignore[assignment]  # set until the head is read
         parser = self._parser
         first = True
         try:
@@ -284,8 +283,7 @@ class HTTPSocketPoolResponse(HeadAccess):
             conn = self._conn
             if conn is None:
                 return
-            pool = self._pool
-            assert pool is not None
+            pool: Releaser = self._pool  # type: ignore[assignment]  # set with _conn
             self._conn = self._pool = None
             self._t_end = now or _clock()
             self._ended = (conn.queued, conn.phases, conn.requests, conn.parsed)
