@@ -282,12 +282,7 @@ def test_trace_tls_events(server_factory, server_ssl_context, ca_file):
         "connect_tcp.started",
         "connect_tcp.complete",
         "pool.acquire.complete",
-        "send_request.started",
-        "send_request.complete",
-        "receive_response_headers.started",
-        "receive_response_headers.complete",
-        "receive_response_body.complete",
-        "connection.released",
+        *EXCHANGE,
     ],
 )
 def test_a_failing_hook_fails_the_request_and_frees_the_slot(echo_server, failing):
