@@ -232,6 +232,16 @@ EXCHANGE = [
     "receive_response_body.complete",
     "connection.released",
 ]
+NEW_CONNECTION = [
+    "pool.acquire.started",
+    "dns.resolve.started",
+    "dns.resolve.complete",
+    "connect_tcp.started",
+    "connect_tcp.complete",
+    "pool.acquire.complete",
+    *EXCHANGE,
+]
+"""Every event of a request on a new connection to a name, in order."""
 
 
 def test_trace_names_in_order(server_factory, echo_server):
@@ -243,15 +253,7 @@ def test_trace_names_in_order(server_factory, echo_server):
         first = list(names)
         del names[:]
         client.get("/").read()
-    assert first == [
-        "pool.acquire.started",
-        "dns.resolve.started",
-        "dns.resolve.complete",
-        "connect_tcp.started",
-        "connect_tcp.complete",
-        "pool.acquire.complete",
-        *EXCHANGE,
-    ]
+    assert first == NEW_CONNECTION
     assert names == ["pool.acquire.started", "pool.acquire.complete", *EXCHANGE]
 
 
@@ -273,18 +275,7 @@ def test_trace_tls_events(server_factory, server_ssl_context, ca_file):
     assert infos["start_tls.complete"]["resumed"] is False
 
 
-@pytest.mark.parametrize(
-    "failing",
-    [
-        "pool.acquire.started",
-        "dns.resolve.started",
-        "dns.resolve.complete",
-        "connect_tcp.started",
-        "connect_tcp.complete",
-        "pool.acquire.complete",
-        *EXCHANGE,
-    ],
-)
+@pytest.mark.parametrize("failing", NEW_CONNECTION)
 def test_a_failing_hook_fails_the_request_and_frees_the_slot(echo_server, failing):
     class HookFailed(Exception):
         pass
