@@ -792,6 +792,9 @@ class ConnectionPool:
                 entry[0].throw, PoolClosed(f"connection pool {self.name} is closed")
             )
         self._buffers.clear()
+        if self.trace is not None:  # last: a hook that raises leaves the pool closed
+            for conn in idle:
+                self._traced_close(conn, "closed")
 
     def _after_fork(self) -> None:
         """In a child process: forget the parent's connections (closing the

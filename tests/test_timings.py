@@ -253,8 +253,10 @@ def test_trace_names_in_order(server_factory, echo_server):
         first = list(names)
         del names[:]
         client.get("/").read()
+        second = list(names)
     assert first == NEW_CONNECTION
-    assert names == ["pool.acquire.started", "pool.acquire.complete", *EXCHANGE]
+    assert second == ["pool.acquire.started", "pool.acquire.complete", *EXCHANGE]
+    assert names[len(second) :] == ["connection.closed"]  # closing the client
 
 
 def test_trace_tls_events(server_factory, server_ssl_context, ca_file):
@@ -313,6 +315,17 @@ def test_trace_tells_why_a_connection_closed(server_factory):
     assert names[-2:] == ["receive_response_body.complete", "connection.closed"], names
     assert "connection.released" not in names
     assert events[-1][1]["reason"] == "not reusable"
+
+
+def test_trace_tells_of_idle_connections_closed_with_the_client(echo_server):
+    events: List[Tuple[str, Dict[str, Any]]] = []
+    client = HTTPClient(
+        "127.0.0.1", port=echo_server.port, trace=lambda n, i: events.append((n, i))
+    )
+    client.get("/").read()
+    del events[:]
+    client.close()
+    assert [(n, i["reason"]) for n, i in events] == [("connection.closed", "closed")]
 
 
 def test_failing_tls_hook_frees_the_slot(server_factory, server_ssl_context, ca_file):
