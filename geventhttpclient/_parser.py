@@ -54,6 +54,13 @@ _S_BODY_EOF = lib.HP_S_BODY_EOF
 _BODY_NORMAL = lib.HP_BODY_NORMAL
 _BODY_NONE = lib.HP_BODY_NONE
 _BODY_TUNNEL = lib.HP_BODY_TUNNEL
+_S_ERROR = lib.HP_S_ERROR
+# The functions of the per-response path, looked up once: each ``lib.name`` costs
+# about as much as a call (CPython, callgrind), a module global next to nothing.
+_execute = lib.hp_execute
+_body_consumed = lib.hp_body_consumed
+_finish = lib.hp_finish
+_idle = lib.hp_idle
 _VERSION_NAMES = tuple(f"HTTP/1.{minor}" for minor in range(10))
 """By ``http_minor``: the C parser accepts HTTP/1.0 to HTTP/1.9."""
 
@@ -147,6 +154,7 @@ class HTTPResponseParser:
         "content_length",
         "interim",
         "upgraded",
+        "_expect",
         "__weakref__",
     )
 
@@ -171,6 +179,7 @@ class HTTPResponseParser:
         self.content_length: Optional[int] = None
         self.interim: List[int] = []
         self.upgraded = False
+        self._expect = _BODY_NORMAL  # p.expect as last written (hp_init's)
         self.start()
 
     def start(self, no_body: bool = False, tunnel: bool = False) -> None:
@@ -180,7 +189,9 @@ class HTTPResponseParser:
         Only what is read before the head arrives is reset here (this runs once per
         request); the head itself sets the rest (:meth:`_take_head`).
         """
-        self._p.expect = _BODY_NONE if no_body else _BODY_TUNNEL if tunnel else _BODY_NORMAL
+        expect = _BODY_NONE if no_body else _BODY_TUNNEL if tunnel else _BODY_NORMAL
+        if expect != self._expect:  # a write to the C struct costs a call's worth
+            self._p.expect = self._expect = expect
         self.body_chunks: List[bytes] = []
         self.headers_complete = False
         self.message_complete = False
@@ -203,9 +214,10 @@ class HTTPResponseParser:
                 length = len(src)
         # (a pointer without its length fails in hp_execute's argument conversion)
         p = self._p
-        consumed: int = lib.hp_execute(p, _SETTINGS, data, length)
-        if p.head_len:
-            consumed = self._take_head(data, length, consumed, src, base)  # type: ignore[arg-type]
+        consumed: int = _execute(p, _SETTINGS, data, length)
+        head_len = p.head_len
+        if head_len:
+            consumed = self._take_head(data, length, consumed, src, base, head_len)  # type: ignore[arg-type]
         flags = p.flags
         if flags & F_DONE:
             # Read from the flags rather than a callback: one crossing fewer.
@@ -218,10 +230,13 @@ class HTTPResponseParser:
             self._raise(consumed)
         return consumed
 
-    def _take_head(self, data: Any, length: int, consumed: int, src: Any, base: int) -> int:
+    def _take_head(
+        self, data: Any, length: int, consumed: int, src: Any, base: int, head_len: int
+    ) -> int:
         """hp_execute stopped right after a head (the last ``head_len`` bytes it
         consumed): take it, then the body bytes that came with it. Returns the new
-        count of bytes consumed."""
+        count of bytes consumed. (Each read of a field of ``p`` costs about as much
+        as a Python call: read once, passed on.)"""
         p = self._p
         status = p.status_code
         while status < 200:  # interim responses (and errors) first
@@ -235,17 +250,18 @@ class HTTPResponseParser:
             if consumed == length:
                 return consumed
             # the final response (or another 1xx) follows
-            consumed += lib.hp_execute(p, _SETTINGS, data + consumed, length - consumed)
-            if not p.head_len:
+            consumed += _execute(p, _SETTINGS, data + consumed, length - consumed)
+            head_len = p.head_len
+            if not head_len:
                 return consumed
             status = p.status_code
         if p.error:
             return consumed
         end = base + consumed
         if src is None:
-            head = ffi.unpack(data + (consumed - p.head_len), p.head_len)
+            head = ffi.unpack(data + (consumed - head_len), head_len)
         else:
-            head = src[end - p.head_len : end]
+            head = src[end - head_len : end]
             if type(head) is not bytes:
                 head = bytes(head)
         # Fields (and the reason phrase) are split only when someone looks at them:
@@ -277,10 +293,10 @@ class HTTPResponseParser:
                     if type(body) is not bytes:
                         body = bytes(body)
                 self.body_chunks.append(body)
-                lib.hp_body_consumed(p, _SETTINGS, n)
+                _body_consumed(p, _SETTINGS, n)
                 consumed += n
             elif state == _S_CHUNK_SIZE or state == _S_BODY_EOF:
-                consumed += lib.hp_execute(p, _SETTINGS, data + consumed, left)
+                consumed += _execute(p, _SETTINGS, data + consumed, left)
             # else no body (HEAD, 204, 304, a tunnel): what follows is not ours
         return consumed
 
@@ -299,7 +315,7 @@ class HTTPResponseParser:
         """The caller received ``n`` bytes of a Content-Length body straight into its
         own buffer: account for them without passing them through the parser."""
         p = self._p
-        lib.hp_body_consumed(p, _SETTINGS, n)
+        _body_consumed(p, _SETTINGS, n)
         flags = p.flags
         if flags & F_DONE and self.headers_complete and not self.message_complete:
             self.message_complete = True
@@ -308,7 +324,7 @@ class HTTPResponseParser:
     def finish(self) -> None:
         """The peer closed the connection: complete a close-delimited body, or raise
         :class:`IncompleteResponse` if the response was cut short."""
-        if lib.hp_finish(self._p, _SETTINGS) != 0:
+        if _finish(self._p, _SETTINGS) != 0:
             self._raise(0)
         if self._p.flags & F_DONE:
             self._on_message_complete()
@@ -320,17 +336,17 @@ class HTTPResponseParser:
     @property
     def idle(self) -> bool:
         """True between messages, when nothing of a next response has been seen."""
-        return bool(lib.hp_idle(self._p))
+        return bool(_idle(self._p))
 
     @property
     def remaining(self) -> int:
         """Body bytes still expected in a Content-Length body (0 otherwise)."""
         p = self._p
-        return int(p.remaining) if p.state == lib.HP_S_BODY_LENGTH else 0
+        return int(p.remaining) if p.state == _S_BODY_LENGTH else 0
 
     @property
     def failed(self) -> bool:
-        return bool(self._p.state == lib.HP_S_ERROR)
+        return bool(self._p.state == _S_ERROR)
 
     def _raise(self, offset: int) -> None:
         err = self._error
