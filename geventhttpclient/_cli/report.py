@@ -13,6 +13,8 @@ from __future__ import annotations
 import sys
 from typing import Any, Dict, List, Optional
 
+import gevent
+
 from .. import __version__
 from .histogram import Histogram
 
@@ -95,8 +97,8 @@ class Tally:
         self.errors: Dict[str, int] = {}
         self.error_examples: Dict[str, str] = {}
         self.body_bytes = 0
-        self.bytes_received = 0
-        self.bytes_sent = 0
+        self.phase_sample = 1
+        """Phases are recorded for one response in this many (see loadrun.PHASE_SAMPLE)."""
         self.behind = 0
         """Open loop: sends that started ``BEHIND_SCHEDULE`` or more late."""
         self.unsent = 0
@@ -154,8 +156,6 @@ class Tally:
             self.error_examples.setdefault(name, text)
         for attr in (
             "body_bytes",
-            "bytes_received",
-            "bytes_sent",
             "behind",
             "unsent",
             "cancelled",
@@ -165,6 +165,7 @@ class Tally:
             "cpu",
         ):
             setattr(self, attr, getattr(self, attr) + getattr(other, attr))
+        self.phase_sample = max(self.phase_sample, other.phase_sample)
         self.duration = max(self.duration, other.duration)
         self.interrupted = self.interrupted or other.interrupted
 
@@ -188,8 +189,7 @@ class Tally:
                 attr: getattr(self, attr)
                 for attr in (
                     "body_bytes",
-                    "bytes_received",
-                    "bytes_sent",
+                    "phase_sample",
                     "behind",
                     "unsent",
                     "cancelled",
@@ -226,6 +226,7 @@ class Tally:
 
 
 def _latency(h: Histogram, corrected: bool) -> Dict[str, Any]:
+    gevent.sleep(0)  # (see _phase)
     values = h.percentiles([p for _, p in PERCENTILES])
     out: Dict[str, Any] = {"count": h.count, "min": h.min, "mean": h.mean()}
     out.update({name: v for (name, _), v in zip(PERCENTILES, values)})
@@ -236,6 +237,10 @@ def _latency(h: Histogram, corrected: bool) -> Dict[str, Any]:
 
 
 def _phase(h: Histogram) -> Dict[str, Any]:
+    # A percentile walks the histogram's 32,768 buckets: a few ms on CPython. The
+    # hub may be serving (the embedded server, other greenlets of a program that
+    # calls bench()), so let it run between two histograms.
+    gevent.sleep(0)
     return {"count": h.count, "mean": h.mean(), "p99": h.percentile(99.0), "max": h.max}
 
 
@@ -278,16 +283,15 @@ def result(tally: Tally, config: Dict[str, Any]) -> Dict[str, Any]:
         "success_rate": tally.responses / requests if requests else 0.0,
         "duration": duration,
         "rps": requests / duration if duration > 0 else 0.0,
-        "bytes_received": tally.bytes_received,
-        "bytes_sent": tally.bytes_sent,
         "body_bytes": tally.body_bytes,
-        "mb_per_s": tally.bytes_received / 1e6 / duration if duration > 0 else 0.0,
+        "mb_per_s": tally.body_bytes / 1e6 / duration if duration > 0 else 0.0,
         "latency": _latency(tally.latency, tally.open_loop),
         "latency_uncorrected": None if tally.service is None else _latency(tally.service, False),
         "status_codes": {str(k): v for k, v in sorted(tally.status.items())},
         "errors_by_type": dict(sorted(tally.errors.items())),
         "error_examples": dict(sorted(tally.error_examples.items())),
         "phases": phases,
+        "phase_sample": tally.phase_sample,
         "schedule": (
             {"behind": tally.behind, "unsent": tally.unsent, "threshold": BEHIND_SCHEDULE}
             if tally.open_loop
@@ -342,7 +346,7 @@ def summary(res: Dict[str, Any], histogram: Optional[Histogram] = None) -> str:
     if res["mode"] == "open":
         limit = f"for {cfg['duration']:g} s" if cfg["duration"] else f"{cfg['requests']} requests"
         add(
-            f"load:         open loop, {cfg['rate']:g} req/s {limit} at concurrency"
+            f"load:         open loop at {cfg['rate']:g} req/s, {limit} at concurrency"
             f" {cfg['concurrency']} (keep-alive {keep}, HTTP/{cfg['http_version']})"
         )
     else:
@@ -359,10 +363,7 @@ def summary(res: Dict[str, Any], histogram: Optional[Histogram] = None) -> str:
         f" success {res['success_rate'] * 100:.2f} %)"
     )
     add(f"requests/s:   {res['rps']:,.0f}")
-    add(
-        f"transfer:     {res['mb_per_s']:.2f} MB/s received  ({res['bytes_received']:,} bytes,"
-        f" body {res['body_bytes']:,}; sent {res['bytes_sent']:,})"
-    )
+    add(f"transfer:     {res['mb_per_s']:.2f} MB/s of body  ({res['body_bytes']:,} bytes)")
     add(f"status:       {_count_map(res['status_codes']) or '-'}")
     n_err = res["errors"]
     add(f"errors:       {n_err}" + (f"  ({_count_map(res['errors_by_type'])})" if n_err else ""))
@@ -393,7 +394,9 @@ def summary(res: Dict[str, Any], histogram: Optional[Histogram] = None) -> str:
         h = histogram if histogram is not None else Histogram.from_dict(lat["histogram"])
         add("histogram:")
         lines.extend(h.render())
-        add("phases (ms):         mean        p99      count")
+        sample = res["phase_sample"]
+        every = "every response" if sample == 1 else f"1 response in {sample}"
+        add(f"phases (ms):         mean        p99    samples  ({every})")
         for name, ph in res["phases"].items():
             if ph is None:
                 continue
