@@ -605,6 +605,14 @@ def test_a_saturated_client_is_told():
     assert SATURATION_MESSAGE not in summary(calm)
 
 
+def test_a_cpu_bound_closed_loop_is_told():
+    res = checked(bench(SERVER.url, 50, 2))
+    res["client"]["cpu"] = 0.95
+    assert "used 95 % of a core: requests/s is this process's limit (more with -p)" in summary(res)
+    res["client"]["cpu"] = 0.5
+    assert "this process's limit" not in summary(res)
+
+
 def test_constants_are_what_the_docs_say():
     assert BEHIND_SCHEDULE == 0.010 and SATURATION_LAG == 0.010 and PHASE_SAMPLE == 10
 

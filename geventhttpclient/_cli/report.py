@@ -26,6 +26,7 @@ __all__ = [
     "LAG_INTERVAL",
     "SATURATION_LAG",
     "SATURATION_MESSAGE",
+    "CPU_BOUND",
     "Tally",
     "result",
     "summary",
@@ -68,6 +69,12 @@ this process can drive. The idle lag is below 1 ms (timer slack); a client busy
 but keeping up stays below a few ms."""
 
 SATURATION_MESSAGE = "client saturated: the numbers measure this machine, not the server"
+
+CPU_BOUND = 0.9
+"""Closed loop: at this share of a core or more per process, the request rate is what
+this process can drive (a closed loop sends as fast as it can), and the summary
+says so and suggests ``-p``; the latencies are still honest while the loop's lag
+stays below ``SATURATION_LAG``."""
 
 
 def implementation() -> str:
@@ -415,6 +422,11 @@ def summary(res: Dict[str, Any], histogram: Optional[Histogram] = None) -> str:
         f" (saturated above {_ms(client['saturation_threshold'])} ms),"
         f" CPU {client['cpu'] * 100:.0f} % of a core per process"
     )
+    if res["mode"] == "closed" and client["cpu"] >= CPU_BOUND:
+        add(
+            f"              the client used {client['cpu'] * 100:.0f} % of a core: requests/s"
+            " is this process's limit (more with -p)"
+        )
     if client["saturated"]:
         add(f"WARNING:      {SATURATION_MESSAGE}")
     return "\n".join(lines)
