@@ -138,8 +138,9 @@ class LocalServer:
         self._gzipped = gzip.compress(GZIP_TEXT, mtime=0)
         self._host = host
         self._tls = tls
-        kwargs = {"ssl_context": tls} if tls is not None else {}
-        self._server = gevent.server.StreamServer((host, port), self._handle, **kwargs)
+        # The handshake is made in _handle, not by StreamServer(ssl_context=...): a
+        # client that refuses the certificate would print a traceback from gevent.
+        self._server = gevent.server.StreamServer((host, port), self._handle)
         self.requests = 0
         self._fail_count = 0
         self._stall_at = stall_at
@@ -182,6 +183,12 @@ class LocalServer:
     # -- connection loop ---------------------------------------------------------
 
     def _handle(self, sock: Any, _addr: Any) -> None:
+        if self._tls is not None:
+            try:
+                sock = self._tls.wrap_socket(sock, server_side=True)
+            except OSError:  # the client gave up on the handshake: its error, not ours
+                sock.close()
+                return
         buf = b""
         # The last head that "/" answered with the fixed keep-alive response and that
         # announced no body: a benchmark sends the same head again and again, and a
@@ -375,6 +382,7 @@ class LocalServer:
         piece = b"b" * _PIECE
         for _ in range(size // _PIECE):
             sock.sendall(piece)
+            gevent.sleep(0)  # a fast reader never makes sendall wait: let others run
         sock.sendall(piece[: size % _PIECE])
         return True
 
