@@ -15,7 +15,7 @@ method would give too) shares no hub, no client and no import state with the
 parent. The protocol is JSON lines:
 
 * parent to worker (stdin): the :class:`~.loadrun.Plan` as one line, later ``go``;
-* worker to parent (stdout): ``{"ready": true}`` once its client is made, then
+* worker to parent (stdout): ``{"ready": true}`` once it has read its plan, then
   ``{"progress": ...}`` once a second when asked, then ``{"tally": ...}``.
 
 Ctrl-C: the workers ignore SIGINT (a terminal sends it to the whole process
