@@ -145,7 +145,9 @@ def test_verbose_shows_both_heads_on_stderr(server, capsysbinary) -> None:
     assert f"Host: 127.0.0.1:{server.port}" in sent and "X-Mine: yes" in sent
     received = [line[2:] for line in lines if line.startswith("< ")]
     assert received[0] == "HTTP/1.1 201 Created" and "Content-Length: 4" in received
-    # Each head ends with its bare prefix, as curl's does.
+    # In the order things happened; each head ends with its bare prefix, as curl's does.
+    connected = lines.index(f"* Connected to 127.0.0.1 port {server.port}")
+    assert connected < lines.index("> GET /status/201 HTTP/1.1") < lines.index(">")
     assert lines.index(">") < lines.index("< HTTP/1.1 201 Created") < lines.index("<")
 
 

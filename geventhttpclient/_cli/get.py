@@ -90,9 +90,12 @@ class _Verbose:
 
     def __init__(self, stream: Any) -> None:
         self.stream = stream
+        self.request_head: List[str] = []  # shown when it is sent, after the connect
 
     def trace(self, name: str, info: Dict[str, Any]) -> None:
-        if name == "connect_tcp.complete":
+        if name == "send_request.started":
+            self.head("> ", self.request_head)
+        elif name == "connect_tcp.complete":
             address = info.get("remote_address") or ("?", "?")
             self.line(f"* Connected to {address[0]} port {address[1]}")
         elif name == "start_tls.complete":
@@ -155,7 +158,7 @@ def _cmd_get(args: argparse.Namespace) -> int:
             target = url.quoted_uri
             if verbose is not None:
                 head = client._build_request(method, target, body or b"", headers)
-                verbose.head("> ", head.split("\r\n")[:-2])
+                verbose.request_head = head.split("\r\n")[:-2]
             with client.request(method, target, body=body or b"", headers=headers) as response:
                 lines = _response_head(response)
                 if verbose is not None:
