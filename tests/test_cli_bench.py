@@ -598,11 +598,14 @@ def test_a_saturated_client_is_told():
     assert res["client"]["loop_lag"]["p99"] > SATURATION_LAG
     assert res["client"]["saturated"] is True
     assert SATURATION_MESSAGE in summary(res)
-    if PYPY:
-        return  # its JIT compiles the loop for 0.1-0.2 s at a time: lag p99 above 10 ms
-    calm = checked(bench(SERVER.url, None, 2, duration=0.5, rate=100))
-    assert calm["client"]["saturated"] is False
-    assert SATURATION_MESSAGE not in summary(calm)
+    # Without the hog: less lag, and the flag and the warning follow the figure. (Not
+    # "never saturated": on this 2-core machine, busy with other work, even 100
+    # req/s has seen a lag p99 above 10 ms, and PyPy's JIT compiles for 0.1-0.2 s.)
+    calm = checked(bench(SERVER.url, None, 2, duration=1.0, rate=100))
+    lag = calm["client"]["loop_lag"]["p99"]
+    assert lag < res["client"]["loop_lag"]["p99"]
+    assert calm["client"]["saturated"] is (lag > SATURATION_LAG)
+    assert (SATURATION_MESSAGE in summary(calm)) is (lag > SATURATION_LAG)
 
 
 def test_a_cpu_bound_closed_loop_is_told():
@@ -709,5 +712,5 @@ def test_the_command_exits_quietly_when_its_reader_goes_away():
     assert proc.stdout is not None
     proc.stdout.close()  # as `| head -0` would
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0
+    assert proc.returncode == 141  # 128 + SIGPIPE, as for `get` (__main__.EXIT_BROKEN_PIPE)
     assert err == b""
