@@ -234,7 +234,9 @@ def test_rate_for_a_duration_sends_rate_times_duration_requests():
     assert res["mode"] == "open"
     assert abs(res["requests"] - 5000) <= 50, res["requests"]
     assert res["errors"] == 0
-    assert 4.99 <= res["duration"] < 5.5  # the last start is due at 4.999 s
+    assert 4.99 <= res["duration"]  # the last start is due at 4.999 s
+    # ... and it ends soon after, unless the client fell behind (and says so)
+    assert res["duration"] < 5.5 or res["client"]["saturated"], (res["duration"], res["client"])
     assert res["latency"]["corrected"] is True
     assert res["latency_uncorrected"]["count"] == res["requests"]
     # On schedule, or the tool says why not: a client that cannot keep the rate is
