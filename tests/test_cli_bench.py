@@ -303,7 +303,13 @@ def test_method_headers_body_and_content_type_are_sent(recorder):
             3,
             1,
             method="PUT",
-            headers=[("X-Token", "abc"), ("Accept", "text/plain")],
+            headers=[
+                ("X-Token", "abc"),
+                ("Accept", "text/plain"),
+                ("User-Agent", "mine/1"),
+                ("Cookie", "a=1"),
+                ("Cookie", "b=2"),
+            ],
             body=b"hello",
         )
     )
@@ -312,6 +318,8 @@ def test_method_headers_body_and_content_type_are_sent(recorder):
         assert req["method"] == "PUT" and req["target"] == "/path?q=1"
         assert req["headers"]["x-token"] == ["abc"]
         assert req["headers"]["accept"] == ["text/plain"]
+        assert req["headers"]["user-agent"] == ["mine/1"]  # -H replaces a default
+        assert req["headers"]["cookie"] == ["a=1", "b=2"]  # and may repeat a name
         assert req["body"] == b"hello"
 
 

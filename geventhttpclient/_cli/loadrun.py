@@ -44,6 +44,7 @@ import gevent.event
 import gevent.pool
 
 from ..client import HTTPClient
+from ..header import Headers
 from ..url import URL
 from .histogram import Histogram
 from .report import BEHIND_SCHEDULE, LAG_INTERVAL, Tally
@@ -166,6 +167,9 @@ def make_client(plan: Plan) -> Tuple[HTTPClient, str]:
     # whole exchange: the client's timeout= arms a gevent.Timeout per request,
     # about a third of the best loop's CPU time per request on CPython (measured:
     # 20 us of 60), and a server that stalls is caught just the same.
+    fields = Headers()  # (add, not a dict: -H may repeat a name, as curl sends it)
+    for name, value in headers:
+        fields.add(name, value)
     timeout = plan.timeout or None
     client = HTTPClient(
         host,
@@ -173,7 +177,7 @@ def make_client(plan: Plan) -> Tuple[HTTPClient, str]:
         ssl=url.scheme == "https",
         ssl_options=ssl_options or None,
         insecure=plan.insecure,
-        headers=headers or None,
+        headers=fields if headers else None,
         concurrency=plan.concurrency,
         connection_timeout=timeout,
         network_timeout=timeout,
