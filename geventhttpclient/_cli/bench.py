@@ -327,7 +327,7 @@ def add_parser(sub: Any) -> None:
         "by default; -q gives an open loop whose latency counts from each request's "
         "scheduled start. Exit status: 0 done, 1 failed requests with --fail-on-error "
         "(or the run could not start), 2 usage, 130 interrupted (Ctrl-C; the summary "
-        "is still printed).",
+        "is still printed), 141 the output's reader went away.",
     )
     b.add_argument("url", nargs="?", help="http:// or https:// URL (default: embedded server)")
     b.add_argument(
@@ -369,7 +369,8 @@ def add_parser(sub: Any) -> None:
         "--timeout",
         type=_duration_arg,
         default=DEFAULT_TIMEOUT,
-        help=f"per-request timeout (default {DEFAULT_TIMEOUT:g} s; 0: none)",
+        help=f"timeout of every wait for the server: connect, each read and write"
+        f" (default {DEFAULT_TIMEOUT:g} s; 0: none)",
     )
     b.add_argument(
         "-k", "--insecure", action="store_true", help="do not verify the TLS certificate"
