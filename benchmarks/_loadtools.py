@@ -526,11 +526,13 @@ def _tree(pid: int) -> list:
     return out
 
 
-def rss_run(interp: str, seconds: float, conc: int, every: float = 10.0) -> dict:
+def rss_run(
+    interp: str, seconds: float, conc: int, every: float = 10.0, reinstall: bool = True
+) -> dict:
     """``bench URL -z S -c C`` against a private nginx, RSS sampled every ``every`` s."""
     from _nginx import Nginx
 
-    if not _envs.ensure(interp, "ours", reinstall_ours=True):
+    if not _envs.ensure(interp, "ours", reinstall_ours=reinstall):
         raise SystemExit(f"no venv {interp}-ours")
     py = _envs.venv_python(interp, "ours")
     with Nginx() as ng:
@@ -607,8 +609,11 @@ def main(argv=None) -> None:
     ap.add_argument("-c", "--concurrency", type=int, default=100)
     ap.add_argument("--every", type=float, default=10.0)
     ap.add_argument("--out", default=None, help="write the samples and figures here (JSON)")
+    ap.add_argument(
+        "--no-reinstall", action="store_true", help="don't rebuild 'ours' from the work tree"
+    )
     a = ap.parse_args(argv)
-    r = rss_run(a.interp, a.seconds, a.concurrency, a.every)
+    r = rss_run(a.interp, a.seconds, a.concurrency, a.every, not a.no_reinstall)
     if a.out:
         with open(a.out, "w") as f:
             json.dump(r, f, indent=1)
