@@ -188,7 +188,8 @@ def make_client(plan: Plan) -> Tuple[HTTPClient, str]:
 
 def _slots(plan: Plan) -> Optional[int]:
     """Open loop: how many start times this process has (None: until stopped)."""
-    assert plan.rate
+    if not plan.rate:
+        return None
     slots: Optional[int] = plan.requests
     if plan.duration is not None:
         # the start times offset + k / rate that fall before the deadline
@@ -207,7 +208,9 @@ def run(
 
     ``stop``: set it to end the run early (Ctrl-C): no new sends, requests in
     flight cancelled. ``progress(snapshot)`` is called every ``PROGRESS_INTERVAL``
-    seconds with the figures of the last interval (see :func:`_snapshot`).
+    seconds with the figures of the last interval: ``elapsed``, ``done`` and
+    ``errors`` so far, ``rps`` of the interval, ``window`` (its latencies, a
+    :meth:`Histogram.to_dict`) and open ``connections``.
 
     Raises ValueError for a plan it cannot run (see :func:`make_client`).
     """
