@@ -164,6 +164,12 @@ class HTTPSocketPoolResponse(HeadAccess):
         # Each costs as much as a few slot stores (callgrind), so no more: the
         # request's start is this reading less the pool wait and connecting.
         self._t_ready = _clock()
+        # Set here, not first when the head or the end comes: PyPy lays an object out
+        # by the attributes it has, and one added later (in begin, where this object
+        # is no longer new to the JIT) costs a new layout and a copy of its storage
+        # per response (seen in PyPy's JIT log: three array copies per request).
+        self._t_head = self._t_end = 0.0
+        self._ended: Optional[Tuple[float, Any, int, int]] = None
         conn.parsed = 0
         self._conn: Optional[Connection] = conn
         self._pool: Optional[Releaser] = pool
@@ -314,7 +320,7 @@ class HTTPSocketPoolResponse(HeadAccess):
         """Where this request's time went (see :class:`~geventhttpclient.timings.Timings`):
         a new snapshot on each read; ``receive`` and ``total`` once the body is in."""
         conn = self._conn
-        ended = getattr(self, "_ended", None)
+        ended = self._ended
         if conn is not None:
             queued, phases, served, received = conn.queued, conn.phases, conn.requests, conn.parsed
         elif ended is not None:
@@ -329,8 +335,8 @@ class HTTPSocketPoolResponse(HeadAccess):
             dns, connect, tls, resumed = phases.dns, phases.connect, phases.tls, phases.tls_resumed
             start -= (dns or 0.0) + (connect or 0.0) + (tls or 0.0)
         sent = getattr(self, "_t_sent", 0.0) or ready
-        head = getattr(self, "_t_head", 0.0)
-        end = getattr(self, "_t_end", 0.0)
+        head = self._t_head
+        end = self._t_end
         return Timings(
             queued=queued,
             dns=dns,
