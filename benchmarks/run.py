@@ -25,6 +25,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
+import _adapters  # noqa: E402
 import _agent  # noqa: E402
 import _envs  # noqa: E402
 import _loadtools  # noqa: E402
@@ -35,7 +36,13 @@ from _nginx import BIG_SIZE, Nginx  # noqa: E402
 # Sections kept in their own modules: each has run(suite) (results under
 # suite.res[<its key>], failures appended to suite.res["errors"]) and render(suite),
 # which returns its markdown lines (tables, then its ratios against its targets).
-SECTION_MODULES = {"agent": _agent, "locust": _locust, "tls": _tls, "loadtools": _loadtools}
+SECTION_MODULES = {
+    "agent": _agent,
+    "locust": _locust,
+    "tls": _tls,
+    "loadtools": _loadtools,
+    "adapters": _adapters,
+}
 
 CLIENTS = os.path.join(HERE, "clients")
 RESULTS = os.path.join(HERE, "results")
@@ -674,7 +681,8 @@ def main():
         default="small,big,callgrind,more,mem,extra",
         help="subset of: small (c=10,100), big, callgrind, more (c=1,1000), mem, extra, "
         "agent (UserAgent/Session/get vs HTTPClient), locust (FastHttpUser), tls (HTTPS), "
-        "loadtools (geventhttpclient bench vs hey and wrk)",
+        "loadtools (geventhttpclient bench vs hey and wrk), adapters (httpx and requests on "
+        "our transport/adapter vs monkey-patched)",
     )
     ap.add_argument("--n", type=int, default=0, help="override requests per rps run")
     ap.add_argument(
