@@ -25,6 +25,7 @@ against sockets, ``http.client`` or geventhttpclient 2.x keeps working::
     ├── ProtocolError(ValueError)               the server broke HTTP/1.1
     │     ├── HTTPParseError(http.client.HTTPException)  the parser refused the bytes
     │     │     ├── LimitExceeded               a configured size/count limit was hit
+    │     │     │     └── StreamLimitExceeded   a line or event of a stream over its limit
     │     │     ├── IncompleteResponse          the connection ended mid-message: a body cut
     │     │     │                               short is never returned as complete
     │     │     └── DecodingError(zlib.error)   corrupt or unknown Content-Encoding
@@ -113,6 +114,7 @@ __all__ = [
     "ProtocolError",
     "HTTPParseError",
     "LimitExceeded",
+    "StreamLimitExceeded",
     "IncompleteResponse",
     "UnexpectedResponse",
     "PoolTimeout",
@@ -250,6 +252,13 @@ class ConnectionClosed(NetworkError, HTTPParseError):
 class LimitExceeded(HTTPParseError):
     """A configured bound (header line, header count, head size, chunk line,
     trailer size, decompressed size, interim responses) was exceeded."""
+
+
+class StreamLimitExceeded(LimitExceeded):
+    """A line longer than ``max_line_size`` or an event larger than ``max_event_size``
+    in ``iter_lines()``/``iter_events()`` (see :mod:`geventhttpclient.sse`): the
+    stream is refused rather than buffered without bound. ``code`` is
+    ``"GH_E_LINE_TOO_LONG"`` or ``"GH_E_EVENT_TOO_LARGE"``."""
 
 
 class IncompleteResponse(HTTPParseError):

@@ -98,6 +98,7 @@ from .header import HeadersDataType as HeadersDataType
 from .requests import RequestsResponse as RequestsResponse
 from .requests import Response as _SessionResponse
 from .requests import Session
+from .sse import DEFAULT_MAX_EVENT_SIZE, DEFAULT_MAX_LINE_SIZE, ServerSentEvent
 from .url import URL
 from .url import ParamsDataType as ParamsDataType
 from .useragent import CompatRequest as CompatRequest
@@ -498,16 +499,49 @@ class Response(_SessionResponse):
         chunk_size: Optional[int] = None,
         decode_unicode: bool = True,
         delimiter: Union[str, bytes, None] = None,
+        *,
+        max_line_size: Optional[int] = None,
     ) -> Iterator[Any]:
         """The body line by line, without the line ends, as ``str`` (httpx).
 
         The session's rules split lines (``\\r\\n``, ``\\n`` or ``\\r``, or
         ``delimiter``); ``decode_unicode=False`` gives bytes, as 2.6.1 did.
+        ``max_line_size`` (ours; None, httpx's behaviour: no limit) bounds a line.
+
+        :raises RemoteProtocolError: a line longer than ``max_line_size`` (also a
+            :class:`~geventhttpclient.exceptions.StreamLimitExceeded`).
         """
         self._start_decoded()
         with _translated(self.request):
-            lines = super().iter_lines(chunk_size, decode_unicode, delimiter)
+            lines = super().iter_lines(
+                chunk_size, decode_unicode, delimiter, max_line_size=max_line_size
+            )
         return self._tracked(lines)
+
+    def iter_events(
+        self,
+        *,
+        max_line_size: Optional[int] = DEFAULT_MAX_LINE_SIZE,
+        max_event_size: Optional[int] = DEFAULT_MAX_EVENT_SIZE,
+    ) -> Iterator[ServerSentEvent]:
+        """The decoded body parsed as a ``text/event-stream`` (see
+        :meth:`~geventhttpclient.useragent.CompatResponse.iter_events`), errors in
+        httpx's names.
+
+        :raises RemoteProtocolError: a line or an event over its limit (also a
+            :class:`~geventhttpclient.exceptions.StreamLimitExceeded`).
+        :raises StreamConsumed: if the body was read raw or already iterated.
+        """
+        self._start_decoded()
+        with _translated(self.request):
+            events = super().iter_events(max_line_size=max_line_size, max_event_size=max_event_size)
+        return self._tracked(events)
+
+    def _decoded_stream(self) -> Iterator[bytes]:
+        """The decoded body as it arrives, counted as :meth:`iter_bytes` counts it."""
+        with _translated(self.request):
+            chunks = self.iter_content(None)
+        return self._tracked(chunks, count=True)
 
     def iter_raw(self, chunk_size: Optional[int] = None) -> Iterator[bytes]:
         """The body as the server sent it (still compressed), from a

@@ -106,6 +106,7 @@ from .exceptions import (  # re-exported here: requests' names, and 2.x's
     InvalidURL,
     ReadTimeout,
     StreamConsumedError,
+    StreamLimitExceeded,
 )
 from .exceptions import TimeoutError as GHTimeoutError
 from .header import Headers
@@ -449,13 +450,17 @@ def _slices(data: bytes, size: Optional[int]) -> Iterator[bytes]:
         yield data[i : i + size]
 
 
-def _split_lines(chunks: Iterable[Any], delimiter: Any, text: bool) -> Iterator[Any]:
+def _split_lines(
+    chunks: Iterable[Any], delimiter: Any, text: bool, limit: Optional[int] = None
+) -> Iterator[Any]:
     """Lines from ``chunks``, reassembled across chunk boundaries.
 
     Without a delimiter a line ends at ``\\r\\n``, ``\\n`` or ``\\r``; a ``\\r`` that
     ends a chunk ends its line at once, and a ``\\n`` starting the next chunk is then
     taken as the rest of that ``\\r\\n``. An unfinished line is kept as a list of
     pieces, so one very long line costs one join, not one copy per chunk.
+    ``limit``: the longest line (bytes, or characters for ``str``; None: any), so
+    that a line that never ends cannot grow the pieces without end.
     """
     empty: Any = "" if text else b""
     if delimiter is not None:
@@ -465,12 +470,13 @@ def _split_lines(chunks: Iterable[Any], delimiter: Any, text: bool) -> Iterator[
             delimiter = delimiter.encode("utf-8")
         if not delimiter:
             raise ValueError("delimiter must not be empty")
-        yield from _split_on(chunks, delimiter, empty)
+        yield from _split_on(chunks, delimiter, empty, limit)
         return
     regex = _LINE_RE_TEXT if text else _LINE_RE_BYTES
     cr: Any = "\r" if text else b"\r"
     lf: Any = "\n" if text else b"\n"
     parts: List[Any] = []
+    size = 0  # of parts
     skip_lf = False
     for chunk in chunks:
         if skip_lf:
@@ -480,6 +486,9 @@ def _split_lines(chunks: Iterable[Any], delimiter: Any, text: bool) -> Iterator[
         if not chunk:
             continue
         if lf not in chunk and cr not in chunk:
+            size += len(chunk)
+            if limit is not None and size > limit:
+                raise _line_too_long(size, limit)
             parts.append(chunk)
             continue
         if chunk[-1:] == cr:
@@ -490,32 +499,58 @@ def _split_lines(chunks: Iterable[Any], delimiter: Any, text: bool) -> Iterator[
             parts.append(lines[0])
             lines[0] = empty.join(parts)
             parts = []
+        size = 0
         if not skip_lf:
             rest = lines.pop()
             if rest:
                 parts.append(rest)
+                size = len(rest)
+        if limit is not None:
+            for line in lines:
+                if len(line) > limit:
+                    raise _line_too_long(len(line), limit)
+            if size > limit:
+                raise _line_too_long(size, limit)
         yield from lines
     if parts:
         yield empty.join(parts)
 
 
-def _split_on(chunks: Iterable[Any], delimiter: Any, empty: Any) -> Iterator[Any]:
+def _split_on(
+    chunks: Iterable[Any], delimiter: Any, empty: Any, limit: Optional[int] = None
+) -> Iterator[Any]:
     parts: List[Any] = []
+    size = 0
     overlap = len(delimiter) - 1
     for chunk in chunks:
         if not chunk:
             continue
         straddles = overlap and parts and delimiter in parts[-1][-overlap:] + chunk[:overlap]
         if delimiter not in chunk and not straddles:
+            size += len(chunk)
+            if limit is not None and size > limit:
+                raise _line_too_long(size, limit)
             parts.append(chunk)
             continue
         parts.append(chunk)
         lines = empty.join(parts).split(delimiter)
         rest = lines.pop()
         parts = [rest] if rest else []
+        size = len(rest)
+        if limit is not None:
+            for line in (*lines, rest):
+                if len(line) > limit:
+                    raise _line_too_long(len(line), limit)
         yield from lines
     if parts:
         yield empty.join(parts)
+
+
+def _line_too_long(size: int, limit: int) -> StreamLimitExceeded:
+    return StreamLimitExceeded(
+        f"a line of the body is longer than max_line_size ({size} > {limit})",
+        "GH_E_LINE_TOO_LONG",
+    )
 
 
 class Response(CompatResponse):
@@ -778,11 +813,24 @@ class Response(CompatResponse):
         chunk_size: Optional[int] = ITER_LINES_CHUNK_SIZE,
         decode_unicode: bool = False,
         delimiter: Union[str, bytes, None] = None,
+        *,
+        max_line_size: Optional[int] = None,
     ) -> Iterator[Any]:
         """The body line by line, without the line ends (see :func:`_split_lines`),
-        or split on ``delimiter``. Lines are bytes, or ``str`` with ``decode_unicode``."""
+        or split on ``delimiter``. Lines are bytes, or ``str`` with ``decode_unicode``.
+
+        ``max_line_size`` (ours; None, requests' behaviour: no limit) bounds a line
+        (bytes, or characters for ``str``).
+
+        :raises StreamLimitExceeded: a line longer than ``max_line_size``.
+        """
         chunks = self.iter_content(chunk_size, decode_unicode=decode_unicode)
-        return _split_lines(chunks, delimiter, text=decode_unicode)
+        return _split_lines(chunks, delimiter, text=decode_unicode, limit=max_line_size)
+
+    def _decoded_stream(self) -> Iterator[bytes]:
+        """The decoded body as it arrives (:meth:`iter_content` ``(None)``): a
+        streamed body iterated a second time raises :class:`StreamConsumedError`."""
+        return self.iter_content(None)
 
     def __iter__(self) -> Iterator[bytes]:
         return self.iter_content(_READ_BLOCK)

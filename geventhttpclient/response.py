@@ -37,6 +37,13 @@ from .exceptions import (
     IncompleteResponse,
 )
 from .header import HeadAccess, Headers
+from .sse import (
+    DEFAULT_MAX_EVENT_SIZE,
+    DEFAULT_MAX_LINE_SIZE,
+    ServerSentEvent,
+    iter_events,
+    iter_lines,
+)
 from .timings import Timings
 from .timings import clock as _clock
 
@@ -353,6 +360,14 @@ class HTTPSocketPoolResponse(HeadAccess):
             bytes_received=received,
         )
 
+    @property
+    def started_at(self) -> float:
+        """When the request started, on :func:`~geventhttpclient.timings.clock`: the
+        zero of :attr:`timings` (``elapsed``, ``total``) and of events' ``elapsed``;
+        before any pool wait, name lookup, connect and handshake it had."""
+        t = self.timings
+        return self._t_ready - t.queued - (t.dns or 0.0) - (t.connect or 0.0) - (t.tls or 0.0)
+
     def release(self) -> None:
         """Give the connection back (closing it if the body was not fully read)."""
         if self._conn is not None:
@@ -562,6 +577,82 @@ class HTTPSocketPoolResponse(HeadAccess):
             if self._conn is None:
                 return self._take_all()
             self._pump()
+
+    def read1(self, amt: int = -1) -> bytes:
+        """Body bytes already received, else what the next receive brings (b"" at
+        the end), at most ``amt`` (no limit if negative): it never waits for more
+        than one arrival, so a stream's pieces are seen as they come (``read(n)``
+        waits for ``n`` bytes, as a buffered file does)."""
+        if amt == 0:
+            return b""
+        while True:
+            while not self._chunks:
+                if self._conn is None:
+                    return b""
+                self._pump()
+            data = self._take_all() if amt is None or amt < 0 else self._take(amt)
+            if data:
+                return data
+
+    def _arriving(self) -> Iterator[bytes]:
+        """The body as it arrives, content-decoded (any Content-Encoding the
+        library decodes): lines and events are text, which compressed bytes are not.
+        Stopping early, or an error, closes the connection."""
+        try:
+            decoder = None
+            if self.has_field("content-encoding"):
+                from ._decoding import decoder_for
+
+                decoder = decoder_for(self.headers)
+            while True:
+                data = self.read1()
+                if not data:
+                    break
+                if decoder is None:
+                    yield data
+                else:
+                    yield from decoder.iter_decompress(data)
+            if decoder is not None:
+                yield from decoder.iter_finish()
+        except BaseException:
+            self.release()
+            raise
+
+    def iter_lines(
+        self, *, max_line_size: Optional[int] = DEFAULT_MAX_LINE_SIZE
+    ) -> Iterator[bytes]:
+        """The body line by line as it arrives, without the line ends (CRLF, LF or
+        CR, as :class:`~geventhttpclient.sse.LineSplitter` splits), the last line
+        too if it has none. Unlike :meth:`read`, the body is content-decoded
+        (gzip, deflate, br, zstd): lines of compressed bytes mean nothing.
+
+        :raises StreamLimitExceeded: a line longer than ``max_line_size`` bytes
+            (None: no limit); the connection is closed.
+        :raises DecodingError: a Content-Encoding that does not decode.
+        """
+        return iter_lines(self._arriving(), max_line_size=max_line_size)
+
+    def iter_events(
+        self,
+        *,
+        max_line_size: Optional[int] = DEFAULT_MAX_LINE_SIZE,
+        max_event_size: Optional[int] = DEFAULT_MAX_EVENT_SIZE,
+    ) -> Iterator[ServerSentEvent]:
+        """The body parsed as a ``text/event-stream`` (see :mod:`geventhttpclient.sse`),
+        each :class:`~geventhttpclient.sse.ServerSentEvent` yielded when its blank
+        line arrives, ``elapsed`` counted from :attr:`started_at`. Content-decoded,
+        as :meth:`iter_lines`. The Content-Type is not checked.
+
+        :raises StreamLimitExceeded: a line or an event over its limit (None: no
+            limit); the connection is closed.
+        :raises DecodingError: a Content-Encoding that does not decode.
+        """
+        return iter_events(
+            self._arriving(),
+            self.started_at,
+            max_line_size=max_line_size,
+            max_event_size=max_event_size,
+        )
 
     def readlines(self) -> List[bytes]:
         return list(iter(self.readline, b""))

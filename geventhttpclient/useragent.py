@@ -59,7 +59,7 @@ import ssl
 import urllib.request
 from dataclasses import replace
 from http.cookiejar import CookieJar
-from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
 
 import gevent
 
@@ -117,6 +117,14 @@ from .header import Headers
 from .header import HeadersDataType as HeadersDataType
 from .header import parse_content_type_charset as parse_content_type_charset
 from .response import HTTPSocketResponse as HTTPSocketResponse
+from .sse import (
+    DEFAULT_MAX_EVENT_SIZE,
+    DEFAULT_MAX_LINE_SIZE,
+    ServerSentEvent,
+    iter_events,
+    iter_lines,
+)
+from .timings import clock
 from .url import URL
 from .url import ParamsDataType as ParamsDataType
 from .url import to_key_val_list as to_key_val_list
@@ -515,8 +523,10 @@ class CompatResponse:
         return False
 
     def _blocks(self, decoder: ContentDecoder) -> Iterator[bytes]:
-        """Decoded pieces of the rest of the body, read block by block."""
-        read = self._response.read
+        """Decoded pieces of the rest of the body, read as it arrives (``read1``:
+        a stream's pieces are decoded when they come, not once a block is full)."""
+        raw_response = self._response
+        read = getattr(raw_response, "read1", None) or raw_response.read
         while True:
             raw = read(_READ_BLOCK)
             if not raw:
@@ -588,6 +598,86 @@ class CompatResponse:
             if not data:
                 return
             yield data
+
+    # -- streams: lines and server-sent events -----------------------------------------
+
+    def _decoded_stream(self) -> Iterator[bytes]:
+        """The decoded body as it arrives, for :meth:`iter_lines` and
+        :meth:`iter_events` (the content, if it was read already). Stopping early,
+        or an error, closes the connection. The requests and httpx faces use their
+        own streams (with their rules for a body iterated twice)."""
+        cached = self.__dict__.get("_cached_content", _UNSET)
+        if cached is not _UNSET:
+            yield cached
+            return
+        raw = self._response
+        try:
+            decoder = self._get_decoder()
+            if self._pending:
+                pending, self._pending = self._pending, b""
+                yield pending
+            if decoder is not None:
+                while True:
+                    piece = self._next_piece()
+                    if not piece:
+                        return
+                    yield piece
+            read = getattr(raw, "read1", None) or raw.read
+            while True:
+                data = read(_READ_BLOCK)
+                if not data:
+                    return
+                yield data
+        except BaseException:
+            raw.release()
+            raise
+
+    def _arrival(self) -> Tuple[Optional[float], Callable[[], float]]:
+        """The request's start and how to tell when bytes arrived, for events'
+        ``elapsed``: the clock while the body streams; once it was read whole
+        (``content``), its end, when every event had arrived."""
+        start = getattr(self._response, "started_at", None)
+        if start is not None and "_cached_content" in self.__dict__:
+            total = getattr(self.timings, "total", None)
+            if total is not None:
+                end: float = start + total
+                return start, lambda: end
+        return start, clock
+
+    def iter_lines(self, *, max_line_size: Optional[int] = DEFAULT_MAX_LINE_SIZE) -> Iterator[Any]:
+        """The decoded body line by line as it arrives, as bytes without the line
+        ends (CRLF, LF or CR; see :mod:`geventhttpclient.sse`).
+
+        :raises StreamLimitExceeded: a line longer than ``max_line_size`` bytes
+            (None: no limit); the connection is closed.
+        :raises DecodingError: a Content-Encoding that does not decode.
+        """
+        return iter_lines(self._decoded_stream(), max_line_size=max_line_size)
+
+    def iter_events(
+        self,
+        *,
+        max_line_size: Optional[int] = DEFAULT_MAX_LINE_SIZE,
+        max_event_size: Optional[int] = DEFAULT_MAX_EVENT_SIZE,
+    ) -> Iterator[ServerSentEvent]:
+        """The decoded body parsed as a ``text/event-stream``: each
+        :class:`~geventhttpclient.sse.ServerSentEvent` as soon as its blank line
+        arrives, ``elapsed`` counted from the start of this response's request
+        (after redirects, the last hop's, as :attr:`timings`). The Content-Type
+        is not checked.
+
+        :raises StreamLimitExceeded: a line or an event over its limit (None: no
+            limit); the connection is closed.
+        :raises DecodingError: a Content-Encoding that does not decode.
+        """
+        start, arrival = self._arrival()
+        return iter_events(
+            self._decoded_stream(),
+            start,
+            max_line_size=max_line_size,
+            max_event_size=max_event_size,
+            arrival=arrival,
+        )
 
     def release(self) -> None:
         """Give the connection back (closed if the body was not read to the end)."""

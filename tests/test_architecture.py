@@ -29,6 +29,7 @@ FLOORS: Dict[str, int] = {
     "_http11": 2,
     "_parser": 2,
     "_decoding": 2,
+    "sse": 2,  # the event-stream and line parsers: bytes in, records out
     "_proxies": 2,
     "_net": 2,
     "_dns": 2,

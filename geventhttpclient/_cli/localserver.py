@@ -20,6 +20,13 @@ Routes (path and query)::
     /redirect?to=PATH      302 to PATH; with &n=K, K redirects to itself first
     /gzip                  a gzip-encoded body when the request accepts gzip,
                            the same text plain otherwise
+    /sse?n=N&interval=MS&delay=MS
+                           a text/event-stream (chunked): after ``delay`` ms, N
+                           events (default 5) ``interval`` ms apart (default 100),
+                           each ``id: K`` and ``data: {"n": K}`` (K from 1), on a
+                           schedule fixed at the start so the gaps do not drift;
+                           gzip-encoded (flushed per event) when the request
+                           accepts gzip and asks ``&gzip=1``
 
 Anything else is a 404. ``/fail`` sends the first line of a head before it closes:
 a close before any byte would not show, as clients (ours too) send an idempotent
@@ -42,6 +49,7 @@ import gzip
 import http
 import json
 import time
+import zlib
 from typing import Any, Callable, Dict, List, Optional, Tuple
 from urllib.parse import parse_qsl, quote, unquote
 
@@ -154,6 +162,7 @@ class LocalServer:
             "/echo": self._echo,
             "/redirect": self._redirect,
             "/gzip": self._gzip,
+            "/sse": self._sse,
         }
 
     def start(self) -> LocalServer:
@@ -431,6 +440,45 @@ class LocalServer:
                 length=len(body),
             )
         )
+        return True
+
+    def _sse(self, sock: Any, request: _Request) -> bool:
+        n = request.number("n", 5)
+        interval = request.number("interval", 100) / 1000.0
+        delay = request.number("delay", 0) / 1000.0
+        if not 0 <= n <= 1_000_000 or interval < 0 or delay < 0:
+            raise ValueError("n must be within 0..1000000, interval and delay at least 0")
+        compress = request.query.get("gzip") == "1" and b"gzip" in _header(
+            request.head.lower(), b"accept-encoding"
+        )
+        lines = [
+            "HTTP/1.1 200 OK",
+            "Content-Type: text/event-stream",
+            "Cache-Control: no-cache",
+            "Transfer-Encoding: chunked",
+            "Connection: close" if request.close else "Connection: keep-alive",
+        ]
+        if compress:
+            lines.append("Content-Encoding: gzip")
+        self._send(sock, ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+        if request.method == "HEAD":
+            return True
+        # wbits 31: a gzip stream; a sync flush after each event lets the client
+        # decode it on arrival (a plain compress would hold it back).
+        encoder = zlib.compressobj(6, zlib.DEFLATED, 31) if compress else None
+        start = time.monotonic() + delay
+        for k in range(1, n + 1):
+            wait = start + (k - 1) * interval - time.monotonic()
+            if wait > 0:
+                gevent.sleep(wait)
+            event = f'id: {k}\ndata: {{"n": {k}}}\n\n'.encode()
+            if encoder is not None:
+                event = encoder.compress(event) + encoder.flush(zlib.Z_SYNC_FLUSH)
+            self._send(sock, b"%x\r\n%s\r\n" % (len(event), event))
+        tail = encoder.flush() if encoder is not None else b""
+        if tail:
+            tail = b"%x\r\n%s\r\n" % (len(tail), tail)
+        self._send(sock, tail + b"0\r\n\r\n")
         return True
 
 
