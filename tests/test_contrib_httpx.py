@@ -1,0 +1,522 @@
+"""geventhttpclient.contrib.httpx.GeventTransport: httpx.Client on our pools.
+
+Real loopback servers (conftest's ScriptedServer) on both sides of each behaviour a
+transport owns: streaming in both directions, httpx's timeouts and exception classes,
+connections returned or closed with the response, limits, TLS settings, proxies;
+and what stays httpx's (redirects, Content-Encoding) working over it.
+"""
+
+from __future__ import annotations
+
+import gzip
+import socket
+import ssl
+import time
+from typing import Any, Dict, Iterator, List
+
+import gevent
+import gevent.event
+import pytest
+from conftest import ServerConn, keep_alive, wait_until
+
+httpx = pytest.importorskip("httpx")
+
+from geventhttpclient import exceptions as ours  # noqa: E402 - after the skip
+from geventhttpclient.contrib.httpx import ONE_WRITE, GeventTransport  # noqa: E402
+
+
+def stats(transport: GeventTransport) -> Any:
+    (client,) = transport.clients()
+    return client.statistics()
+
+
+def ok(conn: ServerConn, req: Dict[str, Any]) -> None:
+    body = f"{req['method']} {req['target']} {len(req['body'] or b'')}".encode()
+    conn.respond(200, body, [("Content-Type", "text/plain"), ("X-Twice", "a"), ("X-Twice", "b")])
+
+
+@pytest.fixture
+def release():
+    """An event that hanging handlers wait on; set at teardown so they end."""
+    ev = gevent.event.Event()
+    yield ev
+    ev.set()
+
+
+@pytest.fixture
+def client():
+    c = httpx.Client(transport=GeventTransport())
+    yield c
+    c.close()
+
+
+# -- requests and responses -------------------------------------------------------------
+
+
+def test_get_goes_through_our_pool_with_httpx_headers(server_factory, client):
+    server = server_factory(keep_alive(ok))
+    r = client.get(server.base + "/path?q=1")
+    assert r.status_code == 200
+    assert r.text == "GET /path?q=1 0"
+    assert r.http_version == "HTTP/1.1"
+    assert r.reason_phrase == "OK"
+    assert r.headers.get_list("x-twice") == ["a", "b"]
+    head = server.requests[0]["headers"]
+    assert head["user-agent"] == [f"python-httpx/{httpx.__version__}"]  # httpx's, not ours
+    assert head["host"] == [f"127.0.0.1:{server.port}"]
+    r = client.get(server.base + "/again")
+    assert r.text == "GET /again 0"
+    assert server.connections == 1
+    s = stats(client._transport)
+    assert (s.created, s.reused, s.idle) == (1, 1, 1)
+
+
+def test_iter_bytes_yields_each_piece_as_it_arrives(server_factory, client):
+    received: List[bytes] = []
+    got_one = gevent.event.Event()
+
+    def handler(conn: ServerConn) -> None:
+        conn.read_request()
+        conn.send(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+        for piece in (b"first", b"second", b"third"):
+            got_one.clear()
+            conn.send(b"%x\r\n%s\r\n" % (len(piece), piece))
+            # the next piece only once the client has seen this one: a transport
+            # that waited to fill a buffer would hang here
+            assert got_one.wait(2)
+        conn.send(b"0\r\n\r\n")
+        conn.read_request()
+
+    server = server_factory(handler)
+    with client.stream("GET", server.base + "/") as r:
+        for block in r.iter_bytes():
+            received.append(block)
+            got_one.set()
+    assert received == [b"first", b"second", b"third"]
+    assert server.errors == []
+
+
+def test_request_body_from_a_generator_is_sent_chunked(server_factory, client):
+    server = server_factory(keep_alive(ok))
+
+    def parts() -> Iterator[bytes]:
+        yield b"abc"
+        yield b""
+        yield b"defg"
+
+    r = client.post(server.base + "/up", content=parts())
+    assert r.text == "POST /up 7"
+    req = server.requests[0]
+    assert req["headers"]["transfer-encoding"] == ["chunked"]
+    assert req["body"] == b"abcdefg"
+
+
+def test_stream_with_a_content_length_is_sent_sized(server_factory, client):
+    server = server_factory(keep_alive(ok))
+    r = client.put(
+        server.base + "/sized", content=iter([b"12345", b"678"]), headers={"Content-Length": "8"}
+    )
+    assert r.text == "PUT /sized 8"
+    req = server.requests[0]
+    assert req["headers"]["content-length"] == ["8"] and "transfer-encoding" not in req["headers"]
+    assert req["body"] == b"12345678"
+
+
+@pytest.mark.parametrize("size", [10, ONE_WRITE, ONE_WRITE * 3 + 7])
+def test_bytes_bodies_small_and_large(server_factory, client, size):
+    server = server_factory(keep_alive(ok))
+    data = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
+    r = client.post(server.base + "/b", content=data)
+    assert r.text == f"POST /b {size}"
+    assert server.requests[0]["body"] == data
+    assert server.requests[0]["headers"]["content-length"] == [str(size)]
+
+
+def test_gzip_body_is_decoded_by_httpx_not_by_us(server_factory, client):
+    text = b"hello compressed world " * 100
+    packed = gzip.compress(text)
+
+    def respond(conn: ServerConn, req: Dict[str, Any]) -> None:
+        conn.respond(200, packed, [("Content-Encoding", "gzip")])
+
+    server = server_factory(keep_alive(respond))
+    assert client.get(server.base + "/").content == text
+    with client.stream("GET", server.base + "/") as r:
+        assert b"".join(r.iter_raw()) == packed  # the transport hands over raw bytes
+    assert "gzip" in server.requests[0]["headers"]["accept-encoding"][0]
+
+
+def test_redirects_are_followed_by_httpx(server_factory, client):
+    def respond(conn: ServerConn, req: Dict[str, Any]) -> None:
+        if req["target"] == "/old":
+            conn.respond(302, b"", [("Location", "/new")], reason="Found")
+        else:
+            conn.respond(200, b"arrived")
+
+    server = server_factory(keep_alive(respond))
+    r = client.get(server.base + "/old")
+    assert r.status_code == 302  # httpx's default: not followed, and we never follow
+    assert [q["target"] for q in server.requests] == ["/old"]
+    r = client.get(server.base + "/old", follow_redirects=True)
+    assert r.text == "arrived" and str(r.url) == server.base + "/new"
+    assert [h.status_code for h in r.history] == [302]
+    assert [q["target"] for q in server.requests] == ["/old", "/old", "/new"]
+    assert server.connections == 1
+
+
+# -- the connection goes back with the response -----------------------------------------
+
+
+def test_a_body_read_to_its_end_returns_the_connection(server_factory, client):
+    big = b"z" * (300 * 1024)
+
+    def respond(conn: ServerConn, req: Dict[str, Any]) -> None:
+        conn.respond(200, big)
+
+    server = server_factory(keep_alive(respond))
+    with client.stream("GET", server.base + "/") as r:
+        assert stats(client._transport).active == 1
+        assert sum(len(b) for b in r.iter_bytes()) == len(big)
+        assert stats(client._transport).idle == 1
+    client.get(server.base + "/")
+    s = stats(client._transport)
+    assert (s.created, s.reused, s.discarded, s.idle) == (1, 1, 0, 1)
+
+
+def test_response_close_before_the_end_closes_the_connection(server_factory, client):
+    def respond(conn: ServerConn, req: Dict[str, Any]) -> None:
+        conn.respond(200, b"y" * (1024 * 1024))
+
+    server = server_factory(keep_alive(respond))
+    r = client.send(client.build_request("GET", server.base + "/"), stream=True)
+    next(r.iter_raw(1024))
+    assert stats(client._transport).active == 1
+    r.close()
+    s = stats(client._transport)
+    assert (s.active, s.idle, s.discarded) == (0, 0, 1)
+    assert wait_until(lambda: server.open_connections == 0)
+    assert client.get(server.base + "/").status_code == 200
+    assert server.connections == 2
+
+
+# -- timeouts: each httpx class ---------------------------------------------------------
+
+
+def test_read_timeout(server_factory, release):
+    def silent(conn: ServerConn) -> None:
+        conn.read_request()
+        release.wait()
+
+    server = server_factory(silent)
+    with httpx.Client(transport=GeventTransport(), timeout=httpx.Timeout(5, read=0.2)) as c:
+        t0 = time.monotonic()
+        with pytest.raises(httpx.ReadTimeout) as info:
+            c.get(server.base + "/")
+        assert 0.15 < time.monotonic() - t0 < 2
+    assert isinstance(info.value.__cause__, ours.ReadTimeout)
+
+
+def test_read_timeout_in_the_middle_of_the_body(server_factory, release):
+    def stalls(conn: ServerConn) -> None:
+        conn.read_request()
+        conn.send(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhalf")
+        release.wait()
+
+    server = server_factory(stalls)
+    with httpx.Client(transport=GeventTransport(), timeout=httpx.Timeout(5, read=0.2)) as c:
+        with c.stream("GET", server.base + "/") as r:
+            with pytest.raises(httpx.ReadTimeout):
+                r.read()
+        assert stats(c._transport).discarded == 1
+
+
+def test_connect_timeout_covers_the_tls_handshake(server_factory, release):
+    def mute(conn: ServerConn) -> None:
+        release.wait()  # accepts the TCP connection, never answers the handshake
+
+    server = server_factory(mute)
+    url = f"https://127.0.0.1:{server.port}/"
+    with httpx.Client(transport=GeventTransport(), timeout=httpx.Timeout(5, connect=0.2)) as c:
+        t0 = time.monotonic()
+        with pytest.raises(httpx.ConnectTimeout) as info:
+            c.get(url)
+        assert 0.15 < time.monotonic() - t0 < 2
+    assert isinstance(info.value.__cause__, ours.ConnectTimeout)
+
+
+def test_write_timeout_while_the_server_reads_nothing(server_factory, release):
+    def deaf(conn: ServerConn) -> None:
+        release.wait()
+
+    server = server_factory(deaf)
+    body = b"w" * (16 * 1024 * 1024)  # far more than the socket buffers hold
+    with httpx.Client(transport=GeventTransport(), timeout=httpx.Timeout(5, write=0.2)) as c:
+        t0 = time.monotonic()
+        with pytest.raises(httpx.WriteTimeout):
+            c.post(server.base + "/", content=body)
+        assert time.monotonic() - t0 < 2
+        s = stats(c._transport)
+        assert (s.connections, s.discarded) == (0, 1)
+
+
+def test_a_stalled_send_under_the_read_timeout_is_a_write_timeout(server_factory, release):
+    def deaf(conn: ServerConn) -> None:
+        release.wait()
+
+    server = server_factory(deaf)
+    with httpx.Client(transport=GeventTransport(), timeout=httpx.Timeout(0.2, write=None)) as c:
+        with pytest.raises(httpx.WriteTimeout) as info:
+            c.post(server.base + "/", content=iter([b"w" * (16 * 1024 * 1024)]))
+    assert isinstance(info.value.__cause__, ours.TimeoutError)
+
+
+def test_pool_timeout_when_max_connections_are_busy(server_factory):
+    def respond(conn: ServerConn, req: Dict[str, Any]) -> None:
+        conn.respond(200, b"p" * (512 * 1024))
+
+    server = server_factory(keep_alive(respond))
+    transport = GeventTransport(limits=httpx.Limits(max_connections=1))
+    with httpx.Client(transport=transport, timeout=httpx.Timeout(5, pool=0.1)) as c:
+        with c.stream("GET", server.base + "/"):
+            with pytest.raises(httpx.PoolTimeout):
+                c.get(server.base + "/")
+        assert c.get(server.base + "/").status_code == 200  # the slot came back
+
+
+def test_each_timeout_setting_gets_its_own_client(server_factory, client):
+    server = server_factory(keep_alive(ok))
+    client.get(server.base + "/", timeout=1.0)
+    client.get(server.base + "/", timeout=1.0)
+    client.get(server.base + "/", timeout=2.0)
+    clients = client._transport.clients()
+    assert sorted(c.network_timeout for c in clients) == [1.0, 2.0]
+    assert sorted(c.statistics().reused for c in clients) == [0, 1]
+
+
+# -- errors -------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def test_refused_is_connect_error(client):
+    with pytest.raises(httpx.ConnectError) as info:
+        client.get(f"http://127.0.0.1:{free_port()}/")
+    assert isinstance(info.value.__cause__, ours.ConnectionRefused)
+
+
+def test_retries_try_a_refused_connection_again():
+    port = free_port()
+    tries: List[float] = []
+
+    def trace(event: str, info: Dict[str, Any]) -> None:
+        if event == "connect_tcp.started":
+            tries.append(time.monotonic())
+
+    with httpx.Client(transport=GeventTransport(retries=2, trace=trace)) as c:
+        with pytest.raises(httpx.ConnectError):
+            c.get(f"http://127.0.0.1:{port}/")
+    assert len(tries) == 3
+    assert tries[2] - tries[1] >= 0.4  # the second retry waits 0.5 s, as httpcore's
+
+
+def test_closed_before_the_response_is_remote_protocol_error(server_factory, client):
+    server = server_factory(lambda conn: (conn.read_request(), conn.close()))
+    with pytest.raises(httpx.RemoteProtocolError) as info:
+        client.post(server.base + "/", content=b"x")
+    assert isinstance(info.value.__cause__, ours.ConnectionClosed)
+
+
+def test_malformed_response_is_remote_protocol_error(server_factory, client):
+    def garbage(conn: ServerConn) -> None:
+        conn.read_request()
+        conn.send(b"HTTP/1.1 2x0 What\r\n\r\n")
+
+    server = server_factory(garbage)
+    with pytest.raises(httpx.RemoteProtocolError) as info:
+        client.get(server.base + "/")
+    assert isinstance(info.value.__cause__, ours.HTTPParseError)
+
+
+def test_body_cut_short_is_remote_protocol_error(server_factory, client):
+    def short(conn: ServerConn) -> None:
+        conn.read_request()
+        conn.send(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly this")
+        conn.close()
+
+    server = server_factory(short)
+    with pytest.raises(httpx.RemoteProtocolError) as info:
+        client.get(server.base + "/")
+    assert isinstance(info.value.__cause__, ours.IncompleteResponse)
+
+
+def test_unsupported_scheme(client):
+    with pytest.raises(httpx.UnsupportedProtocol):
+        client.get("ftp://127.0.0.1/file")
+
+
+def test_header_injection_is_local_protocol_error(server_factory):
+    server = server_factory(keep_alive(ok))
+    transport = GeventTransport()
+    request = httpx.Request("GET", server.base + "/", headers={"X-Bad": "a\x00b"})
+    with pytest.raises(httpx.LocalProtocolError):
+        transport.handle_request(request)
+    assert server.connections == 0
+    transport.close()
+
+
+def test_a_callers_gevent_timeout_passes_through(server_factory, client, release):
+    def silent(conn: ServerConn) -> None:
+        conn.read_request()
+        release.wait()
+
+    server = server_factory(silent)
+    with pytest.raises(gevent.Timeout):
+        with gevent.Timeout(0.2):
+            client.get(server.base + "/")
+
+
+# -- TLS --------------------------------------------------------------------------------
+
+
+def test_tls_with_a_context_from_verify(server_factory, server_ssl_context, ca_file):
+    server = server_factory(keep_alive(ok), ssl_context=server_ssl_context)
+    ctx = ssl.create_default_context(cafile=ca_file)
+    with httpx.Client(transport=GeventTransport(verify=ctx)) as c:
+        assert c.get(f"https://localhost:{server.port}/s").text == "GET /s 0"
+
+
+def test_tls_default_verification_refuses_an_unknown_ca(server_factory, server_ssl_context):
+    server = server_factory(keep_alive(ok), ssl_context=server_ssl_context)
+    with httpx.Client(transport=GeventTransport()) as c:
+        with pytest.raises(httpx.ConnectError) as info:
+            c.get(f"https://localhost:{server.port}/")
+    assert isinstance(info.value.__cause__, ours.CertificateVerifyError)
+    with httpx.Client(transport=GeventTransport(verify=False)) as c:
+        assert c.get(f"https://localhost:{server.port}/").status_code == 200
+
+
+def test_tls_client_certificate_from_the_context(server_factory, tls_ca, tls_cert, ca_file):
+    import gevent.ssl
+
+    server_ctx = gevent.ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls_cert.configure_cert(server_ctx)
+    tls_ca.configure_trust(server_ctx)
+    server_ctx.verify_mode = ssl.CERT_REQUIRED
+    seen: List[Any] = []
+
+    def respond(conn: ServerConn, req: Dict[str, Any]) -> None:
+        seen.append(conn.sock.getpeercert())
+        ok(conn, req)
+
+    server = server_factory(keep_alive(respond), ssl_context=server_ctx)
+    client_cert = tls_ca.issue_cert("client@example.test")
+    ctx = ssl.create_default_context(cafile=ca_file)
+    client_cert.configure_cert(ctx)
+    with httpx.Client(transport=GeventTransport(verify=ctx)) as c:
+        assert c.get(f"https://localhost:{server.port}/").status_code == 200
+    assert seen and seen[0]
+
+
+# -- limits -----------------------------------------------------------------------------
+
+
+def test_max_connections_bounds_connections_in_use(server_factory):
+    busy = [0, 0]  # now, most
+
+    def respond(conn: ServerConn, req: Dict[str, Any]) -> None:
+        busy[0] += 1
+        busy[1] = max(busy[1], busy[0])
+        gevent.sleep(0.02)
+        busy[0] -= 1
+        conn.respond(200, b"ok")
+
+    server = server_factory(keep_alive(respond))
+    transport = GeventTransport(limits=httpx.Limits(max_connections=2))
+    with httpx.Client(transport=transport) as c:
+        jobs = [gevent.spawn(c.get, server.base + f"/{i}") for i in range(8)]
+        gevent.joinall(jobs, raise_error=True)
+        assert all(j.value.status_code == 200 for j in jobs)
+    assert busy[1] == 2
+    assert server.connections == 2
+
+
+def test_keepalive_expiry_closes_idle_connections(server_factory):
+    server = server_factory(keep_alive(ok))
+    transport = GeventTransport(limits=httpx.Limits(keepalive_expiry=0.05))
+    with httpx.Client(transport=transport) as c:
+        c.get(server.base + "/")
+        assert wait_until(lambda: stats(transport).expired == 1)
+        c.get(server.base + "/")
+    assert server.connections == 2
+
+
+def test_no_keepalive_connections_means_one_request_each(server_factory):
+    server = server_factory(keep_alive(ok))
+    transport = GeventTransport(limits=httpx.Limits(max_keepalive_connections=0))
+    with httpx.Client(transport=transport) as c:
+        for _ in range(3):
+            assert c.get(server.base + "/").status_code == 200
+    assert server.connections == 3
+
+
+# -- proxies ----------------------------------------------------------------------------
+
+
+def test_plain_http_goes_to_the_proxy_in_absolute_form(server_factory):
+    proxy = server_factory(keep_alive(ok))
+    transport = GeventTransport(proxy=f"http://user:pw@127.0.0.1:{proxy.port}")
+    with httpx.Client(transport=transport) as c:
+        r = c.get("http://origin.test/page")
+    assert r.text == "GET http://origin.test/page 0"
+    assert proxy.requests[0]["headers"]["proxy-authorization"] == ["Basic dXNlcjpwdw=="]
+
+
+def test_proxy_refusing_connect_is_proxy_error(server_factory):
+    def refuse(conn: ServerConn) -> None:
+        conn.read_request()
+        conn.respond(407, b"", [("Proxy-Authenticate", "Basic")], reason="Auth Required")
+
+    proxy = server_factory(refuse)
+    with httpx.Client(transport=GeventTransport(proxy=httpx.Proxy(proxy.base))) as c:
+        with pytest.raises(httpx.ProxyError) as info:
+            c.get("https://origin.test/")
+    assert isinstance(info.value.__cause__, ours.ProxyError)
+
+
+# -- what the transport refuses ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"http2": True},
+        {"http1": False},
+        {"uds": "/tmp/sock"},
+        {"proxy": "https://proxy.test:443"},
+        {"proxy": "socks5://proxy.test:1080"},
+    ],
+)
+def test_unsupported_settings_are_refused(kw):
+    with pytest.raises(ValueError):
+        GeventTransport(**kw)
+
+
+def test_client_keywords_set_from_httpx_settings_are_refused():
+    with pytest.raises(TypeError, match="network_timeout"):
+        GeventTransport(network_timeout=3)
+
+
+def test_a_closed_transport_makes_no_clients(server_factory):
+    server = server_factory(keep_alive(ok))
+    transport = GeventTransport()
+    with httpx.Client(transport=transport) as c:
+        c.get(server.base + "/")
+    assert transport.clients() == ()
+    with pytest.raises(RuntimeError):
+        transport.handle_request(httpx.Request("GET", server.base + "/"))
