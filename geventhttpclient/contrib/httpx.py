@@ -194,7 +194,9 @@ def _map_error(exc: BaseException, request: httpx.Request, writing: bool) -> Bas
         cls = httpx.LocalProtocolError
     else:
         return exc
-    return cls(str(exc) or type(exc).__name__, request=request)
+    # an OSError's text without its "[Errno N]" prefix, as httpcore words its errors
+    text = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return cls(text or type(exc).__name__, request=request)
 
 
 def _raw_headers(response: HTTPSocketPoolResponse) -> List[Tuple[bytes, bytes]]:
