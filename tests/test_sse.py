@@ -383,6 +383,23 @@ def test_an_event_is_seen_before_the_rest_of_the_body_is_sent(server_factory, fa
     assert [first.data] + [e.data for e in rest] == ["one", "two"]
 
 
+def test_read1_returns_what_arrived_without_waiting_for_more(server_factory):
+    handler, go, timed_out = scripted_stream(b"12345", b"678")
+    server = server_factory(handler)
+    client = HTTPClient.from_url(server.base)
+    try:
+        response = client.get("/")
+        assert response.read1(100) == b"12345"  # read(100) would wait for 100 bytes
+        go.set()
+        assert response.read1(2) == b"67"
+        assert response.read1() == b"8"
+        assert response.read1() == b""
+        assert response.read1(0) == b""
+    finally:
+        client.close()
+    assert timed_out == [False]
+
+
 @pytest.mark.parametrize("face", FACES)
 def test_a_line_over_the_limit_raises_on_every_face(server_factory, face):
     def handler(conn: Any) -> None:
