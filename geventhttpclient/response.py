@@ -597,13 +597,17 @@ class HTTPSocketPoolResponse(HeadAccess):
     def _arriving(self) -> Iterator[bytes]:
         """The body as it arrives, content-decoded (any Content-Encoding the
         library decodes): lines and events are text, which compressed bytes are not.
-        Stopping early, or an error, closes the connection."""
+        Stopping early, or an error, closes the connection.
+
+        No cap on the decoded total (``max_size=None``): a stream may run for
+        hours, and its memory is bounded where it is kept, by the line and event
+        limits; the decoder hands on at most one block at a time."""
         try:
             decoder = None
             if self.has_field("content-encoding"):
                 from ._decoding import decoder_for
 
-                decoder = decoder_for(self.headers)
+                decoder = decoder_for(self.headers, None)
             while True:
                 data = self.read1()
                 if not data:
