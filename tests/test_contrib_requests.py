@@ -193,6 +193,35 @@ def test_content_is_decoded_in_content_and_in_iter_content(
     assert server.connections == 1
 
 
+def test_iter_lines_through_gzip_yields_lines_as_they_arrive(server_factory, session):
+    compressor = zlib.compressobj(wbits=31)  # gzip
+    gate = gevent.event.Event()
+    waited = []
+
+    def chunk(data: bytes) -> bytes:
+        return b"%x\r\n%s\r\n" % (len(data), data)
+
+    def respond(conn: ServerConn, req: Dict[str, Any]) -> None:
+        conn.send(
+            b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n"
+            b"Content-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+        )
+        first = compressor.compress(b"data: one\n\n") + compressor.flush(zlib.Z_SYNC_FLUSH)
+        conn.send(chunk(first))
+        waited.append(gate.wait(5))
+        rest = compressor.compress(b"data: two\n\n") + compressor.flush()
+        conn.send(chunk(rest) + b"0\r\n\r\n")
+
+    server = server_factory(keep_alive(respond))
+    r = session.get(server.base + "/sse", stream=True)
+    lines = []
+    for line in r.iter_lines(decode_unicode=True):
+        lines.append(line)
+        gate.set()
+    assert lines == ["data: one", "", "data: two", ""]
+    assert waited == [True]
+
+
 def test_raw_read_gives_the_body_as_sent_unless_asked_to_decode(server_factory, session):
     encoded = gzip.compress(TEXT)
     server = coded_server(server_factory, "gzip", encoded)
@@ -323,6 +352,28 @@ def test_timeout_values_are_parsed_as_http_adapter_parses_them():
         timeouts(-1)
     with pytest.raises(ValueError):
         timeouts("soon")
+    urllib3 = pytest.importorskip("urllib3")
+    assert timeouts(urllib3.Timeout(connect=1, read=2)) == (1.0, 2.0)
+    assert timeouts(urllib3.Timeout(read=2)) == (None, 2.0)  # connect left at the default
+
+
+def test_a_callers_gevent_timeout_passes_through_untouched(server_factory, session, adapter):
+    release = gevent.event.Event()
+
+    def handler(conn: ServerConn) -> None:
+        conn.read_request()
+        release.wait(5)
+
+    server = server_factory(handler)
+    mine = gevent.Timeout(0.1)
+    try:
+        with pytest.raises(gevent.Timeout) as info:
+            with mine:
+                session.get(server.base + "/")
+    finally:
+        release.set()
+    assert info.value is mine
+    assert only_stats(adapter).connections == 0  # the half-done exchange was closed
 
 
 def test_connect_timeout_raises_connect_timeout(session, adapter):
@@ -530,6 +581,18 @@ def tls_url(server: Any) -> str:
 def test_verify_with_a_ca_bundle_path(tls_server, session, ca_file):
     r = session.get(tls_url(tls_server), verify=ca_file)
     assert r.status_code == 200 and r.json()["method"] == "GET"
+
+
+def test_requests_ca_bundle_from_the_environment_reaches_the_adapter(
+    tls_server, adapter, ca_file, monkeypatch
+):
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", ca_file)
+    for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    session = requests.Session()  # trust_env: requests reads the variable
+    session.mount("https://", adapter)
+    assert session.get(tls_url(tls_server)).status_code == 200
+    assert [k.verify for k in adapter.statistics()] == [ca_file]
 
 
 def test_default_verify_refuses_an_unknown_ca_with_ssl_error(tls_server, session):

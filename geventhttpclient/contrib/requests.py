@@ -192,7 +192,9 @@ def _seconds(value: Any, what: str) -> Optional[float]:
 
 def timeouts(timeout: Any) -> Tuple[Optional[float], Optional[float]]:
     """``(connect, read)`` seconds from requests' ``timeout``: None, a number for
-    both, or a ``(connect, read)`` pair. Raises ``ValueError`` as ``HTTPAdapter``."""
+    both, a ``(connect, read)`` pair, or urllib3's ``Timeout`` (requests'
+    ``TimeoutSauce``; a part it leaves at urllib3's default is None, no limit, as the
+    socket default is). Raises ``ValueError`` as ``HTTPAdapter``."""
     if isinstance(timeout, tuple):
         try:
             connect, read = timeout
@@ -202,6 +204,12 @@ def timeouts(timeout: Any) -> Tuple[Optional[float], Optional[float]]:
                 f"or a single float to set both timeouts to the same value."
             ) from None
         return _seconds(connect, "connect"), _seconds(read, "read")
+    if hasattr(timeout, "connect_timeout") and hasattr(timeout, "read_timeout"):
+        connect, read = timeout.connect_timeout, timeout.read_timeout
+        return (
+            _seconds(connect, "connect") if isinstance(connect, (int, float)) else None,
+            _seconds(read, "read") if isinstance(read, (int, float)) else None,
+        )
     seconds = _seconds(timeout, "total")
     return seconds, seconds
 
