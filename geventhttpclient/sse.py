@@ -44,7 +44,6 @@ and the gaps between events straight from the records.
 
 from __future__ import annotations
 
-import json as jsonlib
 from typing import Any, Callable, Iterable, Iterator, List, NamedTuple, Optional
 
 from .exceptions import StreamLimitExceeded
@@ -94,7 +93,9 @@ class ServerSentEvent(NamedTuple):
 
     def json(self) -> Any:
         """The data parsed as JSON (what LLM APIs stream)."""
-        return jsonlib.loads(self.data)
+        import json  # here: plain HTTPClient users never need it at import
+
+        return json.loads(self.data)
 
 
 class LineSplitter:
