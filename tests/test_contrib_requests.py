@@ -633,6 +633,12 @@ def test_missing_ca_bundle_or_cert_file_raises_os_error(tls_server, session, tmp
         session.get(tls_url(tls_server), verify=False, cert=str(tmp_path / "nope.pem"))
 
 
+def test_plain_http_ignores_tls_settings_as_http_adapter_does(server_factory, session, tmp_path):
+    server = server_factory(keep_alive(lambda conn, req: conn.respond(200, b"ok")))
+    missing = str(tmp_path / "nope.pem")
+    assert session.get(server.base + "/", verify=missing, cert=missing).text == "ok"
+
+
 def test_tls_settings_each_get_their_own_client(tls_server, session, adapter, ca_file):
     session.get(tls_url(tls_server), verify=ca_file)
     session.get(tls_url(tls_server), verify=False)

@@ -118,7 +118,7 @@ from ..client import HTTPClient, close_all
 from ..requests import Response as _DecodedBody
 from ..useragent import apply_limits
 
-__all__ = ["GeventAdapter", "GeventRawResponse", "BodyReadTimeout", "ClientKey"]
+__all__ = ["GeventAdapter", "GeventRawResponse", "BodyReadTimeout", "ClientKey", "timeouts"]
 
 DEFAULT_POOLSIZE = 10
 """requests' default for ``pool_connections`` and ``pool_maxsize``."""
@@ -603,8 +603,8 @@ class GeventAdapter(BaseAdapter):
         key = ClientKey(
             f"{scheme}://{netloc}:{port}",
             proxy.url if proxy is not None else None,
-            verify if tls else False,
-            cert if tls else None,
+            verify,
+            cert,
             timeout,
         )
         full = (key, proxy.password if proxy is not None else None)
@@ -717,7 +717,10 @@ class GeventAdapter(BaseAdapter):
             port = 443 if scheme == "https" else 80
         proxy_url = select_proxy(url, cast(Any, proxies)) if proxies else None
         proxy = _proxy_spec(proxy_url) if proxy_url else None
-        verify, cert_pair = _tls_settings(verify, cert)
+        if scheme == "https":
+            verify, cert_pair = _tls_settings(verify, cert)
+        else:  # as HTTPAdapter.cert_verify: a plain request does not look at them
+            verify, cert_pair = False, None
         client = self._client(scheme, host, port, proxy, verify, cert_pair, timeouts(timeout))
 
         method = request.method or "GET"
