@@ -199,6 +199,40 @@ def test_response_close_before_the_end_closes_the_connection(server_factory, cli
     assert server.connections == 2
 
 
+def test_head_and_no_content_responses_end_at_once(server_factory, client):
+    def respond(conn: ServerConn, req: Dict[str, Any]) -> None:
+        if req["method"] == "HEAD":
+            conn.send(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
+        else:
+            conn.respond(204, b"", reason="No Content")
+
+    server = server_factory(keep_alive(respond))
+    r = client.head(server.base + "/")
+    assert (r.status_code, r.headers["content-length"], r.content) == (200, "1000", b"")
+    assert client.delete(server.base + "/").status_code == 204
+    s = stats(client._transport)
+    assert (s.created, s.reused, s.idle) == (1, 1, 1)
+
+
+@pytest.mark.hub_block_limit(2.0)  # gc.collect() blocks on purpose
+def test_a_dropped_streaming_response_gives_its_slot_back(server_factory):
+    import gc
+
+    def respond(conn: ServerConn, req: Dict[str, Any]) -> None:
+        conn.respond(200, b"d" * (512 * 1024))
+
+    server = server_factory(keep_alive(respond))
+    transport = GeventTransport(limits=httpx.Limits(max_connections=1))
+    with httpx.Client(transport=transport, timeout=httpx.Timeout(5, pool=0.1)) as c:
+        r = c.send(c.build_request("GET", server.base + "/"), stream=True)
+        with pytest.raises(httpx.PoolTimeout):
+            c.get(server.base + "/")
+        del r
+        gc.collect()
+        gevent.sleep(0)  # the slot is given back from the hub
+        assert c.get(server.base + "/").status_code == 200
+
+
 # -- timeouts: each httpx class ---------------------------------------------------------
 
 
@@ -352,6 +386,19 @@ def test_body_cut_short_is_remote_protocol_error(server_factory, client):
     server = server_factory(short)
     with pytest.raises(httpx.RemoteProtocolError) as info:
         client.get(server.base + "/")
+    assert isinstance(info.value.__cause__, ours.IncompleteResponse)
+
+
+def test_reset_in_the_middle_of_the_body_is_read_error(server_factory, client):
+    def resets(conn: ServerConn) -> None:
+        conn.read_request()
+        conn.send(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\npartial")
+        conn.reset()
+
+    server = server_factory(resets)
+    with client.stream("GET", server.base + "/") as r:
+        with pytest.raises(httpx.ReadError) as info:
+            r.read()
     assert isinstance(info.value.__cause__, ours.IncompleteResponse)
 
 

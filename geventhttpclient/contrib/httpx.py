@@ -186,6 +186,10 @@ def _map_error(exc: BaseException, request: httpx.Request, writing: bool) -> Bas
         cls = httpx.ConnectError
     elif isinstance(exc, errors.ConnectionClosed):
         cls = httpx.WriteError if writing else httpx.RemoteProtocolError
+    elif isinstance(exc, errors.IncompleteResponse) and isinstance(exc.__cause__, OSError):
+        # reset in the middle of the response: a failed read, as httpcore says; a
+        # clean close before the end stays a RemoteProtocolError (below)
+        cls = httpx.WriteError if writing else httpx.ReadError
     elif isinstance(exc, errors.NetworkError):
         cls = httpx.WriteError if writing else httpx.ReadError
     elif isinstance(exc, errors.ProtocolError):
@@ -197,6 +201,12 @@ def _map_error(exc: BaseException, request: httpx.Request, writing: bool) -> Bas
     # an OSError's text without its "[Errno N]" prefix, as httpcore words its errors
     text = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
     return cls(text or type(exc).__name__, request=request)
+
+
+def _soon(done: Callable[[], None]) -> None:
+    """Run ``done`` from the hub: a finaliser may run in the middle of another
+    greenlet's use of the semaphore it releases."""
+    gevent.get_hub().loop.run_callback(done)
 
 
 def _raw_headers(response: HTTPSocketPoolResponse) -> List[Tuple[bytes, bytes]]:
@@ -220,7 +230,7 @@ class _ResponseStream(httpx.SyncByteStream):
         self._response = response
         self._request = request
         self._done = done
-        self._guard = weakref.finalize(self, done) if done is not None else None
+        self._guard = weakref.finalize(self, _soon, done) if done is not None else None
 
     def __iter__(self) -> Iterator[bytes]:
         response = self._response
