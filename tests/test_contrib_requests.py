@@ -21,7 +21,7 @@ import gevent
 import gevent.event
 import gevent.socket
 import pytest
-from conftest import ServerConn, echo_json, keep_alive, pipe
+from conftest import ServerConn, echo_json, keep_alive, pipe, wait_until
 
 requests = pytest.importorskip("requests")
 
@@ -519,6 +519,25 @@ def test_adapter_arguments_are_checked():
         GeventAdapter(pool_maxsize=0)
     with pytest.raises(TypeError, match="ssl_options"):
         GeventAdapter(ssl_options={})
+    positional = GeventAdapter(5, 20, 1, True)  # HTTPAdapter's positional order
+    assert (positional.pool_connections, positional.pool_maxsize) == (5, 20)
+    assert (positional.max_retries, positional.pool_block) == (1, True)
+
+
+def test_raw_is_a_file_for_code_that_copies_it(server_factory, session, tmp_path):
+    body = bytes(range(256)) * 400
+    server = server_factory(keep_alive(lambda conn, req: conn.respond(200, body)))
+    import shutil
+
+    r = session.get(server.base + "/", stream=True)
+    with open(tmp_path / "out", "wb") as f:
+        shutil.copyfileobj(r.raw, f, 1000)
+    assert (tmp_path / "out").read_bytes() == body
+    assert r.raw.closed and r.raw.read() == b""
+    r = session.get(server.base + "/", stream=True)
+    buf = bytearray(300)
+    assert r.raw.readinto(buf) == 300 and bytes(buf) == body[:300]
+    assert b"".join(r.raw.stream(4096)) == body[300:]
 
 
 # -- redirects and cookies stay requests' ---------------------------------------------------
@@ -764,9 +783,8 @@ def test_pool_maxsize_bounds_connections_per_origin(server_factory):
     session = requests.Session()
     session.mount("http://", adapter)
     jobs = [gevent.spawn(session.get, server.base + "/") for _ in range(6)]
-    gevent.sleep(0.05)
-    stats = only_stats(adapter)
-    assert stats.active == 2 and stats.waiting == 4
+    assert wait_until(lambda: len(server.requests) == 2 and only_stats(adapter).waiting == 4)
+    assert only_stats(adapter).active == 2
     gate.set()
     gevent.joinall(jobs, raise_error=True)
     assert server.connections == 2

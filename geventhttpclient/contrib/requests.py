@@ -539,8 +539,11 @@ class GeventAdapter(BaseAdapter):
 
     ``pool_connections``: how many clients (one per origin and transport settings,
     see :class:`ClientKey`) are kept; ``pool_maxsize``: connections per client;
-    ``max_retries``: an int, see the module docstring; ``pool_timeout``: seconds a
-    request may wait for a free connection (None: as long as it takes);
+    ``max_retries``: an int, see the module docstring; ``pool_block`` is taken for
+    ``HTTPAdapter``'s signature and changes nothing: a request always waits for one of
+    the ``pool_maxsize`` connections (urllib3's ``pool_block=True``), never opens one
+    more; ``pool_timeout``: seconds a request may wait for a free connection (None: as
+    long as it takes);
     ``max_decompressed_size``: bound on a decoded body (None: no bound). Any other
     keyword goes to every :class:`~geventhttpclient.client.HTTPClient` made
     (``block_size``, ``disable_ipv6``, ``limits``, ``trace``, ``resolve``,
@@ -556,6 +559,7 @@ class GeventAdapter(BaseAdapter):
         pool_connections: int = DEFAULT_POOLSIZE,
         pool_maxsize: int = DEFAULT_POOLSIZE,
         max_retries: int = 0,
+        pool_block: bool = False,
         *,
         pool_timeout: Optional[float] = None,
         max_decompressed_size: Optional[int] = DEFAULT_MAX_DECOMPRESSED_SIZE,
@@ -579,6 +583,7 @@ class GeventAdapter(BaseAdapter):
         self.pool_connections = pool_connections
         self.pool_maxsize = pool_maxsize
         self.max_retries = max_retries
+        self.pool_block = pool_block
         self.pool_timeout = pool_timeout
         self.max_decompressed_size = max_decompressed_size
         self.client_kw = client_kw
