@@ -7,7 +7,7 @@ import contextlib
 import pickle
 import platform
 import zlib
-from typing import Any, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Iterator, List, Optional, Tuple
 
 import gevent
 import gevent.event
@@ -268,9 +268,9 @@ FACES = ["client", "useragent", "requests", "httpx"]
 
 
 @contextlib.contextmanager
-def opened(face: str, url: str, gzip: bool = False) -> Iterator[Any]:
-    """A streaming response of ``face`` for ``url``."""
-    headers = {"Accept-Encoding": "gzip" if gzip else "identity"}
+def opened(face: str, url: str, gzip: bool = False, accept: str = "") -> Iterator[Any]:
+    """A streaming response of ``face`` for ``url``, accepting gzip or ``accept``."""
+    headers = {"Accept-Encoding": accept or ("gzip" if gzip else "identity")}
     if face == "client":
         client = HTTPClient.from_url(url)
         try:
@@ -330,23 +330,48 @@ def test_iter_lines_on_every_face(local_server, face, gzip):
         assert lines == [line.encode() for line in expected]
 
 
+def stream_encoder(coding: str) -> Optional[Callable[[bytes, bool], bytes]]:
+    """``encode(data, last)`` for a content coding, flushed after each piece so that
+    the client can decode every piece on arrival (None for identity)."""
+    if coding == "gzip":
+        z = zlib.compressobj(6, zlib.DEFLATED, 31)
+        return lambda data, last: (
+            z.compress(data) + z.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
+        )
+    if coding == "br":
+        try:
+            import brotlicffi as brotli
+        except ImportError:
+            brotli = pytest.importorskip("brotli")
+        b = brotli.Compressor()
+        return lambda data, last: b.process(data) + (b.finish() if last else b.flush())
+    if coding == "zstd":
+        zstandard = pytest.importorskip("zstandard")
+        c = zstandard.ZstdCompressor().compressobj()
+        return lambda data, last: (
+            c.compress(data)
+            + c.flush(
+                zstandard.COMPRESSOBJ_FLUSH_FINISH if last else zstandard.COMPRESSOBJ_FLUSH_BLOCK
+            )
+        )
+    return None
+
+
 def scripted_stream(
-    first: bytes, rest: bytes, gzip: bool = False, chunked: bool = True
+    first: bytes, rest: bytes, coding: str = "identity", chunked: bool = True
 ) -> Tuple[Any, gevent.event.Event, List[bool]]:
     """A handler sending ``first``, then ``rest`` only once the test sets the event
     it returns (or 5 s later, which the test sees in the list: True = timed out)."""
     go = gevent.event.Event()
     timed_out: List[bool] = []
+    encode = stream_encoder(coding)
 
     def handler(conn: Any) -> None:
         conn.read_request()
-        encoder = zlib.compressobj(6, zlib.DEFLATED, 31) if gzip else None
 
         def frame(data: bytes, last: bool = False) -> bytes:
-            if encoder is not None:
-                data = encoder.compress(data) + (
-                    encoder.flush() if last else encoder.flush(zlib.Z_SYNC_FLUSH)
-                )
+            if encode is not None:
+                data = encode(data, last)
             if not chunked:
                 return data
             return (b"%x\r\n%s\r\n" % (len(data), data) if data else b"") + (
@@ -355,8 +380,8 @@ def scripted_stream(
 
         head = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
         head += b"Transfer-Encoding: chunked\r\n" if chunked else b"Connection: close\r\n"
-        if gzip:
-            head += b"Content-Encoding: gzip\r\n"
+        if encode is not None:
+            head += b"Content-Encoding: %s\r\n" % coding.encode()
         conn.send(head + b"\r\n" + frame(first))
         timed_out.append(not go.wait(5))
         conn.send(frame(rest, last=True))
@@ -365,16 +390,18 @@ def scripted_stream(
 
 
 @pytest.mark.parametrize("chunked", [True, False], ids=["chunked", "close-delimited"])
-@pytest.mark.parametrize("gzip", [False, True], ids=["identity", "gzip"])
+@pytest.mark.parametrize("coding", ["identity", "gzip", "br", "zstd"])
 @pytest.mark.parametrize("face", FACES)
-def test_an_event_is_seen_before_the_rest_of_the_body_is_sent(server_factory, face, gzip, chunked):
+def test_an_event_is_seen_before_the_rest_of_the_body_is_sent(
+    server_factory, face, coding, chunked
+):
     # the CRLF of the first event's blank line is split across the two sends: the
     # event is dispatched at the CR, without waiting to see whether a LF follows
     handler, go, timed_out = scripted_stream(
-        b"data: one\r\n\r", b"\ndata: two\r\n\r\ndata: unfinished\r\n", gzip, chunked
+        b"data: one\r\n\r", b"\ndata: two\r\n\r\ndata: unfinished\r\n", coding, chunked
     )
     server = server_factory(handler)
-    with opened(face, server.base + "/events", gzip) as response:
+    with opened(face, server.base + "/events", accept=coding) as response:
         events = response.iter_events()
         first = next(events)
         go.set()
