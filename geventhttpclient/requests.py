@@ -560,7 +560,8 @@ class Response(CompatResponse):
     case-insensitive :class:`~geventhttpclient.header.Headers`; a repeated field
     reads as a list), ``content`` (decoded bytes), ``text`` (always ``str``),
     ``encoding`` (settable), ``apparent_encoding``, ``json()``,
-    ``raise_for_status()``, ``iter_content()``, ``iter_lines()``, ``history`` (the
+    ``raise_for_status()``, ``iter_content()``, ``iter_lines()``, ``iter_events()``
+    (server-sent events: see :mod:`geventhttpclient.sse`), ``history`` (the
     redirect responses, oldest first), ``elapsed`` (until the response head
     arrived), ``cookies`` (those this response set), ``request``, ``raw`` (the
     undecoded stream), ``close()`` and use as a context manager. True when ``ok``.

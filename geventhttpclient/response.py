@@ -109,6 +109,9 @@ class HTTPSocketPoolResponse(HeadAccess):
     ``headers_complete``, ``message_complete``; methods ``read``, ``readinto``,
     ``readline``, iteration (blocks of ``block_size``), ``release``, ``get``,
     ``items``, ``info``, ``should_keep_alive``, ``should_close``, context manager.
+    New here: ``read1`` (what has arrived), ``iter_lines`` and ``iter_events``
+    (server-sent events, content-decoded: see :mod:`geventhttpclient.sse`),
+    ``started_at`` and ``timings``.
 
     Reading raises :class:`IncompleteResponse` if the connection ends before the
     body does, :class:`HTTPParseError` for malformed framing and a

@@ -395,8 +395,9 @@ class CompatResponse:
 
     ``status_code``, ``headers``, ``content`` (the whole decoded body, read once and
     cached in ``_cached_content``, computed by the overridable ``_content()``),
-    ``text``, ``json()``; streaming ``read(n)``, ``readline()`` and iteration also
-    give decoded bytes, and ``stream`` is the underlying
+    ``text``, ``json()``; streaming ``read(n)``, ``readline()``, iteration,
+    ``iter_lines()`` and ``iter_events()`` (server-sent events, see
+    :mod:`geventhttpclient.sse`) also give decoded bytes, and ``stream`` is the underlying
     :class:`~geventhttpclient.response.HTTPSocketPoolResponse` with the raw body.
 
     ``max_decompressed_size`` and ``max_encodings`` (class attributes, settable per
