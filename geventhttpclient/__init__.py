@@ -25,6 +25,7 @@ from .exceptions import (
     ReadTimeout,
     RequestError,
     RequestTimeout,
+    StreamLimitExceeded,
     TLSError,
 )
 from .header import Headers
@@ -76,6 +77,7 @@ __all__ = [
     "DecompressionLimitExceeded",
     "IncompleteResponse",
     "LimitExceeded",
+    "StreamLimitExceeded",
     "NetworkError",
     "ConnectError",
     "ConnectTimeout",
