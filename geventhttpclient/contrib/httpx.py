@@ -53,7 +53,11 @@ How httpx's settings map to ours:
   verifying certificates is set to check host names too.
 * ``proxy``: an ``http://`` proxy (with credentials in the URL or ``Proxy.auth``):
   plain HTTP goes to it in absolute form, HTTPS through a CONNECT tunnel. HTTPS and
-  SOCKS proxies are refused when the transport is made.
+  SOCKS proxies are refused when the transport is made. Proxies from the environment
+  (``HTTP_PROXY``...) are ``httpx.Client``'s business, and it applies them only to
+  transports it makes itself: with this one, pass ``proxy=``.
+* A request without a ``timeout`` extension (a transport called directly, not
+  through ``httpx.Client``) has no time limits, as with httpcore.
 * ``retries``: connection failures (refused, unreachable, connect timeout) are tried
   again up to this many times, after 0, 0.5, 1, 2... seconds, as httpcore does;
   nothing is re-sent once a request may have reached the server.
