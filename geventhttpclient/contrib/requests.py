@@ -33,7 +33,8 @@ number of clients kept, as requests' names mean for urllib3's pools; a client be
 it is retired, least recently used first (its requests in flight finish, then its
 connections close). Unlike urllib3's default (``pool_block=False``, which opens
 extra connections and throws them away), a greenlet that finds every connection of
-its origin busy waits for one: give ``pool_maxsize`` the concurrency you run at.
+its origin busy waits for one (``pool_block`` is taken for ``HTTPAdapter``'s
+signature and changes nothing): give ``pool_maxsize`` the concurrency you run at.
 
 ``response.raw`` is a :class:`GeventRawResponse`, the file-like object requests reads
 the body from. requests calls ``raw.stream(n, decode_content=True)`` and counts on it
@@ -49,22 +50,19 @@ goes back to its pool when the body has been read to its end, and
 the body as sent (encoded) unless ``decode_content=True`` is passed or set on
 ``raw``.
 
-Errors are requests' classes, each raised ``from`` the engine's error:
+Errors are requests' classes, each raised ``from`` the engine's error (its
+``__cause__``), for errors until the response head:
 
-=================================  ===============================================
-engine error                       requests class
-=================================  ===============================================
-``ConnectTimeout``, ``PoolTimeout``  ``ConnectTimeout``
-``ReadTimeout`` (head)             ``ReadTimeout``
-``TLSError``                       ``SSLError``
-``ProxyError``, or any connect     ``ProxyError``
-error through a proxy
-``ConnectError``, ``NetworkError``,  ``ConnectionError``
-``ProtocolError``, ``PoolClosed``
-``InvalidURL``                     ``InvalidURL``
-``HeaderInjectionError``           ``InvalidHeader``
-other ``RequestError``             ``RequestException``
-=================================  ===============================================
+* ``ConnectTimeout`` for our ``ConnectTimeout`` and ``PoolTimeout`` (no connection
+  in time: requests' class is also a ``ConnectionError``, safe to retry);
+* ``ReadTimeout`` for our ``ReadTimeout`` (no response head in time);
+* ``SSLError`` for ``TLSError``;
+* ``ProxyError`` for ``ProxyError`` (the CONNECT refused), and for any failure to
+  connect when the request goes through a proxy, as urllib3 reports it;
+* ``ConnectionError`` for the rest of ``ConnectError`` (refused, DNS, unreachable),
+  ``NetworkError``, ``ProtocolError`` (a malformed response) and ``PoolClosed``;
+* ``InvalidURL`` for ``InvalidURL``, ``InvalidHeader`` for ``HeaderInjectionError``,
+  ``RequestException`` for any other ``RequestError`` (a body that cannot be framed);
 
 and while the body is read: ``DecodingError`` is ``ContentDecodingError``, a body cut
 short or malformed is ``ChunkedEncodingError``, a ``TLSError`` is ``SSLError`` and a
