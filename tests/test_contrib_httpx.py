@@ -438,6 +438,14 @@ def test_tls_with_a_context_from_verify(server_factory, server_ssl_context, ca_f
         assert c.get(f"https://localhost:{server.port}/s").text == "GET /s 0"
 
 
+def test_tls_with_a_ca_file_path_as_httpx_takes_it(server_factory, server_ssl_context, ca_file):
+    server = server_factory(keep_alive(ok), ssl_context=server_ssl_context)
+    with pytest.warns(DeprecationWarning):  # httpx 0.28 deprecated verify=<str>
+        transport = GeventTransport(verify=ca_file)
+    with httpx.Client(transport=transport) as c:
+        assert c.get(f"https://localhost:{server.port}/p").text == "GET /p 0"
+
+
 def test_tls_default_verification_refuses_an_unknown_ca(server_factory, server_ssl_context):
     server = server_factory(keep_alive(ok), ssl_context=server_ssl_context)
     with httpx.Client(transport=GeventTransport()) as c:
@@ -510,6 +518,19 @@ def test_no_keepalive_connections_means_one_request_each(server_factory):
         for _ in range(3):
             assert c.get(server.base + "/").status_code == 200
     assert server.connections == 3
+
+
+def test_local_address_is_the_source_address(server_factory):
+    peers: List[Any] = []
+
+    def respond(conn: ServerConn, req: Dict[str, Any]) -> None:
+        peers.append(conn.sock.getpeername()[0])
+        ok(conn, req)
+
+    server = server_factory(keep_alive(respond))
+    with httpx.Client(transport=GeventTransport(local_address="127.0.0.2")) as c:
+        assert c.get(server.base + "/").status_code == 200
+    assert peers == ["127.0.0.2"]
 
 
 # -- proxies ----------------------------------------------------------------------------
