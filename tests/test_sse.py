@@ -497,10 +497,12 @@ def test_the_requests_and_httpx_lines_keep_their_shapes_and_take_a_limit(local_s
 
 # The gaps are the server's schedule (fixed at its start, so they do not drift) as
 # seen by the client, server and client in this one process. Measured on the busy
-# 2-core machine (8 rounds per face): CPython first event 301-306 ms, worst gap
-# 4-6 ms off 50; PyPy first event 303-323 ms, worst gap 5-20 ms off (its JIT
-# compiling and collecting delays single events). An event read late (a blocking
-# read waiting for more bytes) shows as a gap of 0 and a first event near 1.25 s.
+# 2-core machine (5-8 rounds per face): CPython first event 301-307 ms, worst gap
+# 4-6.5 ms off 50; PyPy first event 303-336 ms (the first request of a face still
+# warming its JIT), worst gap 5-20 ms off (JIT compiling and collecting delays
+# single events). An event read late (a read waiting for more bytes) shows as a
+# gap near 0 and a first event near 1.25 s, far outside either bound.
+FIRST_TOLERANCE = 0.04 if PYPY else 0.01
 GAP_TOLERANCE = 0.025 if PYPY else 0.01
 
 
@@ -516,6 +518,6 @@ def test_twenty_events_50ms_apart_after_300ms_are_timed_so(local_server, face):
         first = events[0].elapsed
         gaps = [b.elapsed - a.elapsed for a, b in zip(events, events[1:])]
         runs.append((first, max(abs(gap - 0.05) for gap in gaps)))
-        if 0.3 <= first <= 0.3 + GAP_TOLERANCE and runs[-1][1] <= GAP_TOLERANCE:
+        if 0.3 <= first <= 0.3 + FIRST_TOLERANCE and runs[-1][1] <= GAP_TOLERANCE:
             return
     pytest.fail(f"first event, worst gap deviation (s) per run: {runs}")
