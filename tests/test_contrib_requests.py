@@ -458,6 +458,17 @@ def test_connection_refused_raises_connection_error(session):
     assert not isinstance(info.value, rexc.Timeout)
 
 
+def test_a_name_that_does_not_resolve_raises_connection_error(session, monkeypatch):
+    def no_such_name(host: str, *args: Any, **kw: Any) -> Any:
+        raise socket.gaierror(socket.EAI_NONAME, f"{host} is not known in tests")
+
+    monkeypatch.setattr(gevent.socket, "getaddrinfo", no_such_name)
+    with pytest.raises(rexc.ConnectionError) as info:
+        session.get("http://no-such-host.test/")
+    assert isinstance(info.value.__cause__, ghc.DNSError)
+    assert not isinstance(info.value, (rexc.Timeout, rexc.ProxyError))
+
+
 def test_malformed_response_head_raises_connection_error(server_factory, session):
     server = server_factory(respond_raw(b"HTTP/1.1 abc Nonsense\r\n\r\n"))
     with pytest.raises(rexc.ConnectionError) as info:
@@ -806,6 +817,24 @@ def test_pool_connections_bounds_the_clients_kept(server_factory):
     ]
     assert isinstance(next(iter(adapter.statistics())), ClientKey)
     session.close()
+
+
+def test_a_pickled_session_keeps_the_adapter_settings_not_its_connections(server_factory):
+    import pickle
+
+    server = server_factory(keep_alive(lambda c, r: c.respond(200, b"ok")))
+    session = requests.Session()
+    session.mount("http://", GeventAdapter(pool_maxsize=3, max_retries=2, block_size=4096))
+    session.get(server.base + "/")
+    copy = pickle.loads(pickle.dumps(session))
+    adapter = copy.get_adapter("http://")
+    assert isinstance(adapter, GeventAdapter) and adapter.statistics() == {}
+    assert (adapter.pool_maxsize, adapter.max_retries) == (3, 2)
+    assert adapter.client_kw["block_size"] == 4096
+    assert copy.get(server.base + "/").text == "ok"
+    assert server.connections == 2
+    session.close()
+    copy.close()
 
 
 def test_session_close_closes_the_adapter(server_factory):

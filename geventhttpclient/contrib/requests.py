@@ -589,6 +589,17 @@ class GeventAdapter(BaseAdapter):
         self.evicted = 0
         """Clients retired to stay within ``pool_connections``."""
 
+    def __getstate__(self) -> Dict[str, Any]:
+        """The settings, not the clients: requests pickles a ``Session`` with its
+        adapters (``HTTPAdapter`` leaves its pools out the same way)."""
+        state = dict(self.__dict__)
+        state["_clients"] = {}
+        state["evicted"] = 0
+        return state
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
     # -- clients -----------------------------------------------------------------------
 
     def _client(
