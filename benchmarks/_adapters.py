@@ -46,6 +46,12 @@ LIBS = ("httpx", "requests")
 VENV = "adapters"
 NAMES = ("httpx-ours", "httpx-patched", "requests-ours", "requests-patched", "httpclient")
 QUICK_SKIP = {"httpclient"}  # the smoke run measures the four contenders only
+# PyPy's JIT takes long over httpx and requests: httpx-ours went 1,650 -> 910 -> 380 ->
+# 200 -> 155 us of CPU per request over successive 3,000-request windows, flat only
+# after about 30 s. The suite's usual warm-up (5,000 requests, at most 10 s) measured
+# both sides of each pair JIT-cold, so full runs on PyPy warm every contender for this
+# long first.
+PYPY_WARMUP_SECONDS = 40
 
 
 def log(msg: str) -> None:
@@ -135,6 +141,8 @@ def run(suite) -> None:
             pypy = suite.interp == "pypy"
             extra += ["--warmup", str(max(4 * c, 300) if pypy else max(2 * c, 50))]
             extra += ["--warmup-seconds", "0.5" if pypy else "0"]
+        elif suite.interp == "pypy":
+            extra += ["--warmup", "10000000", "--warmup-cap", str(PYPY_WARMUP_SECONDS)]
         log(f"[adapters] /small c={c} n={n} peers={[p[0] for p in peers]}")
 
         def fn(p, r, c=c, n=n, extra=extra):
