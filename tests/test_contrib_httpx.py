@@ -1,14 +1,21 @@
-"""geventhttpclient.contrib.httpx.GeventTransport: httpx.Client on our pools.
+"""geventhttpclient.contrib.httpx.GeventTransport: httpx.Client on our pools; and
+geventhttpclient.contrib.httpx2.GeventTransport, the same code with httpx2's classes
+(the fork of httpx that the OpenAI SDK 3.x takes), on httpx2.Client.
 
 Real loopback servers (conftest's ScriptedServer) on both sides of each behaviour a
 transport owns: streaming in both directions, httpx's timeouts and exception classes,
 connections returned or closed with the response, limits, TLS settings, proxies;
 and what stays httpx's (redirects, Content-Encoding) working over it.
+
+Every test runs once per module installed (the ``httpx`` and ``GeventTransport``
+fixtures, parametrized ``httpx``/``httpx2``); a module not installed skips its half.
+The bodies read as httpx code: the fixtures are named like the names they stand for.
 """
 
 from __future__ import annotations
 
 import gzip
+import importlib
 import socket
 import ssl
 import time
@@ -19,13 +26,48 @@ import gevent.event
 import pytest
 from conftest import ServerConn, keep_alive, wait_until
 
-httpx = pytest.importorskip("httpx")
-
-from geventhttpclient import exceptions as ours  # noqa: E402 - after the skip
-from geventhttpclient.contrib.httpx import ONE_WRITE, GeventTransport  # noqa: E402
+from geventhttpclient import exceptions as ours
+from geventhttpclient.contrib._httpx_transport import ONE_WRITE
 
 
-def stats(transport: GeventTransport) -> Any:
+def installed(name: str) -> Any:
+    """The module, imported while the tests are collected (an import takes ~0.2 s,
+    which inside a test would count as blocking the hub); None if not installed."""
+    try:
+        module = importlib.import_module(name)
+    except ImportError:
+        return None
+    importlib.import_module(f"geventhttpclient.contrib.{name}")
+    return module
+
+
+MODULES = {name: installed(name) for name in ("httpx", "httpx2")}
+
+
+@pytest.fixture(params=sorted(MODULES))
+def httpx(request: Any) -> Any:
+    """The module under test: httpx, or httpx2 (skipped where not installed)."""
+    module = MODULES[request.param]
+    if module is None:
+        pytest.skip(f"{request.param} is not installed")
+    return module
+
+
+@pytest.fixture
+def GeventTransport(httpx: Any) -> Any:  # named as the class it stands for
+    """The transport class for that module: contrib.httpx's or contrib.httpx2's."""
+    return importlib.import_module(f"geventhttpclient.contrib.{httpx.__name__}").GeventTransport
+
+
+def test_each_module_has_its_own_transport_class(httpx, GeventTransport):
+    assert issubclass(GeventTransport, httpx.BaseTransport)
+    assert GeventTransport.__module__ == f"geventhttpclient.contrib.{httpx.__name__}"
+    other = MODULES["httpx2" if httpx.__name__ == "httpx" else "httpx"]
+    if other is not None:
+        assert not issubclass(GeventTransport, other.BaseTransport)
+
+
+def stats(transport: Any) -> Any:
     (client,) = transport.clients()
     return client.statistics()
 
@@ -44,7 +86,7 @@ def release():
 
 
 @pytest.fixture
-def client():
+def client(httpx, GeventTransport):
     c = httpx.Client(transport=GeventTransport())
     yield c
     c.close()
@@ -53,7 +95,7 @@ def client():
 # -- requests and responses -------------------------------------------------------------
 
 
-def test_get_goes_through_our_pool_with_httpx_headers(server_factory, client):
+def test_get_goes_through_our_pool_with_httpx_headers(server_factory, client, httpx):
     server = server_factory(keep_alive(ok))
     r = client.get(server.base + "/path?q=1")
     assert r.status_code == 200
@@ -62,7 +104,7 @@ def test_get_goes_through_our_pool_with_httpx_headers(server_factory, client):
     assert r.reason_phrase == "OK"
     assert r.headers.get_list("x-twice") == ["a", "b"]
     head = server.requests[0]["headers"]
-    assert head["user-agent"] == [f"python-httpx/{httpx.__version__}"]  # httpx's, not ours
+    assert head["user-agent"] == [f"python-{httpx.__name__}/{httpx.__version__}"]  # not ours
     assert head["host"] == [f"127.0.0.1:{server.port}"]
     r = client.get(server.base + "/again")
     assert r.text == "GET /again 0"
@@ -189,7 +231,8 @@ def test_response_close_before_the_end_closes_the_connection(server_factory, cli
 
     server = server_factory(keep_alive(respond))
     r = client.send(client.build_request("GET", server.base + "/"), stream=True)
-    next(r.iter_raw(1024))
+    pieces = r.iter_raw(1024)  # kept: httpx2 closes the response when it is dropped
+    next(pieces)
     assert stats(client._transport).active == 1
     r.close()
     s = stats(client._transport)
@@ -215,7 +258,7 @@ def test_head_and_no_content_responses_end_at_once(server_factory, client):
 
 
 @pytest.mark.hub_block_limit(2.0)  # gc.collect() blocks on purpose
-def test_a_dropped_streaming_response_gives_its_slot_back(server_factory):
+def test_a_dropped_streaming_response_gives_its_slot_back(server_factory, httpx, GeventTransport):
     import gc
 
     def respond(conn: ServerConn, req: Dict[str, Any]) -> None:
@@ -236,7 +279,7 @@ def test_a_dropped_streaming_response_gives_its_slot_back(server_factory):
 # -- timeouts: each httpx class ---------------------------------------------------------
 
 
-def test_read_timeout(server_factory, release):
+def test_read_timeout(server_factory, release, httpx, GeventTransport):
     def silent(conn: ServerConn) -> None:
         conn.read_request()
         release.wait()
@@ -250,7 +293,7 @@ def test_read_timeout(server_factory, release):
     assert isinstance(info.value.__cause__, ours.ReadTimeout)
 
 
-def test_read_timeout_in_the_middle_of_the_body(server_factory, release):
+def test_read_timeout_in_the_middle_of_the_body(server_factory, release, httpx, GeventTransport):
     def stalls(conn: ServerConn) -> None:
         conn.read_request()
         conn.send(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhalf")
@@ -264,7 +307,7 @@ def test_read_timeout_in_the_middle_of_the_body(server_factory, release):
         assert stats(c._transport).discarded == 1
 
 
-def test_connect_timeout_covers_the_tls_handshake(server_factory, release):
+def test_connect_timeout_covers_the_tls_handshake(server_factory, release, httpx, GeventTransport):
     def mute(conn: ServerConn) -> None:
         release.wait()  # accepts the TCP connection, never answers the handshake
 
@@ -278,7 +321,9 @@ def test_connect_timeout_covers_the_tls_handshake(server_factory, release):
     assert isinstance(info.value.__cause__, ours.ConnectTimeout)
 
 
-def test_write_timeout_while_the_server_reads_nothing(server_factory, release):
+def test_write_timeout_while_the_server_reads_nothing(
+    server_factory, release, httpx, GeventTransport
+):
     def deaf(conn: ServerConn) -> None:
         release.wait()
 
@@ -293,7 +338,9 @@ def test_write_timeout_while_the_server_reads_nothing(server_factory, release):
         assert (s.connections, s.discarded) == (0, 1)
 
 
-def test_a_stalled_send_under_the_read_timeout_is_a_write_timeout(server_factory, release):
+def test_a_stalled_send_under_the_read_timeout_is_a_write_timeout(
+    server_factory, release, httpx, GeventTransport
+):
     def deaf(conn: ServerConn) -> None:
         release.wait()
 
@@ -304,7 +351,7 @@ def test_a_stalled_send_under_the_read_timeout_is_a_write_timeout(server_factory
     assert isinstance(info.value.__cause__, ours.TimeoutError)
 
 
-def test_pool_timeout_when_max_connections_are_busy(server_factory):
+def test_pool_timeout_when_max_connections_are_busy(server_factory, httpx, GeventTransport):
     def respond(conn: ServerConn, req: Dict[str, Any]) -> None:
         conn.respond(200, b"p" * (512 * 1024))
 
@@ -338,13 +385,13 @@ def free_port() -> int:
     return port
 
 
-def test_refused_is_connect_error(client):
+def test_refused_is_connect_error(client, httpx):
     with pytest.raises(httpx.ConnectError) as info:
         client.get(f"http://127.0.0.1:{free_port()}/")
     assert isinstance(info.value.__cause__, ours.ConnectionRefused)
 
 
-def test_retries_try_a_refused_connection_again():
+def test_retries_try_a_refused_connection_again(httpx, GeventTransport):
     port = free_port()
     tries: List[float] = []
 
@@ -359,14 +406,14 @@ def test_retries_try_a_refused_connection_again():
     assert tries[2] - tries[1] >= 0.4  # the second retry waits 0.5 s, as httpcore's
 
 
-def test_closed_before_the_response_is_remote_protocol_error(server_factory, client):
+def test_closed_before_the_response_is_remote_protocol_error(server_factory, client, httpx):
     server = server_factory(lambda conn: (conn.read_request(), conn.close()))
     with pytest.raises(httpx.RemoteProtocolError) as info:
         client.post(server.base + "/", content=b"x")
     assert isinstance(info.value.__cause__, ours.ConnectionClosed)
 
 
-def test_malformed_response_is_remote_protocol_error(server_factory, client):
+def test_malformed_response_is_remote_protocol_error(server_factory, client, httpx):
     def garbage(conn: ServerConn) -> None:
         conn.read_request()
         conn.send(b"HTTP/1.1 2x0 What\r\n\r\n")
@@ -377,7 +424,7 @@ def test_malformed_response_is_remote_protocol_error(server_factory, client):
     assert isinstance(info.value.__cause__, ours.HTTPParseError)
 
 
-def test_body_cut_short_is_remote_protocol_error(server_factory, client):
+def test_body_cut_short_is_remote_protocol_error(server_factory, client, httpx):
     def short(conn: ServerConn) -> None:
         conn.read_request()
         conn.send(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly this")
@@ -389,7 +436,7 @@ def test_body_cut_short_is_remote_protocol_error(server_factory, client):
     assert isinstance(info.value.__cause__, ours.IncompleteResponse)
 
 
-def test_reset_in_the_middle_of_the_body_is_read_error(server_factory, client):
+def test_reset_in_the_middle_of_the_body_is_read_error(server_factory, client, httpx):
     def resets(conn: ServerConn) -> None:
         conn.read_request()
         conn.send(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\npartial")
@@ -402,12 +449,12 @@ def test_reset_in_the_middle_of_the_body_is_read_error(server_factory, client):
     assert isinstance(info.value.__cause__, ours.IncompleteResponse)
 
 
-def test_unsupported_scheme(client):
+def test_unsupported_scheme(client, httpx):
     with pytest.raises(httpx.UnsupportedProtocol):
         client.get("ftp://127.0.0.1/file")
 
 
-def test_header_injection_is_local_protocol_error(server_factory):
+def test_header_injection_is_local_protocol_error(server_factory, httpx, GeventTransport):
     server = server_factory(keep_alive(ok))
     transport = GeventTransport()
     request = httpx.Request("GET", server.base + "/", headers={"X-Bad": "a\x00b"})
@@ -431,14 +478,18 @@ def test_a_callers_gevent_timeout_passes_through(server_factory, client, release
 # -- TLS --------------------------------------------------------------------------------
 
 
-def test_tls_with_a_context_from_verify(server_factory, server_ssl_context, ca_file):
+def test_tls_with_a_context_from_verify(
+    server_factory, server_ssl_context, ca_file, httpx, GeventTransport
+):
     server = server_factory(keep_alive(ok), ssl_context=server_ssl_context)
     ctx = ssl.create_default_context(cafile=ca_file)
     with httpx.Client(transport=GeventTransport(verify=ctx)) as c:
         assert c.get(f"https://localhost:{server.port}/s").text == "GET /s 0"
 
 
-def test_tls_with_a_ca_file_path_as_httpx_takes_it(server_factory, server_ssl_context, ca_file):
+def test_tls_with_a_ca_file_path_as_httpx_takes_it(
+    server_factory, server_ssl_context, ca_file, httpx, GeventTransport
+):
     server = server_factory(keep_alive(ok), ssl_context=server_ssl_context)
     with pytest.warns(DeprecationWarning):  # httpx 0.28 deprecated verify=<str>
         transport = GeventTransport(verify=ca_file)
@@ -446,7 +497,9 @@ def test_tls_with_a_ca_file_path_as_httpx_takes_it(server_factory, server_ssl_co
         assert c.get(f"https://localhost:{server.port}/p").text == "GET /p 0"
 
 
-def test_tls_default_verification_refuses_an_unknown_ca(server_factory, server_ssl_context):
+def test_tls_default_verification_refuses_an_unknown_ca(
+    server_factory, server_ssl_context, httpx, GeventTransport
+):
     server = server_factory(keep_alive(ok), ssl_context=server_ssl_context)
     with httpx.Client(transport=GeventTransport()) as c:
         with pytest.raises(httpx.ConnectError) as info:
@@ -456,7 +509,9 @@ def test_tls_default_verification_refuses_an_unknown_ca(server_factory, server_s
         assert c.get(f"https://localhost:{server.port}/").status_code == 200
 
 
-def test_tls_client_certificate_from_the_context(server_factory, tls_ca, tls_cert, ca_file):
+def test_tls_client_certificate_from_the_context(
+    server_factory, tls_ca, tls_cert, ca_file, httpx, GeventTransport
+):
     import gevent.ssl
 
     server_ctx = gevent.ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -481,7 +536,7 @@ def test_tls_client_certificate_from_the_context(server_factory, tls_ca, tls_cer
 # -- limits -----------------------------------------------------------------------------
 
 
-def test_max_connections_bounds_connections_in_use(server_factory):
+def test_max_connections_bounds_connections_in_use(server_factory, httpx, GeventTransport):
     busy = [0, 0]  # now, most
 
     def respond(conn: ServerConn, req: Dict[str, Any]) -> None:
@@ -501,7 +556,7 @@ def test_max_connections_bounds_connections_in_use(server_factory):
     assert server.connections == 2
 
 
-def test_keepalive_expiry_closes_idle_connections(server_factory):
+def test_keepalive_expiry_closes_idle_connections(server_factory, httpx, GeventTransport):
     server = server_factory(keep_alive(ok))
     transport = GeventTransport(limits=httpx.Limits(keepalive_expiry=0.05))
     with httpx.Client(transport=transport) as c:
@@ -511,7 +566,7 @@ def test_keepalive_expiry_closes_idle_connections(server_factory):
     assert server.connections == 2
 
 
-def test_no_keepalive_connections_means_one_request_each(server_factory):
+def test_no_keepalive_connections_means_one_request_each(server_factory, httpx, GeventTransport):
     server = server_factory(keep_alive(ok))
     transport = GeventTransport(limits=httpx.Limits(max_keepalive_connections=0))
     with httpx.Client(transport=transport) as c:
@@ -520,7 +575,7 @@ def test_no_keepalive_connections_means_one_request_each(server_factory):
     assert server.connections == 3
 
 
-def test_local_address_is_the_source_address(server_factory):
+def test_local_address_is_the_source_address(server_factory, httpx, GeventTransport):
     peers: List[Any] = []
 
     def respond(conn: ServerConn, req: Dict[str, Any]) -> None:
@@ -536,7 +591,7 @@ def test_local_address_is_the_source_address(server_factory):
 # -- proxies ----------------------------------------------------------------------------
 
 
-def test_plain_http_goes_to_the_proxy_in_absolute_form(server_factory):
+def test_plain_http_goes_to_the_proxy_in_absolute_form(server_factory, httpx, GeventTransport):
     proxy = server_factory(keep_alive(ok))
     transport = GeventTransport(proxy=f"http://user:pw@127.0.0.1:{proxy.port}")
     with httpx.Client(transport=transport) as c:
@@ -545,7 +600,7 @@ def test_plain_http_goes_to_the_proxy_in_absolute_form(server_factory):
     assert proxy.requests[0]["headers"]["proxy-authorization"] == ["Basic dXNlcjpwdw=="]
 
 
-def test_proxy_refusing_connect_is_proxy_error(server_factory):
+def test_proxy_refusing_connect_is_proxy_error(server_factory, httpx, GeventTransport):
     def refuse(conn: ServerConn) -> None:
         conn.read_request()
         conn.respond(407, b"", [("Proxy-Authenticate", "Basic")], reason="Auth Required")
@@ -570,17 +625,17 @@ def test_proxy_refusing_connect_is_proxy_error(server_factory):
         {"proxy": "socks5://proxy.test:1080"},
     ],
 )
-def test_unsupported_settings_are_refused(kw):
+def test_unsupported_settings_are_refused(kw, GeventTransport):
     with pytest.raises(ValueError):
         GeventTransport(**kw)
 
 
-def test_client_keywords_set_from_httpx_settings_are_refused():
+def test_client_keywords_set_from_httpx_settings_are_refused(GeventTransport):
     with pytest.raises(TypeError, match="network_timeout"):
         GeventTransport(network_timeout=3)
 
 
-def test_a_closed_transport_makes_no_clients(server_factory):
+def test_a_closed_transport_makes_no_clients(server_factory, httpx, GeventTransport):
     server = server_factory(keep_alive(ok))
     transport = GeventTransport()
     with httpx.Client(transport=transport) as c:

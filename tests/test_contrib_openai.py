@@ -3,12 +3,18 @@ transport=GeventTransport()))`` streams a chat completion from a local fake serv
 speaking the API's server-sent events (``chat.completion.chunk`` objects, then
 ``[DONE]``).
 
+The SDK takes an ``httpx.Client`` before 3.0 and an ``httpx2.Client`` from 3.0 on
+(httpx2: a fork of httpx under another name), so the test uses
+:mod:`geventhttpclient.contrib.httpx` or :mod:`geventhttpclient.contrib.httpx2`
+by the version installed.
+
 The SDK is an optional test dependency (its Rust parts have no wheels for some
 interpreters); the module is skipped where it is not installed.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 from typing import Any, Dict, List
 
@@ -16,10 +22,12 @@ import gevent.event
 import pytest
 from conftest import ServerConn, keep_alive
 
-httpx = pytest.importorskip("httpx")
 openai = pytest.importorskip("openai")
 
-from geventhttpclient.contrib.httpx import GeventTransport  # noqa: E402 - after the skips
+# the module whose Client this SDK takes: httpx2 from openai 3.0 on
+FLAVOUR = "httpx2" if int(openai.__version__.split(".")[0]) >= 3 else "httpx"
+httpx = pytest.importorskip(FLAVOUR)
+GeventTransport = importlib.import_module(f"geventhttpclient.contrib.{FLAVOUR}").GeventTransport
 
 DELTAS = ["Hel", "lo", ", ", "gevent", "!"]
 

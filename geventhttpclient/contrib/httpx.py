@@ -77,201 +77,20 @@ response, a body cut short, the connection closed before any response),
 from __future__ import annotations
 
 import ssl
-import weakref
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Type, Union
+from typing import Any, ClassVar, Optional, Union
 
-import gevent
-import gevent.lock
 import httpx
 
-from geventhttpclient import exceptions as errors
-from geventhttpclient.client import HTTPClient
-from geventhttpclient.response import HTTPSocketPoolResponse
+from geventhttpclient.contrib._httpx_transport import ONE_WRITE, ResponseStream, Transport
 
 __all__ = ["GeventTransport", "ONE_WRITE"]
 
-ONE_WRITE = 65536
-"""Request bodies of at most this many bytes go out with the head in one write
-(our client's own threshold) and without a ``write`` timer: they fit the socket's
-send buffer. Larger ones are streamed in blocks of this size, each send timed."""
 
-UNLIMITED = 1 << 30
-"""The ``concurrency`` of a client when ``max_connections`` is None."""
-
-RETRY_BACKOFF = 0.5
-"""Seconds before the second retry of a failed connection; each later one doubles
-it (the first is at once), as httpcore's transport waits."""
-
-_OURS = frozenset(
-    (
-        "host",
-        "port",
-        "ssl",
-        "ssl_options",
-        "ssl_context_factory",
-        "insecure",
-        "proxy_host",
-        "proxy_port",
-        "proxy_user",
-        "proxy_password",
-        "concurrency",
-        "connection_timeout",
-        "network_timeout",
-        "pool_timeout",
-        "timeout",
-        "keepalive_expiry",
-        "source_address",
-        "version",
-    )
-)
-"""HTTPClient keywords this transport sets from httpx's own settings."""
-
-_TimeoutKey = Tuple[Optional[float], Optional[float], Optional[float]]
+class _ResponseStream(ResponseStream, httpx.SyncByteStream):
+    """Our response's body as httpx's ``SyncByteStream``: httpx reads only those."""
 
 
-class _WriteTimedOut(Exception):
-    """The ``write`` timer of one block of the request body fired. Not an
-    ``OSError``, so the client passes it through untranslated (and closes the
-    connection)."""
-
-
-class _Upload:
-    """The request body as our client wants it: an iterable of blocks, each block's
-    send bounded by the ``write`` timeout. ``sending`` tells the error mapping that
-    a failure happened while the body was going out."""
-
-    __slots__ = ("source", "write", "sending", "timer")
-
-    def __init__(self, source: Iterable[bytes], write: Optional[float]) -> None:
-        self.source = source
-        self.write = write
-        self.sending = False
-        self.timer: Optional[gevent.Timeout] = None
-
-    def __iter__(self) -> Iterator[bytes]:
-        self.sending = True
-        write = self.write
-        for data in self.source:
-            for start in range(0, len(data), ONE_WRITE):
-                block = data[start : start + ONE_WRITE] if len(data) > ONE_WRITE else data
-                if write is None:
-                    yield block
-                    continue
-                # Armed while the client sends this block: between this yield and
-                # the next pull, or until close() after a failure.
-                self.timer = gevent.Timeout.start_new(write, _WriteTimedOut(write))
-                yield block
-                self.timer.close()
-                self.timer = None
-        self.sending = False
-
-    def close(self) -> None:
-        """Disarm a timer left running when the client stopped mid-body."""
-        if self.timer is not None:
-            self.timer.close()
-            self.timer = None
-
-
-def _map_error(exc: BaseException, request: httpx.Request, writing: bool) -> BaseException:
-    """httpx's exception for one of ours (returned, not raised, for ``from``); the
-    exception itself if httpx has no counterpart."""
-    cls: Type[httpx.TransportError]
-    if isinstance(exc, _WriteTimedOut):
-        return httpx.WriteTimeout(f"sending the request body took over {exc}s", request=request)
-    if isinstance(exc, errors.PoolTimeout):
-        cls = httpx.PoolTimeout
-    elif isinstance(exc, errors.ConnectTimeout):
-        cls = httpx.ConnectTimeout
-    elif isinstance(exc, errors.ProxyError):
-        cls = httpx.ProxyError
-    elif isinstance(exc, errors.TimeoutError):
-        cls = httpx.WriteTimeout if writing else httpx.ReadTimeout
-    elif isinstance(exc, (errors.ConnectError, errors.TLSError)):
-        cls = httpx.ConnectError
-    elif isinstance(exc, errors.ConnectionClosed):
-        cls = httpx.WriteError if writing else httpx.RemoteProtocolError
-    elif isinstance(exc, errors.IncompleteResponse) and isinstance(exc.__cause__, OSError):
-        # reset in the middle of the response: a failed read, as httpcore says; a
-        # clean close before the end stays a RemoteProtocolError (below)
-        cls = httpx.WriteError if writing else httpx.ReadError
-    elif isinstance(exc, errors.NetworkError):
-        cls = httpx.WriteError if writing else httpx.ReadError
-    elif isinstance(exc, errors.ProtocolError):
-        cls = httpx.RemoteProtocolError
-    elif isinstance(exc, (errors.RequestError, errors.InvalidURL)):
-        cls = httpx.LocalProtocolError
-    else:
-        return exc
-    # an OSError's text without its "[Errno N]" prefix, as httpcore words its errors
-    text = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-    return cls(text or type(exc).__name__, request=request)
-
-
-def _soon(done: Callable[[], None]) -> None:
-    """Run ``done`` from the hub: a finaliser may run in the middle of another
-    greenlet's use of the semaphore it releases."""
-    gevent.get_hub().loop.run_callback(done)
-
-
-def _raw_headers(response: HTTPSocketPoolResponse) -> List[Tuple[bytes, bytes]]:
-    return [(n.encode("latin-1"), v.encode("latin-1")) for n, v in response.headers.items()]
-
-
-class _ResponseStream(httpx.SyncByteStream):
-    """The body of one of our responses, as httpx reads it: each block as soon as it
-    arrives (an event stream is not held back to fill a buffer).
-
-    The transport's slot (``max_connections``) is given back once, when the body
-    ends, fails or is closed; if the stream is dropped unclosed, when it is
-    collected (our response then gives its connection back the same way)."""
-
-    def __init__(
-        self,
-        response: HTTPSocketPoolResponse,
-        request: httpx.Request,
-        done: Optional[Callable[[], None]],
-    ) -> None:
-        self._response = response
-        self._request = request
-        self._done = done
-        self._guard = weakref.finalize(self, _soon, done) if done is not None else None
-
-    def __iter__(self) -> Iterator[bytes]:
-        response = self._response
-        try:
-            if response.message_complete:  # the whole body came with the head
-                data = response.read()
-                if data:
-                    yield data
-            else:
-                block = bytearray(response.block_size)
-                view = memoryview(block)
-                n = response.readinto(view)
-                while n:
-                    yield bytes(view[:n])
-                    n = response.readinto(view)
-        except Exception as exc:
-            self._finish()  # our response closed its connection
-            error = _map_error(exc, self._request, writing=False)
-            if error is exc:
-                raise
-            raise error from exc
-        self._finish()  # the body is in: the connection is back in the pool
-
-    def close(self) -> None:
-        """Give the connection back if the body was read to its end, else close it."""
-        self._response.release()
-        self._finish()
-
-    def _finish(self) -> None:
-        done, self._done = self._done, None
-        if done is not None:
-            if self._guard is not None:
-                self._guard.detach()
-            done()
-
-
-class GeventTransport(httpx.BaseTransport):
+class GeventTransport(Transport, httpx.BaseTransport):
     """An ``httpx.BaseTransport`` sending through geventhttpclient's connection pools.
 
     The arguments are ``httpx.HTTPTransport``'s (see the module docstring for how
@@ -284,7 +103,14 @@ class GeventTransport(httpx.BaseTransport):
 
     Raises ``ValueError`` for ``http2=True``, ``http1=False``, ``uds`` or
     ``socket_options``, and for a proxy other than ``http://``.
+
+    The implementation is shared with :mod:`geventhttpclient.contrib.httpx2`
+    (``geventhttpclient.contrib._httpx_transport``); this class gives it httpx's
+    classes.
     """
+
+    module: ClassVar[Any] = httpx
+    stream_class = _ResponseStream
 
     def __init__(
         self,
@@ -301,187 +127,17 @@ class GeventTransport(httpx.BaseTransport):
         socket_options: Any = None,
         **client_args: Any,
     ) -> None:
-        if http2 or not http1:
-            raise ValueError("GeventTransport speaks HTTP/1.1 only: http2=True is not supported")
-        if uds is not None or socket_options is not None:
-            raise ValueError("GeventTransport does not support uds= or socket_options=")
-        taken = sorted(set(client_args) & _OURS)
-        if taken:
-            raise TypeError(
-                f"GeventTransport sets {', '.join(taken)} from httpx's settings "
-                "(timeout=, limits=, verify=, proxy=, local_address=)"
-            )
-        context = httpx.create_ssl_context(verify=verify, cert=cert, trust_env=trust_env)
-        self._ssl_context = context
-        kw: Dict[str, Any] = dict(client_args)
-        kw.setdefault("dns_cache", True)
-        kw["ssl_context_factory"] = self._context_factory
-        kw["insecure"] = context.verify_mode == ssl.CERT_NONE
-        if local_address is not None:
-            kw["source_address"] = local_address
-        if proxy is not None:
-            kw.update(_proxy_args(proxy))
-        max_connections = limits.max_connections
-        kw["concurrency"] = UNLIMITED if max_connections is None else max_connections
-        if limits.keepalive_expiry is not None:
-            kw["keepalive_expiry"] = limits.keepalive_expiry
-        if limits.max_keepalive_connections == 0:
-            kw.setdefault("max_requests_per_connection", 1)
-        self._client_args = kw
-        self._slots = (
-            None if max_connections is None else gevent.lock.BoundedSemaphore(max_connections)
+        super().__init__(
+            verify,
+            cert,
+            trust_env,
+            http1,
+            http2,
+            limits,
+            proxy,
+            uds,
+            local_address,
+            retries,
+            socket_options,
+            client_args,
         )
-        self.limits = limits
-        self.retries = retries
-        self._clients: Dict[Tuple[str, str, Optional[int], _TimeoutKey], HTTPClient] = {}
-        self._closed = False
-
-    def _context_factory(self, **_: Any) -> ssl.SSLContext:
-        # Our client asks its factory once per client (with cafile=, which httpx's
-        # context does not need: it has its trust store already).
-        return self._ssl_context
-
-    def clients(self) -> Tuple[HTTPClient, ...]:
-        """The clients made so far (one per origin and timeout setting), for their
-        :meth:`~geventhttpclient.HTTPClient.statistics`."""
-        return tuple(self._clients.values())
-
-    def _client(self, url: httpx.URL, timeouts: _TimeoutKey) -> HTTPClient:
-        key = (url.scheme, url.host, url.port, timeouts)
-        client = self._clients.get(key)
-        if client is None:
-            if self._closed:
-                raise RuntimeError("the transport is closed")
-            connect, read, pool = timeouts
-            client = HTTPClient(
-                url.host,
-                url.port,
-                ssl=url.scheme == "https",
-                connection_timeout=connect,
-                network_timeout=read,
-                pool_timeout=pool,
-                **self._client_args,
-            )
-            self._clients[key] = client
-        return client
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        """Send ``request`` and return the response once its head has arrived, the
-        body still to be streamed. Raises httpx's exceptions (see the module docstring)."""
-        url = request.url
-        if url.scheme not in ("http", "https"):
-            raise httpx.UnsupportedProtocol(
-                f"unsupported URL scheme {url.scheme!r}: GeventTransport speaks http and https",
-                request=request,
-            )
-        timeout = request.extensions.get("timeout") or {}
-        write = timeout.get("write")
-        client = self._client(
-            url, (timeout.get("connect"), timeout.get("read"), timeout.get("pool"))
-        )
-        target = url.raw_path.decode("ascii")
-        if target.startswith("//"):  # not origin-form: send it in absolute form
-            target = str(url.copy_with(fragment=None))
-        body, upload = _body(request.stream, write)
-        slots = self._slots
-        done: Optional[Callable[[], None]] = None
-        if slots is not None:
-            if not slots.acquire(timeout=timeout.get("pool")):
-                raise httpx.PoolTimeout("no connection slot became free in time", request=request)
-            done = slots.release
-        try:
-            response = self._send(client, request, target, body, upload)
-        except BaseException:
-            if done is not None:
-                done()
-            raise
-        if done is not None and response.message_complete:
-            done()  # its connection is back in the pool already
-            done = None
-        return httpx.Response(
-            response.status_code,
-            headers=_raw_headers(response),
-            stream=_ResponseStream(response, request, done),
-            extensions={
-                "http_version": response.version.encode("ascii"),
-                "reason_phrase": response.status_message.encode("latin-1"),
-            },
-        )
-
-    def _send(
-        self,
-        client: HTTPClient,
-        request: httpx.Request,
-        target: str,
-        body: Any,
-        upload: Optional[_Upload],
-    ) -> HTTPSocketPoolResponse:
-        """``client.request``, with connection failures retried and errors translated."""
-        headers = request.headers.raw
-        method = request.method
-        retries = self.retries
-        attempt = 0
-        try:
-            while True:
-                try:
-                    return client.request(method, target, body, headers)
-                except (errors.ConnectError, errors.ConnectTimeout) as exc:
-                    if (
-                        attempt >= retries
-                        or isinstance(exc, errors.ProxyError)
-                        or (upload is not None and upload.sending)
-                    ):
-                        raise
-                    if attempt:
-                        gevent.sleep(RETRY_BACKOFF * 2 ** (attempt - 1))
-                    attempt += 1
-        except Exception as exc:
-            error = _map_error(exc, request, writing=upload is not None and upload.sending)
-            if error is exc:
-                raise
-            raise error from exc
-        finally:
-            if upload is not None:
-                upload.close()
-
-    def close(self) -> None:
-        """Close every client: idle connections now, those of responses still being
-        read as well (their reads then fail). Later requests raise ``RuntimeError``."""
-        self._closed = True
-        clients, self._clients = self._clients, {}
-        for client in clients.values():
-            client.close()
-
-    def __repr__(self) -> str:
-        return f"<GeventTransport {len(self._clients)} clients, limits={self.limits!r}>"
-
-
-def _body(stream: Any, write: Optional[float]) -> Tuple[Any, Optional[_Upload]]:
-    """What our client sends for ``request.stream``: bytes for a small body of known
-    content, else an :class:`_Upload` over its blocks. httpx has set the framing
-    field already (Content-Length, or Transfer-Encoding: chunked for a stream of
-    unknown length), and our client frames the body as that field says."""
-    if isinstance(stream, httpx.ByteStream):
-        data = b"".join(stream)
-        if len(data) <= ONE_WRITE:
-            return data, None
-        stream = (data,)
-    upload = _Upload(stream, write)
-    return upload, upload
-
-
-def _proxy_args(proxy: Union[httpx.Proxy, httpx.URL, str]) -> Dict[str, Any]:
-    """Our client's proxy keywords for an httpx proxy setting."""
-    if not isinstance(proxy, httpx.Proxy):
-        proxy = httpx.Proxy(url=proxy)
-    url = proxy.url
-    if url.scheme != "http":
-        raise ValueError(
-            f"GeventTransport supports http:// proxies only, not {url.scheme}:// ({url})"
-        )
-    if proxy.headers and set(proxy.headers) != {"proxy-authorization"}:
-        raise ValueError("GeventTransport does not send proxy headers other than credentials")
-    kw: Dict[str, Any] = {"proxy_host": url.host, "proxy_port": url.port or 80}
-    if proxy.auth is not None:
-        kw["proxy_user"], kw["proxy_password"] = proxy.auth
-    return kw
