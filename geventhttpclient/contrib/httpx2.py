@@ -24,7 +24,7 @@ from __future__ import annotations
 import ssl
 from typing import Any, ClassVar, Optional, Union
 
-import httpx2
+import httpx2  # type: ignore[import-not-found, unused-ignore]  # a 3.11+ package
 
 from geventhttpclient.contrib._httpx_transport import ONE_WRITE, ResponseStream, Transport
 
