@@ -3,7 +3,10 @@
 httpx keeps its API (redirects, decoding, auth, cookies, streaming); the requests
 travel through geventhttpclient's keep-alive pools, with no monkey-patching, so many
 greenlets share one client. SDKs that take an ``http_client`` (OpenAI's, for one)
-run on it the same way.
+run on it the same way. The OpenAI SDK 3.x takes an ``httpx2.Client`` instead (httpx2:
+a fork of httpx under another name): the same transport for it is
+``geventhttpclient.contrib.httpx2.GeventTransport``, and this program runs unchanged
+with ``import httpx2 as httpx`` and that import.
 
 A local gevent WSGI server on an ephemeral port stands in for a real API, so the
 example runs offline. Needs httpx (``pip install "geventhttpclient[httpx]"``); without
