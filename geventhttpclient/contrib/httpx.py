@@ -10,7 +10,10 @@
 Everything above the wire stays httpx's: redirects (``follow_redirects``), auth,
 cookies, Content-Encoding decoding, event hooks. Everything on it is ours: the
 connection per origin, keep-alive, TLS, proxies, timeouts. SDKs that take an
-``http_client`` (OpenAI's, for one) run on our engine this way.
+``http_client`` (OpenAI's, for one) run on our engine this way. The OpenAI SDK 3.x
+takes an ``httpx2.Client`` (httpx2: a fork of httpx under another name, with classes
+of its own): :mod:`geventhttpclient.contrib.httpx2` is this transport made with
+httpx2's classes.
 
 Theory of operation
 -------------------
