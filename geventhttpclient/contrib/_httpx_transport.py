@@ -253,12 +253,19 @@ class Transport:
                 "(timeout=, limits=, verify=, proxy=, local_address=)"
             )
         module = self.module
-        context = module.create_ssl_context(verify=verify, cert=cert, trust_env=trust_env)
-        self._ssl_context: ssl.SSLContext = context
+        # The SSL context is made when the first https origin needs it: loading the
+        # trust store takes about 40 ms of the hub, which a transport that only
+        # speaks http (or is made per test, per worker) need not pay.
+        self._tls_settings = (verify, cert, trust_env)
+        self._ssl_context: Optional[ssl.SSLContext] = None
+        if isinstance(verify, ssl.SSLContext):
+            insecure = verify.verify_mode == ssl.CERT_NONE
+        else:
+            insecure = verify is False
         kw: Dict[str, Any] = dict(client_args)
         kw.setdefault("dns_cache", True)
         kw["ssl_context_factory"] = self._context_factory
-        kw["insecure"] = context.verify_mode == ssl.CERT_NONE
+        kw["insecure"] = insecure
         if local_address is not None:
             kw["source_address"] = local_address
         if proxy is not None:
@@ -279,9 +286,15 @@ class Transport:
         self._closed = False
 
     def _context_factory(self, **_: Any) -> ssl.SSLContext:
-        # Our client asks its factory once per client (with cafile=, which httpx's
-        # context does not need: it has its trust store already).
-        return self._ssl_context
+        # Our client asks its factory once per https client (with cafile=, which
+        # httpx's context does not need: it has its trust store already). The
+        # context is made as httpx's own transport makes it, once per transport.
+        context = self._ssl_context
+        if context is None:
+            verify, cert, trust_env = self._tls_settings
+            context = self.module.create_ssl_context(verify=verify, cert=cert, trust_env=trust_env)
+            self._ssl_context = context
+        return context
 
     def clients(self) -> Tuple[HTTPClient, ...]:
         """The clients made so far (one per origin and timeout setting), for their
