@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 import errno
 import time
-from typing import AbstractSet, Any, Callable, Dict, Mapping, Optional, Tuple, Union
+from typing import AbstractSet, Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
 
 import gevent
 import gevent.socket
@@ -763,6 +763,24 @@ def close_all(clients: Any, wait: Optional[float] = 0.0) -> None:
         client.close(left)
 
 
+def retire_least_recent(clients: Dict[Any, HTTPClient], limit: int) -> int:
+    """Retire (:meth:`HTTPClient.retire`) and remove clients from ``clients``, least
+    recently used first (the dict's order), until one more fits under ``limit``;
+    returns how many went. A client that greenlets wait for is passed over:
+    retiring it would fail them with :class:`PoolClosed`. Shared by
+    :class:`HTTPClientPool` and the requests adapter, which keep clients alike."""
+    excess = len(clients) - limit + 1
+    victims: List[Any] = []
+    for key, client in clients.items():
+        if len(victims) >= excess:
+            break
+        if not client.statistics().waiting:
+            victims.append(key)
+    for key in victims:
+        clients.pop(key).retire()
+    return len(victims)
+
+
 class HTTPClientPool:
     """One :class:`HTTPClient` per origin, made on first use with ``client_args``
     (every keyword but ``max_clients``: see :meth:`HTTPClient.__init__`).
@@ -811,19 +829,9 @@ class HTTPClientPool:
         return client
 
     def _evict(self) -> None:
-        """Retire the least recently used client that nobody waits for, until there
+        """Retire the least recently used clients that nobody waits for, until there
         is room for one more."""
-        clients = self.clients
-        excess = len(clients) - self.max_clients + 1  # type: ignore[operator]
-        victims = []
-        for key, client in clients.items():
-            if not client.statistics().waiting:
-                victims.append(key)
-                if len(victims) == excess:
-                    break
-        for key in victims:
-            clients.pop(key).retire()
-            self.evicted += 1
+        self.evicted += retire_least_recent(self.clients, self.max_clients)  # type: ignore[arg-type]
 
     def __getitem__(self, url: Union[str, URL]) -> HTTPClient:
         return self.get_client(url)

@@ -112,7 +112,7 @@ from requests.structures import CaseInsensitiveDict
 from requests.utils import get_encoding_from_headers, prepend_scheme_if_needed, select_proxy
 
 from .. import exceptions as ghc
-from ..client import HTTPClient, close_all
+from ..client import HTTPClient, close_all, retire_least_recent
 from ..requests import Response as _DecodedBody
 from ..useragent import apply_limits
 
@@ -673,17 +673,7 @@ class GeventAdapter(BaseAdapter):
     def _evict(self) -> None:
         """Retire least recently used clients that nobody waits for, until there is
         room for one more (as :class:`~geventhttpclient.client.HTTPClientPool`)."""
-        clients = self._clients
-        excess = len(clients) - self.pool_connections + 1
-        victims = []
-        for key, client in clients.items():
-            if not client.statistics().waiting:
-                victims.append(key)
-                if len(victims) == excess:
-                    break
-        for key in victims:
-            clients.pop(key).retire()
-            self.evicted += 1
+        self.evicted += retire_least_recent(self._clients, self.pool_connections)
 
     def statistics(self) -> Dict[ClientKey, Any]:
         """A snapshot of each client's pool
