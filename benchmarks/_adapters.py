@@ -39,6 +39,8 @@ from __future__ import annotations
 import os
 import sys
 
+from _stats import fmt, med
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 CONCS = (10, 100)
 TARGET = 3.0
@@ -163,13 +165,6 @@ def run(suite) -> None:
             res[(c, name)] = lst
 
 
-def _med(vals):
-    import statistics
-
-    vals = [v for v in vals if v is not None]
-    return statistics.median(vals) if vals else None
-
-
 def _paired(res, a, b, field="rps"):
     """Median of the same-round ratios a/b (the ratio of medians if rounds are missing)."""
     import statistics
@@ -178,12 +173,8 @@ def _paired(res, a, b, field="rps"):
     pairs = [x[field] / y[field] for x, y in zip(la, lb) if x.get(field) and y.get(field)]
     if pairs and len(la) == len(lb):
         return statistics.median(pairs)
-    ma, mb = _med([x.get(field) for x in la]), _med([x.get(field) for x in lb])
+    ma, mb = med([x.get(field) for x in la]), med([x.get(field) for x in lb])
     return ma / mb if ma and mb else None
-
-
-def _fmt(v, nd=0):
-    return "–" if v is None else f"{v:,.{nd}f}"
 
 
 def render(suite) -> list:
@@ -203,8 +194,8 @@ def render(suite) -> list:
     )
     L.append("|---|" + "---:|" * (2 * len(concs)) + "---:|")
     for n in names:
-        rps = [_fmt(_med([x["rps"] for x in res.get((c, n), [])])) for c in concs]
-        cpu = [_fmt(_med([x.get("cpu_us") for x in res.get((c, n), [])]), 1) for c in concs]
+        rps = [fmt(med([x["rps"] for x in res.get((c, n), [])])) for c in concs]
+        cpu = [fmt(med([x.get("cpu_us") for x in res.get((c, n), [])]), 1) for c in concs]
         errs = sum(x.get("errors", 0) for c in concs for x in res.get((c, n), []))
         L.append(f"| {n} | " + " | ".join(rps + cpu) + f" | {errs} |")
     L.append(
@@ -224,7 +215,7 @@ def render(suite) -> list:
             v = _paired(res, (c, f"{lib}-ours"), (c, f"{lib}-patched"))
             status = "–" if v is None else ("MET" if v >= TARGET else "missed")
             L.append(
-                f"| /small c={c} {lib}-ours/{lib}-patched req/s | {_fmt(v, 2)} "
+                f"| /small c={c} {lib}-ours/{lib}-patched req/s | {fmt(v, 2)} "
                 f"| >= {TARGET} | {status} |"
             )
     for lib in LIBS:
@@ -232,13 +223,13 @@ def render(suite) -> list:
             v = _paired(res, (c, f"{lib}-patched"), (c, f"{lib}-ours"), "cpu_us")
             if v is not None:
                 L.append(
-                    f"| /small c={c} {lib}-patched/{lib}-ours CPU per request | {_fmt(v, 2)} | info | |"
+                    f"| /small c={c} {lib}-patched/{lib}-ours CPU per request | {fmt(v, 2)} | info | |"
                 )
     for lib in LIBS:
         for c in concs:
             v = _paired(res, (c, f"{lib}-ours"), (c, "httpclient"))
             if v is not None:
-                L.append(f"| /small c={c} {lib}-ours/httpclient req/s | {_fmt(v, 2)} | info | |")
+                L.append(f"| /small c={c} {lib}-ours/httpclient req/s | {fmt(v, 2)} | info | |")
     L.append("")
     return L
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import statistics
 
 import _envs
+from _stats import fmt, med
 
 CONCS = (10, 100)
 TARGET = 0.8
@@ -93,22 +94,13 @@ def run(suite) -> None:
             res[(c, name)] = lst
 
 
-def _med(vals):
-    vals = [v for v in vals if v is not None]
-    return statistics.median(vals) if vals else None
-
-
 def _paired(res, a, b):
     la, lb = res.get(a, []), res.get(b, [])
     pairs = [x["rps"] / y["rps"] for x, y in zip(la, lb) if x.get("rps") and y.get("rps")]
     if pairs and len(la) == len(lb):
         return statistics.median(pairs)
-    ma, mb = _med([x.get("rps") for x in la]), _med([x.get("rps") for x in lb])
+    ma, mb = med([x.get("rps") for x in la]), med([x.get("rps") for x in lb])
     return ma / mb if ma and mb else None
-
-
-def _fmt(v, nd=0):
-    return "–" if v is None else f"{v:,.{nd}f}"
 
 
 def render(suite) -> list:
@@ -121,8 +113,8 @@ def render(suite) -> list:
     L.append("| peer | " + " | ".join(f"c={c}" for c in concs) + " | vs ours (raw) | errors |")
     L.append("|---|" + "---:|" * len(concs) + "---|---:|")
     for n in names:
-        cells = [_fmt(_med([x["rps"] for x in res.get((c, n), [])])) for c in concs]
-        rel = " / ".join(_fmt(_paired(res, (c, n), (c, "ours")), 2) for c in concs)
+        cells = [fmt(med([x["rps"] for x in res.get((c, n), [])])) for c in concs]
+        rel = " / ".join(fmt(_paired(res, (c, n), (c, "ours")), 2) for c in concs)
         errs = sum(x.get("errors", 0) for c in concs for x in res.get((c, n), []))
         L.append(f"| {n} | " + " | ".join(cells) + f" | {rel} | {errs} |")
     L.append(
@@ -137,11 +129,11 @@ def render(suite) -> list:
         for c in concs:
             v = _paired(res, (c, face), (c, "ours"))
             status = "–" if v is None else ("MET" if v >= TARGET else "missed")
-            L.append(f"| /small c={c} {face}/ours | {_fmt(v, 2)} | >= {TARGET} | {status} |")
+            L.append(f"| /small c={c} {face}/ours | {fmt(v, 2)} | >= {TARGET} | {status} |")
     for face, up in (("ours-ua", "upstream-ua"), ("ours-session", "upstream-session")):
         for c in concs:
             v = _paired(res, (c, face), (c, up))
             if v is not None:
-                L.append(f"| /small c={c} {face}/{up} | {_fmt(v, 2)} | info | |")
+                L.append(f"| /small c={c} {face}/{up} | {fmt(v, 2)} | info | |")
     L.append("")
     return L

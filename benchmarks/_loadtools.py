@@ -50,6 +50,7 @@ import tempfile
 import time
 
 import _envs
+from _stats import fmt, med
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CLIENTS = os.path.join(HERE, "clients")
@@ -405,18 +406,9 @@ def run(suite) -> None:
 # -- the table -----------------------------------------------------------------------
 
 
-def _med(vals):
-    vals = [v for v in vals if v is not None]
-    return statistics.median(vals) if vals else None
-
-
-def _fmt(v, nd=0):
-    return "–" if v is None else f"{v:,.{nd}f}"
-
-
 def best_wrk(res, c: int) -> str:
     """The faster wrk (by median requests/s) at concurrency c: "wrk-t1" or "wrk-t2"."""
-    m = {n: _med([x["rps"] for x in res.get((c, n), [])]) for n in ("wrk-t1", "wrk-t2")}
+    m = {n: med([x["rps"] for x in res.get((c, n), [])]) for n in ("wrk-t1", "wrk-t2")}
     m = {n: v for n, v in m.items() if v}
     return max(m, key=m.get) if m else "wrk-t2"
 
@@ -457,9 +449,9 @@ def render(suite) -> list:
         for c in concs:
             lst = res.get((c, n), [])
             cells += [
-                _fmt(_med([x["rps"] for x in lst])),
-                _fmt(_med([x.get("cpu_us_per_req") for x in lst])),
-                _fmt(_med([x.get("nginx_cpu_pct") for x in lst])),
+                fmt(med([x["rps"] for x in lst])),
+                fmt(med([x.get("cpu_us_per_req") for x in lst])),
+                fmt(med([x.get("nginx_cpu_pct") for x in lst])),
             ]
         errs = sum(x.get("errors") or 0 for c in concs for x in res.get((c, n), []))
         L.append(f"| {n} | " + " | ".join(cells) + f" | {errs} |")
@@ -471,7 +463,7 @@ def render(suite) -> list:
         L.append("|---|" + "---:|" * len(rounds))
         for n in names:
             by = {x["round"]: x["rps"] for x in res.get((c, n), [])}
-            L.append(f"| {n} | " + " | ".join(_fmt(by.get(r)) for r in rounds) + " |")
+            L.append(f"| {n} | " + " | ".join(fmt(by.get(r)) for r in rounds) + " |")
         L.append("")
     L.append("Command lines (URL = the suite's nginx /small):\n")
     for n in names:
@@ -489,7 +481,7 @@ def render(suite) -> list:
         shown = label
         if b == "wrk":
             shown += " (" + ", ".join(f"c={c}: {best_wrk(res, c)}" for c in concs) + ")"
-        cells = " | ".join(_fmt(v, 2) for v in vals)
+        cells = " | ".join(fmt(v, 2) for v in vals)
         L.append(f"| {shown} | {cells} | {'>' if strict else '>='} {target} | {status} |")
     for label, a, b in (
         ("bench -p 2 / wrk -t2", "bench-p2", "wrk-t2"),
@@ -498,7 +490,7 @@ def render(suite) -> list:
     ):
         vals = [paired(res, c, a, b) for c in concs]
         if any(v is not None for v in vals):
-            L.append(f"| {label} | " + " | ".join(_fmt(v, 2) for v in vals) + " | info | |")
+            L.append(f"| {label} | " + " | ".join(fmt(v, 2) for v in vals) + " | info | |")
     L.append("")
     return L
 
@@ -620,7 +612,7 @@ def main(argv=None) -> None:
     mib = lambda v: "–" if v is None else f"{v / 1024:.1f} MiB"  # noqa: E731
     log(
         f"[rss] first {mib(r['first_kib'])}, last {mib(r['last_kib'])}, max {mib(r['max_kib'])}; "
-        f"after 60 s: {mib(r['at_60s_kib'])}, trend {_fmt(r['slope_kib_per_min_after_60s'], 1)} KiB/min; "
+        f"after 60 s: {mib(r['at_60s_kib'])}, trend {fmt(r['slope_kib_per_min_after_60s'], 1)} KiB/min; "
         f"bench: {r['bench']}"
     )
 

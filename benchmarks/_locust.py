@@ -35,6 +35,7 @@ import tempfile
 import time
 
 import _envs
+from _stats import fmt, med
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LOCUSTFILE = os.path.join(HERE, "locust", "locustfile.py")
@@ -215,15 +216,6 @@ def run(suite) -> None:
         suite.save()
 
 
-def _med(vals):
-    vals = [v for v in vals if v is not None]
-    return statistics.median(vals) if vals else None
-
-
-def _fmt(v, nd=0):
-    return "–" if v is None else f"{v:,.{nd}f}"
-
-
 def paired_ratio(res, users: int):
     """Median over rounds of ours/upstream measured in the same round."""
     up = {x["round"]: x["rps"] for x in res.get((users, "upstream"), [])}
@@ -260,7 +252,7 @@ def render(suite) -> list:
         f"benchmarks/locust/locustfile.py: requests/s from Locust's statistics over the "
         f"window from {st.get('settle_s')} s after all users are up to the end of the run "
         f"(median of {st.get('rounds')} rounds, peers alternated). The machine's 1-minute "
-        f"load average during the runs: median {_fmt(_med([x.get('load1') for x in runs]), 1)} "
+        f"load average during the runs: median {fmt(med([x.get('load1') for x in runs]), 1)} "
         f"(2 cores).\n"
     )
     L.append("| peer | geventhttpclient (Locust) | " + " | ".join(f"{u} users" for u in users))
@@ -271,7 +263,7 @@ def render(suite) -> list:
         if not mine:
             continue
         ver = f"{mine[0]['geventhttpclient']} ({mine[0]['locust']})"
-        cells = [_fmt(_med([x["rps"] for x in res.get((u, name), [])])) for u in users]
+        cells = [fmt(med([x["rps"] for x in res.get((u, name), [])])) for u in users]
         fails = sum(x["failures"] + x["exceptions"] for x in mine)
         L.append(f"| {name} | {ver} | " + " | ".join(cells) + f" | {fails} |")
     L.append("")
@@ -286,10 +278,10 @@ def render(suite) -> list:
         cells = []
         for u in users:
             lst = res.get((u, name), [])
-            us = _med([x["cpu_us_per_req"] for x in lst])
-            a = _med([x["cpu_locust_pct"] for x in lst])
-            b = _med([x["cpu_nginx_pct"] for x in lst])
-            cells.append(f"{_fmt(us)}, {_fmt(a)}%, {_fmt(b)}%")
+            us = med([x["cpu_us_per_req"] for x in lst])
+            a = med([x["cpu_locust_pct"] for x in lst])
+            b = med([x["cpu_nginx_pct"] for x in lst])
+            cells.append(f"{fmt(us)}, {fmt(a)}%, {fmt(b)}%")
         if any(res.get((u, name)) for u in users):
             L.append(f"| {name} | " + " | ".join(cells) + " |")
     L.append("")
@@ -300,11 +292,11 @@ def render(suite) -> list:
         r = paired_ratio(res, u)
         status = "–" if r is None else ("MET" if r >= TARGET else "missed")
         L.append(
-            f"| requests/s ours / upstream 2.6.1, {u} users | {_fmt(r, 2)}x | >= {TARGET:.1f}x | {status} |"
+            f"| requests/s ours / upstream 2.6.1, {u} users | {fmt(r, 2)}x | >= {TARGET:.1f}x | {status} |"
         )
     for u in users:
         r = paired_cpu_ratio(res, u)
-        L.append(f"| Locust CPU per request upstream / ours, {u} users | {_fmt(r, 2)}x | – | – |")
+        L.append(f"| Locust CPU per request upstream / ours, {u} users | {fmt(r, 2)}x | – | – |")
     L.append(
         "\n(The CPU ratio is about the requests/s ratio Locust reaches on a core of its own: "
         "it varies less than requests/s when other programs share the machine.)\n"

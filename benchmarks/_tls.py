@@ -24,6 +24,7 @@ import subprocess
 
 import _envs
 from _nginx import BIG_SIZE
+from _stats import fmt, med
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CLIENTS = os.path.join(HERE, "clients")
@@ -151,7 +152,7 @@ def run(suite) -> None:
             out = run_worker(interp, p, ng.https_url("/small"), "rps", c, n, extra)
             if not out.get("error") and not out.get("skipped"):
                 log(
-                    f"    r{r} {p[0]:12s} {out['rps']:9.0f} req/s  p50 {_fmt(out['p50_ms'], 3)} ms"
+                    f"    r{r} {p[0]:12s} {out['rps']:9.0f} req/s  p50 {fmt(out['p50_ms'], 3)} ms"
                     f"  err {out['errors']}  n {out['requests']}"
                     + (f"  first error: {out['first_error']}" if out.get("first_error") else "")
                 )
@@ -206,22 +207,13 @@ def run(suite) -> None:
 # -- output ----------------------------------------------------------------------
 
 
-def _med(vals):
-    vals = [v for v in vals if v is not None]
-    return statistics.median(vals) if vals else None
-
-
-def _fmt(v, nd=0):
-    return "–" if v is None else f"{v:,.{nd}f}"
-
-
 def _paired(res, key_a, key_b, field):
     """Median over rounds of A/B measured in the same round (else ratio of medians)."""
     la, lb = res.get(key_a, []), res.get(key_b, [])
     pairs = [x[field] / y[field] for x, y in zip(la, lb) if x.get(field) and y.get(field)]
     if pairs and len(la) == len(lb):
         return statistics.median(pairs)
-    ma, mb = _med([x.get(field) for x in la]), _med([x.get(field) for x in lb])
+    ma, mb = med([x.get(field) for x in la]), med([x.get(field) for x in lb])
     return ma / mb if ma and mb else None
 
 
@@ -239,7 +231,7 @@ def render(suite) -> list:
         lists = [res.get(("small", c, n)) for c in (10, 100)]
         if not any(lists):
             continue
-        cells = [_fmt(_med([x["rps"] for x in lst or []])) for lst in lists]
+        cells = [fmt(med([x["rps"] for x in lst or []])) for lst in lists]
         errs = sum(x.get("errors", 0) for lst in lists for x in lst or [])
         L.append(f"| {n} | " + " | ".join(cells) + f" | {errs} |")
     L.append("")
@@ -251,7 +243,7 @@ def render(suite) -> list:
         for n in rows:
             a, b = res.get(("big", "read", n)) or [], res.get(("big", "readinto", n)) or []
             L.append(
-                f"| {n} | {_fmt(_med([x['mbps'] for x in a]))} | {_fmt(_med([x['mbps'] for x in b]))} |"
+                f"| {n} | {fmt(med([x['mbps'] for x in a]))} | {fmt(med([x['mbps'] for x in b]))} |"
             )
         L.append(
             "\n(floor-tls: recv_into a reusable 64 KiB buffer in both columns; floor-tls-bytes: "
@@ -270,7 +262,7 @@ def render(suite) -> list:
         for n in rows:
             lst = res[("handshake", HANDSHAKE_CONC, n)]
             errs = sum(x.get("errors", 0) for x in lst)
-            L.append(f"| {n} | {_fmt(_med([x['rps'] for x in lst]))} | {errs} |")
+            L.append(f"| {n} | {fmt(med([x['rps'] for x in lst]))} | {errs} |")
         L.append("")
 
     L.append("## HTTPS ratios and targets (reported, not asserted)\n")
@@ -279,15 +271,15 @@ def render(suite) -> list:
     for label, (kind, key), field in TARGETS:
         v = _paired(res, (kind, key, "ours"), (kind, key, "floor-tls"), field)
         status = "–" if v is None else ("MET" if v >= 1.0 else "missed")
-        L.append(f"| {label} ours/floor-tls | {_fmt(v, 2)} | >= 1.0 | {status} |")
+        L.append(f"| {label} ours/floor-tls | {fmt(v, 2)} | >= 1.0 | {status} |")
     v = _paired(res, ("big", "read", "ours"), ("big", "read", "floor-tls-bytes"), "mbps")
-    L.append(f"| /big read(65536) ours/floor-tls-bytes | {_fmt(v, 2)} | info | |")
+    L.append(f"| /big read(65536) ours/floor-tls-bytes | {fmt(v, 2)} | info | |")
     for label, (kind, key), field in TARGETS:
         v = _paired(res, (kind, key, "ours"), (kind, key, "upstream"), field)
-        L.append(f"| {label} ours/upstream | {_fmt(v, 2)} | info | |")
+        L.append(f"| {label} ours/upstream | {fmt(v, 2)} | info | |")
     hs = ("handshake", HANDSHAKE_CONC)
     for other in ("floor-tls", "upstream"):
         v = _paired(res, (*hs, "ours"), (*hs, other), "rps")
-        L.append(f"| new connections/s ours/{other} | {_fmt(v, 2)} | info | |")
+        L.append(f"| new connections/s ours/{other} | {fmt(v, 2)} | info | |")
     L.append("")
     return L

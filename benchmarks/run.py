@@ -32,6 +32,7 @@ import _loadtools  # noqa: E402
 import _locust  # noqa: E402
 import _tls  # noqa: E402
 from _nginx import BIG_SIZE, Nginx  # noqa: E402
+from _stats import fmt, med  # noqa: E402
 
 # Sections kept in their own modules: each has run(suite) (results under
 # suite.res[<its key>], failures appended to suite.res["errors"]) and render(suite),
@@ -145,11 +146,6 @@ def run_worker(interp, peer, url, mode, conc, n, extra=(), timeout=600, wrap=Non
         "peer": name,
         "error": f"rc={p.returncode}: " + (p.stderr.strip()[-600:] or p.stdout[-300:]),
     }
-
-
-def med(vals):
-    vals = [v for v in vals if v is not None]
-    return statistics.median(vals) if vals else None
 
 
 # -- sections --------------------------------------------------------------------
@@ -448,12 +444,6 @@ def cpu_model():
     except OSError:
         pass
     return platform.processor() or "?"
-
-
-def fmt(v, nd=0):
-    if v is None:
-        return "–"
-    return f"{v:,.{nd}f}"
 
 
 def ratio(a, b):
