@@ -905,7 +905,10 @@ _RESERVED_CLIENT_KW = frozenset(
 )
 
 
-def _capath_factory(capath: str) -> Callable[..., Any]:
+def capath_context_factory(capath: str) -> Callable[..., Any]:
+    """An ``ssl_context_factory`` trusting the hashed certificates in ``capath``
+    (requests' ``verify=<directory>``); the default bundle is not loaded. Also the
+    requests adapter's (:mod:`geventhttpclient.contrib.requests`)."""
     import gevent.ssl
 
     def factory(cafile: Any = None) -> Any:
@@ -1257,7 +1260,7 @@ class Session:
                 kw["ssl_context_factory"] = self._ssl_kw["ssl_context_factory"]
             if ca is not None:
                 if os.path.isdir(ca):
-                    kw["ssl_context_factory"] = _capath_factory(ca)
+                    kw["ssl_context_factory"] = capath_context_factory(ca)
                 elif os.path.isfile(ca):
                     options["ca_certs"] = ca
                 else:

@@ -114,6 +114,7 @@ from requests.utils import get_encoding_from_headers, prepend_scheme_if_needed, 
 from .. import exceptions as ghc
 from ..client import HTTPClient, close_all, retire_least_recent
 from ..requests import Response as _DecodedBody
+from ..requests import capath_context_factory
 from ..useragent import apply_limits
 
 __all__ = ["GeventAdapter", "GeventRawResponse", "BodyReadTimeout", "ClientKey", "timeouts"]
@@ -210,17 +211,6 @@ def timeouts(timeout: Any) -> Tuple[Optional[float], Optional[float]]:
         )
     seconds = _seconds(timeout, "total")
     return seconds, seconds
-
-
-def _capath_factory(capath: str) -> Any:
-    """An ``ssl_context_factory`` trusting the hashed certificates in ``capath``
-    (requests' ``verify=<directory>``); the default bundle is not loaded."""
-    import gevent.ssl
-
-    def factory(cafile: Any = None) -> Any:
-        return gevent.ssl.create_default_context(capath=capath)
-
-    return factory
 
 
 def _proxy_spec(proxy: str) -> _ProxySpec:
@@ -659,7 +649,7 @@ class GeventAdapter(BaseAdapter):
             options: Dict[str, Any] = {}
             if isinstance(verify, str):
                 if os.path.isdir(verify):
-                    kw["ssl_context_factory"] = _capath_factory(verify)
+                    kw["ssl_context_factory"] = capath_context_factory(verify)
                 else:
                     options["ca_certs"] = verify
             if cert is not None:
