@@ -10,10 +10,12 @@ CGI that variable comes from the client's ``Proxy:`` header ("httpoxy").
 ``no_proxy`` only ever exempts hosts from the *environment's* proxies, as in
 requests: a proxy the program names explicitly is used as given.
 
-Only plain ``http://`` proxy URLs are supported (absolute-form requests for http
-targets, a CONNECT tunnel for https ones); TLS to the proxy itself and SOCKS are
-refused with :class:`~geventhttpclient.exceptions.InvalidURL` rather than being
-silently ignored, which would send the traffic directly.
+Proxy URL schemes (:data:`PROXY_SCHEMES`): ``http://`` (absolute-form requests for
+http targets, a CONNECT tunnel for https ones), ``https://`` (the same over TLS to
+the proxy: TLS in TLS for https targets), ``socks5://`` and ``socks4://`` (the client
+resolves the target's name), ``socks5h://`` and ``socks4a://`` (the proxy does). Any
+other scheme is refused with :class:`~geventhttpclient.exceptions.InvalidURL` rather
+than ignored, which would send the traffic directly.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from urllib.parse import unquote, urlsplit
 from .exceptions import InvalidURL
 
 __all__ = [
+    "PROXY_SCHEMES",
+    "SOCKS_SCHEMES",
     "ProxyConfig",
     "parse_proxy_url",
     "environ_proxies",
@@ -35,6 +39,18 @@ __all__ = [
 ]
 
 _ENV_SCHEMES = ("http", "https", "all", "no")
+
+PROXY_SCHEMES: Dict[str, int] = {
+    "http": 80,
+    "https": 443,
+    "socks5": 1080,
+    "socks5h": 1080,
+    "socks4": 1080,
+    "socks4a": 1080,
+}
+"""The proxy URL schemes we speak, and the port each one defaults to."""
+
+SOCKS_SCHEMES = frozenset({"socks5", "socks5h", "socks4", "socks4a"})
 
 # The dictionary behind os.environ (keys as os.environ encodes them: bytes on POSIX,
 # upper-cased str on Windows), to tell with eight C-level look-ups that none of the
@@ -68,18 +84,35 @@ class ProxyConfig(NamedTuple):
     port: int
     user: Optional[str] = None
     password: Optional[str] = None
+    scheme: str = "http"
+    """One of :data:`PROXY_SCHEMES` (last, so 2.x-era positional use still works)."""
 
     def __repr__(self) -> str:  # a password never lands in logs or tracebacks
         auth = f"{self.user}:***@" if self.user is not None else ""
-        return f"ProxyConfig(http://{auth}{self.host}:{self.port})"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"ProxyConfig({self.scheme}://{auth}{host}:{self.port})"
+
+    @property
+    def is_socks(self) -> bool:
+        """A SOCKS proxy: the connection is handed over to the origin after a
+        handshake; no HTTP request ever goes to the proxy."""
+        return self.scheme in SOCKS_SCHEMES
+
+    @property
+    def remote_dns(self) -> bool:
+        """The proxy resolves the target's name (``socks5h``, ``socks4a``; an HTTP
+        proxy always does)."""
+        return self.scheme not in ("socks5", "socks4")
 
 
 def parse_proxy_url(url: str) -> ProxyConfig:
-    """The :class:`ProxyConfig` for a proxy URL such as ``http://user:pw@proxy:3128``.
+    """The :class:`ProxyConfig` for a proxy URL such as ``http://user:pw@proxy:3128``
+    or ``socks5h://127.0.0.1:1080``.
 
     A URL without a scheme is taken as ``http://`` (requests does the same); the
-    port defaults to 80. Credentials are percent-decoded, so a password with ``@``
-    or ``:`` in it can be given as ``%40`` and ``%3A``.
+    port defaults to the scheme's (:data:`PROXY_SCHEMES`: 80, 443, SOCKS 1080).
+    Credentials are percent-decoded, so a password with ``@`` or ``:`` in it can be
+    given as ``%40`` and ``%3A``.
     """
     text = str(url).strip()
     if "://" not in text:
@@ -90,16 +123,16 @@ def parse_proxy_url(url: str) -> ProxyConfig:
     except ValueError as exc:
         raise InvalidURL(f"invalid proxy URL {_redact(url)!r}: {exc}") from exc
     scheme = parts.scheme.lower()
-    if scheme != "http":
+    if scheme not in PROXY_SCHEMES:
         raise InvalidURL(
-            f"unsupported proxy scheme {scheme!r} in {_redact(url)!r}: only http:// proxies "
-            "are supported (https targets are tunnelled through them with CONNECT)"
+            f"unsupported proxy scheme {scheme!r} in {_redact(url)!r}: supported are "
+            + ", ".join(f"{s}://" for s in PROXY_SCHEMES)
         )
     if not parts.hostname:
         raise InvalidURL(f"proxy URL {_redact(url)!r} has no host")
     user = unquote(parts.username) if parts.username is not None else None
     password = unquote(parts.password) if parts.password is not None else None
-    return ProxyConfig(parts.hostname, port or 80, user, password)
+    return ProxyConfig(parts.hostname, port or PROXY_SCHEMES[scheme], user, password, scheme)
 
 
 def _redact(url: Any) -> str:

@@ -13,7 +13,9 @@ against sockets, ``http.client`` or geventhttpclient 2.x keeps working::
     │     ├── ConnectError                      could not connect (refused, unreachable, DNS)
     │     │     ├── ConnectionRefused(ConnectionRefusedError)
     │     │     ├── DNSError(socket.gaierror)   name resolution failed
-    │     │     └── ProxyError(RuntimeError)    the proxy refused the CONNECT tunnel
+    │     │     └── ProxyError(RuntimeError)    the proxy refused, failed or broke its protocol
+    │     │           ├── ProxyAuthenticationError  the proxy refused our credentials (407, SOCKS)
+    │     │           └── ProxyProtocolError        the proxy's reply is malformed
     │     ├── TLSError(ssl.SSLError)            handshake or certificate verification failed
     │     │     └── CertificateVerifyError(ssl.CertificateError)  certificate or name refused
     │     ├── ConnectionClosed(HTTPParseError)  peer closed/reset before any response byte
@@ -106,6 +108,8 @@ __all__ = [
     "TLSError",
     "CertificateVerifyError",
     "ProxyError",
+    "ProxyAuthenticationError",
+    "ProxyProtocolError",
     "ConnectionClosed",
     "TimeoutError",
     "ConnectTimeout",
@@ -182,8 +186,26 @@ class CertificateVerifyError(TLSError, ssl.SSLCertVerificationError):
 
 
 class ProxyError(ConnectError, RuntimeError):
-    """The HTTP proxy refused the CONNECT tunnel (``407`` and the like) or closed
-    the connection during it. Also a ``RuntimeError``, which 2.x raised here."""
+    """The proxy could not give us a way to the origin: an HTTP proxy refused the
+    CONNECT tunnel, a SOCKS proxy refused the connection or could not reach the
+    host, or the proxy closed the connection during its handshake. Also a
+    ``RuntimeError``, which 2.x raised here.
+
+    ``reply``: the proxy's answer as a number where it gave one (the HTTP status
+    of a refused CONNECT, the SOCKS reply code), else None."""
+
+    reply: Optional[int] = None
+
+
+class ProxyAuthenticationError(ProxyError):
+    """The proxy refused our credentials, or asked for credentials we do not have
+    (an HTTP ``407``, a failed SOCKS5 username/password exchange, a SOCKS5 proxy
+    accepting none of the methods we offered, a SOCKS4 user id refused)."""
+
+
+class ProxyProtocolError(ProxyError):
+    """The proxy's reply is not what its protocol allows (a wrong SOCKS version
+    byte, an unknown address type, a reply longer than its bound)."""
 
 
 # socket.timeout is an alias of TimeoutError from 3.10 on; on 3.9 it is its own class,

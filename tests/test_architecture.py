@@ -26,6 +26,7 @@ FLOORS: Dict[str, int] = {
     "timings": 0,
     "_cparser": 0,  # built from csrc/ by build_parser.py
     "exceptions": 1,
+    "_tls_in_tls": 1,  # TLS over a TLS socket (to an https:// proxy): stdlib and gevent only
     "_http11": 2,
     "_parser": 2,
     "_decoding": 2,
@@ -38,6 +39,7 @@ FLOORS: Dict[str, int] = {
     "_policy": 3,
     "_sansio": 3,
     "_connection": 3,
+    "_socks": 3,  # the SOCKS 4/4a/5/5h handshakes, on a connected socket
     "connectionpool": 4,
     "response": 5,
     "client": 6,
@@ -54,9 +56,10 @@ FLOORS: Dict[str, int] = {
     "__main__": 10,
 }
 
-# Only these modules read or write sockets (or wait on one); _net opens them.
+# Only these modules read or write sockets (or wait on one); _net opens them, _socks
+# and _tls_in_tls speak a proxy's protocol on a socket _net opened.
 SOCKET_IO = {"sendall", "recv_into", "recv", "sendfile", "wait_write", "wait_read", "poll"}
-SOCKET_MODULES = {"_net", "_connection"}
+SOCKET_MODULES = {"_net", "_connection", "_socks", "_tls_in_tls"}
 
 
 def modules() -> Iterator[Tuple[str, ast.Module]]:
