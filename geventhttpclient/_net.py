@@ -39,6 +39,8 @@ from .timings import ConnectPhases, clock
 
 __all__ = [
     "connect",
+    "start_tls",
+    "lookup",
     "make_ssl_context",
     "ssl_context_cache_info",
     "SSLContextCacheInfo",
@@ -366,10 +368,15 @@ def connect(
     dns_cache: Any = None,
     phases: Optional[ConnectPhases] = None,
     tls_session: Any = None,
-) -> gevent.socket.socket:
+    uds: Optional[str] = None,
+) -> Any:
     """A connected (and, with ``ssl_context``, TLS-wrapped) gevent socket.
 
-    ``tunnel`` runs on the plain socket before TLS (an HTTP proxy's CONNECT).
+    ``tunnel`` runs on the plain socket before TLS: an HTTP proxy's CONNECT, a SOCKS
+    handshake. It may return a socket to use instead: TLS to an https:// proxy,
+    over which the origin's TLS then runs as a second session (TLS in TLS).
+    ``uds``: connect to this Unix domain socket path instead (``host`` and ``port``
+    only name the origin, for TLS and messages).
     ``source_address``: the local ``(host, port)`` to bind to first.
     ``resolve``: addresses to use instead of looking names up (see
     :func:`check_resolve`); ``dns_cache``: an object whose ``getaddrinfo`` looks
@@ -379,10 +386,14 @@ def connect(
     Raises :class:`DNSError`, :class:`ConnectError`, :class:`ConnectTimeout`,
     :class:`TLSError`.
     """
-    what = f"{host}:{port}"
+    what = f"{host}:{port}" if uds is None else f"unix:{uds}"
     trace = phases.trace if phases is not None else None
     try:
-        if phases is None:
+        if uds is not None:
+            infos: List[Tuple[Any, ...]] = [
+                (_stdsocket.AF_UNIX, _stdsocket.SOCK_STREAM, 0, "", uds)
+            ]
+        elif phases is None:
             infos, _ = _resolve(host, port, disable_ipv6, resolve, dns_cache)
         else:
             began = clock()
@@ -416,9 +427,12 @@ def connect(
                     "connect_tcp.complete",
                     {"local_address": sock.getsockname(), "remote_address": sock.getpeername()},
                 )
-        sock.setsockopt(_stdsocket.IPPROTO_TCP, _stdsocket.TCP_NODELAY, 1)
+        if uds is None:
+            sock.setsockopt(_stdsocket.IPPROTO_TCP, _stdsocket.TCP_NODELAY, 1)
         if tunnel is not None:
-            tunnel(sock)
+            replaced = tunnel(sock)
+            if replaced is not None:
+                sock = replaced
         if ssl_context is not None:
             # The handshake is part of connecting: it runs under connection_timeout.
             # Always gevent's SSLSocket: a stdlib context (gevent's create_default_context
@@ -429,9 +443,14 @@ def connect(
                 if trace is not None:
                     trace("start_tls.started", {"server_hostname": name})
                 began = clock()
-            sock = gevent.ssl.SSLSocket(
-                sock=sock, server_hostname=name, _context=ssl_context, _session=tls_session
-            )
+            if isinstance(sock, gevent.ssl.SSLSocket):  # TLS to the proxy: TLS in TLS
+                from ._tls_in_tls import TLSInTLS
+
+                sock = TLSInTLS(sock, ssl_context, name, tls_session)
+            else:
+                sock = gevent.ssl.SSLSocket(
+                    sock=sock, server_hostname=name, _context=ssl_context, _session=tls_session
+                )
             if phases is not None:
                 phases.tls = clock() - began
                 phases.tls_resumed = bool(sock.session_reused)
@@ -455,6 +474,40 @@ def connect(
             raise translate(exc, what, connecting=True) from exc
         raise
     return sock
+
+
+def start_tls(sock: Any, ssl_context: _stdssl.SSLContext, server_hostname: str) -> Any:
+    """``sock`` wrapped in TLS with a finished handshake (to an https:// proxy).
+
+    The returned socket owns the descriptor (gevent closes it when the handshake
+    fails). Errors are the ``ssl`` module's, translated by :func:`connect` like
+    the origin's. Always gevent's SSLSocket, whatever the context's class: see
+    :func:`connect`.
+    """
+    return gevent.ssl.SSLSocket(sock=sock, server_hostname=server_hostname, _context=ssl_context)
+
+
+def lookup(
+    host: str,
+    port: int,
+    ipv4_only: bool,
+    *,
+    disable_ipv6: bool = False,
+    resolve: Optional[Mapping[str, str]] = None,
+    dns_cache: Any = None,
+) -> str:
+    """One address of ``host`` (the first :func:`connect` would try), for a proxy
+    that wants an address rather than a name (``socks5://``, ``socks4://``).
+    Raises :class:`DNSError`."""
+    try:
+        infos, _ = _resolve(host, port, disable_ipv6 or ipv4_only, resolve, dns_cache)
+    except _stdsocket.gaierror as exc:
+        raise translate(exc, f"{host}:{port}") from exc
+    if ipv4_only:
+        infos = [i for i in infos if i[0] == _stdsocket.AF_INET]
+    if not infos:
+        raise DNSError(errno.ENOENT, f"{host}:{port}: no {'IPv4 ' if ipv4_only else ''}address")
+    return str(infos[0][4][0])
 
 
 def _clear_openssl_errors() -> None:

@@ -43,6 +43,7 @@ from ._http11 import (
     refuse_repeated,
 )
 from ._parser import DEFAULT_LIMITS, ParserLimits
+from ._proxies import ProxyConfig, parse_proxy_url
 from ._version import __version__
 from .connectionpool import ConnectionPool
 from .connectionpool import SSLConnectionPool as SSLConnectionPool  # 2.x's client had these
@@ -50,6 +51,7 @@ from .exceptions import (
     ConnectionClosed,
     HeaderInjectionError,
     InvalidURL,
+    ProxyAuthenticationError,
     ProxyError,
     RequestTimeout,
 )
@@ -61,7 +63,7 @@ from .response import HTTPResponse as HTTPResponse
 from .response import HTTPSocketPoolResponse, TracedResponse
 from .timings import ConnectPhases, TraceHook
 from .timings import clock as _clock
-from .url import URL
+from .url import UNIX_SCHEMES, URL
 
 __all__ = ["HTTPClient", "HTTPClientPool"]
 
@@ -132,6 +134,36 @@ def _host_from_headers(headers: HeadersLike) -> Optional[str]:
     return None
 
 
+def _proxy_config(
+    proxy: Union[str, ProxyConfig, None],
+    host: Optional[str],
+    port: Optional[int],
+    user: Optional[str],
+    password: Optional[str],
+) -> Optional[ProxyConfig]:
+    """The proxy of ``proxy=`` or of 2.x's ``proxy_host``/``proxy_port``/... arguments.
+
+    ``proxy_host`` may be a proxy URL itself (``"socks5h://127.0.0.1:1080"``), so
+    programs that only pass those arguments (Locust's ``FastHttpUser.proxy_host``)
+    reach every kind of proxy; an explicit ``proxy_port``, ``proxy_user`` or
+    ``proxy_password`` then wins over the URL's.
+    """
+    if proxy is not None:
+        if host is not None:
+            raise ValueError("give proxy= or proxy_host=, not both")
+        return proxy if isinstance(proxy, ProxyConfig) else parse_proxy_url(proxy)
+    if host is None:
+        return None
+    if "://" in host:
+        config = parse_proxy_url(host)
+        if user is None and password is None:
+            user, password = config.user, config.password
+        return ProxyConfig(config.host, int(port or config.port), user, password, config.scheme)
+    if not port:
+        raise ValueError("proxy_host needs proxy_port")
+    return ProxyConfig(host, int(port), user, password)
+
+
 class _Dial:
     """How a client opens its connections: where to (the origin, or the proxy),
     resolving and binding, and the TLS session to resume.
@@ -145,7 +177,11 @@ class _Dial:
     __slots__ = (
         "host",
         "port",
+        "proxy",
         "proxy_auth",
+        "proxy_context",
+        "forward",
+        "uds",
         "resolve",
         "source_address",
         "dns_cache",
@@ -164,7 +200,11 @@ class _Dial:
     ) -> None:
         self.host = ""
         self.port = 0
+        self.proxy: Optional[ProxyConfig] = None
         self.proxy_auth: Optional[str] = None
+        self.proxy_context: Any = None  # TLS to an https:// proxy
+        self.forward = False  # requests go to an HTTP proxy in absolute-form
+        self.uds: Optional[str] = None
         self.resolve = resolve
         self.source_address = source_address
         self.dns_cache = dns_cache
@@ -194,9 +234,22 @@ class HTTPClient:
 
     @classmethod
     def from_url(cls, url: Union[str, URL], **kw: Any) -> HTTPClient:
-        """A client for the origin of ``url`` (TLS for ``https``)."""
+        """A client for the origin of ``url`` (TLS for ``https``).
+
+        ``http+unix://%2Fvar%2Frun%2Fdocker.sock/...`` (and ``https+unix``): a client
+        of the Unix domain socket whose percent-encoded path is the authority (see
+        ``uds=``), sending ``Host: localhost`` unless ``headers`` name another.
+        """
         if not isinstance(url, URL):
             url = URL(url)
+        if url.scheme in UNIX_SCHEMES:
+            from urllib.parse import unquote
+
+            ssl = url.scheme == "https+unix"
+            if not ssl:
+                kw.pop("ssl_options", None)
+            kw["uds"] = unquote(url.host)
+            return cls("localhost", ssl=ssl, **kw)
         if url.scheme not in ("http", "https"):
             raise InvalidURL(f"unsupported scheme {url.scheme!r} in {url}")
         ssl = url.scheme == "https"
@@ -236,6 +289,9 @@ class HTTPClient:
         resolve: Optional[Mapping[str, str]] = None,
         source_address: Union[str, Tuple[str, int], None] = None,
         dns_cache: Any = None,
+        proxy: Union[str, ProxyConfig, None] = None,
+        proxy_ssl_options: Optional[Dict[str, Any]] = None,
+        uds: Optional[str] = None,
     ) -> None:
         if not host or any(c in host for c in "\r\n\0 /"):
             raise HeaderInjectionError(f"invalid host {host!r}")
@@ -273,17 +329,31 @@ class HTTPClient:
         # response has been read.
         self._dial.want_session = bool(tls_session_reuse and ssl)
 
-        self.use_proxy = proxy_host is not None
-        if self.use_proxy and not proxy_port:
-            raise ValueError("proxy_host needs proxy_port")
+        config = _proxy_config(proxy, proxy_host, proxy_port, proxy_user, proxy_password)
+        self.use_proxy = config is not None
         dial = self._dial
-        if proxy_user is not None or proxy_password is not None:
-            token = f"{proxy_user or ''}:{proxy_password or ''}".encode()
-            dial.proxy_auth = "Basic " + base64.b64encode(token).decode("ascii")
-        dial.host = proxy_host if self.use_proxy else host  # type: ignore[assignment]
-        dial.port = int(proxy_port) if self.use_proxy else self.port  # type: ignore[arg-type]
+        dial.proxy = config
+        if config is not None:
+            if uds is not None:
+                raise ValueError("uds= and a proxy cannot be combined")
+            if config.user is not None or config.password is not None:
+                token = f"{config.user or ''}:{config.password or ''}".encode()
+                dial.proxy_auth = "Basic " + base64.b64encode(token).decode("ascii")
+            # An HTTP(S) proxy gets plain-http requests itself, in absolute-form;
+            # everything else (https targets, any SOCKS proxy) goes through a tunnel.
+            dial.forward = not ssl and not config.is_socks
+            dial.host, dial.port = config.host, config.port
+        else:
+            dial.host, dial.port = host, self.port
+        dial.uds = uds
 
         self.ssl_options = dict(ssl_options or {})
+        if config is not None and config.scheme == "https":
+            # The proxy is verified like the origin (ssl_options, the factory,
+            # insecure) unless proxy_ssl_options says otherwise; its name is its own.
+            options = self.ssl_options if proxy_ssl_options is None else dict(proxy_ssl_options)
+            options.pop("server_hostname", None)
+            dial.proxy_context = _net.make_ssl_context(options, ssl_context_factory, insecure)
         # With a custom ssl_context_factory, a Host field among the client's headers
         # names the TLS server too (SNI and the name verified), as in 2.x: load tests
         # (Locust always passes a factory) reach a virtual host at an address by
@@ -310,8 +380,12 @@ class HTTPClient:
             refuse_repeated([check_field(n, v) for n, v in defaults])
         if version == self.HTTP_11 and "host" not in names:
             defaults.append(("Host", host_header(host, self.port, 443 if ssl else 80)))
-        if self.use_proxy and not ssl and dial.proxy_auth and "proxy-authorization" not in names:
+        if dial.forward and dial.proxy_auth and "proxy-authorization" not in names:
             defaults.append(("Proxy-Authorization", dial.proxy_auth))
+        elif self.use_proxy and not dial.forward and "proxy-authorization" in names:
+            # Through a tunnel every byte goes to the origin: credentials meant
+            # for the proxy must never travel there.
+            defaults = [(n, v) for n, v in defaults if str(n).lower() != "proxy-authorization"]
         self._template = HeadTemplate(version, defaults)
         self._targets: Dict[str, bytes] = {}
         self._heads: Dict[Tuple[str, str], Tuple[str, bytes, RequestBody, int]] = {}
@@ -381,12 +455,15 @@ class HTTPClient:
             disable_ipv6=self.disable_ipv6,
             ssl_context=self._ssl_context,
             server_hostname=self._server_hostname,
-            tunnel=self._tunnel if (self.use_proxy and self.ssl) else None,
+            tunnel=self._tunnel
+            if (self.use_proxy and not dial.forward) or dial.proxy_context
+            else None,
             source_address=dial.source_address,
             resolve=dial.resolve,
             dns_cache=dial.dns_cache,
             phases=phases,
             tls_session=dial.tls_session,
+            uds=dial.uds,
         )
         if dial.tls_session_reuse and self._ssl_context is not None and not phases.tls_resumed:
             dial.want_session = True  # none yet, or the server forgot it: take a new one
@@ -399,7 +476,42 @@ class HTTPClient:
             dial.last = conn
         return conn
 
-    def _tunnel(self, sock: Any) -> None:
+    def _tunnel(self, sock: Any) -> Any:
+        """Make ``sock`` (connected to the proxy) a way to the origin: the SOCKS
+        handshake; TLS to an https:// proxy; a CONNECT tunnel for https targets.
+        Returns the socket to use when it is a new one (TLS to the proxy)."""
+        dial = self._dial
+        config = dial.proxy
+        assert config is not None
+        if config.is_socks:
+            from . import _socks
+
+            def lookup(host: str, port: int, ipv4_only: bool) -> str:
+                return _net.lookup(
+                    host,
+                    port,
+                    ipv4_only,
+                    disable_ipv6=self.disable_ipv6,
+                    resolve=dial.resolve,
+                    dns_cache=dial.dns_cache,
+                )
+
+            _socks.handshake(sock, config, self.host, self.port, lookup)
+            return None
+        if dial.proxy_context is None:
+            self._connect_through(sock)
+            return None
+        tls = _net.start_tls(sock, dial.proxy_context, config.host)
+        if dial.forward:
+            return tls
+        try:
+            self._connect_through(tls)
+        except BaseException:
+            tls.close()
+            raise
+        return tls
+
+    def _connect_through(self, sock: Any) -> None:
         """Ask the HTTP proxy for a CONNECT tunnel to our origin (RFC 9110 9.3.6)."""
         auth = self._dial.proxy_auth
         fields = {"Proxy-Authorization": auth} if auth else {}
@@ -409,11 +521,15 @@ class HTTPClient:
         except ConnectionClosed as exc:
             raise ProxyError(exc.errno, str(exc)) from exc
         if not 200 <= parser.status_code < 300:
-            raise ProxyError(
-                errno.ECONNREFUSED,
+            status = parser.status_code
+            kind = ProxyAuthenticationError if status == 407 else ProxyError
+            error = kind(
+                errno.EACCES if status == 407 else errno.ECONNREFUSED,
                 f"proxy refused CONNECT to {host_header(self.host, self.port, -1)}: "
-                f"{parser.status_code} {parser.reason}",
+                f"{status} {parser.reason}",
             )
+            error.reply = status
+            raise error
 
     # -- requests --------------------------------------------------------------------
 
@@ -430,8 +546,8 @@ class HTTPClient:
             uri = "/" + uri
         elif uri.startswith("//"):
             raise InvalidURL(f"invalid request target {request_uri!r}: not origin-form")
-        if self.use_proxy and not self.ssl:
-            uri = self._base_url + uri  # absolute-form for a plain HTTP proxy (RFC 9112 3.2.2)
+        if self._dial.forward:
+            uri = self._base_url + uri  # absolute-form for an HTTP proxy (RFC 9112 3.2.2)
         return check_target(uri)
 
     def request(
@@ -509,6 +625,11 @@ class HTTPClient:
             own_names = {n.lower() for n, _ in own}
             if len(own_names) < len(own):  # a name repeats: Host and framing may not
                 refuse_repeated(own)
+            if b"proxy-authorization" in own_names and self.use_proxy and not self._dial.forward:
+                # Through a tunnel (CONNECT, SOCKS) every byte goes to the origin:
+                # credentials meant for the proxy must never travel there.
+                own = [f for f in own if f[0].lower() != b"proxy-authorization"]
+                own_names = own_names - {b"proxy-authorization"}
             if b"expect" in own_names and any(
                 n.lower() == b"expect" and v.lower() == b"100-continue" for n, v in own
             ):

@@ -870,14 +870,20 @@ class _Legacy2x(NamedTuple):
         port = kw.pop("proxy_port", None)
         user = kw.pop("proxy_user", None)
         password = kw.pop("proxy_password", None)
-        if host is not None:
-            userinfo = ""
-            if user is not None or password is not None:
-                userinfo = f"{quote(user or '', safe='')}:{quote(password or '', safe='')}@"
-            netloc = f"[{host}]" if ":" in host else host
+        if host is not None and "://" in host:
+            # a proxy URL (any scheme), as HTTPClient takes it; the others win
+            config = parse_proxy_url(host)
+            proxy = _proxy_url(
+                config.scheme,
+                config.host,
+                int(port or config.port),
+                config.user if user is None and password is None else user,
+                config.password if user is None and password is None else password,
+            )
+        elif host is not None:
             if not port:
                 raise ValueError("proxy_host needs proxy_port")
-            proxy = f"http://{userinfo}{netloc}:{int(port)}"
+            proxy = _proxy_url("http", host, int(port), user, password)
         ssl_kw: Dict[str, Any] = {
             k: kw.pop(k) for k in ("ssl_options", "ssl_context_factory") if k in kw
         }
@@ -895,6 +901,8 @@ _RESERVED_CLIENT_KW = frozenset(
         "proxy_port",
         "proxy_user",
         "proxy_password",
+        "proxy",
+        "proxy_ssl_options",
         "connection_timeout",
         "network_timeout",
         "concurrency",
@@ -903,6 +911,17 @@ _RESERVED_CLIENT_KW = frozenset(
         "port",
     }
 )
+
+
+def _proxy_url(
+    scheme: str, host: str, port: int, user: Optional[str], password: Optional[str]
+) -> str:
+    """A proxy URL from its parts, credentials percent-encoded."""
+    userinfo = ""
+    if user is not None or password is not None:
+        userinfo = f"{quote(user or '', safe='')}:{quote(password or '', safe='')}@"
+    netloc = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{userinfo}{netloc}:{port}"
 
 
 def capath_context_factory(capath: str) -> Callable[..., Any]:
@@ -1226,7 +1245,12 @@ class Session:
         if url.scheme not in ("http", "https"):
             raise InvalidURL(f"unsupported scheme {url.scheme!r} in {url}")
         proxy = self._proxy_for(url, settings)
-        tls = self._tls_for(settings) if url.scheme == "https" else None
+        # verify= and cert= apply to an https:// proxy too, whatever the target.
+        tls = (
+            self._tls_for(settings)
+            if url.scheme == "https" or (proxy is not None and proxy.scheme == "https")
+            else None
+        )
         return (url.scheme, url.host, url.port, proxy, tls, settings.timeouts), proxy, tls
 
     def _new_client(
@@ -1247,12 +1271,7 @@ class Session:
             network_timeout=timeouts[1],
         )
         if proxy is not None:
-            kw.update(
-                proxy_host=proxy.host,
-                proxy_port=proxy.port,
-                proxy_user=proxy.user,
-                proxy_password=proxy.password,
-            )
+            kw["proxy"] = proxy
         if tls is not None:
             mode, ca, certfile, keyfile = tls
             options: Dict[str, Any] = dict(self._ssl_kw.get("ssl_options") or {})
@@ -1269,7 +1288,8 @@ class Session:
                 options["certfile"] = certfile
                 if keyfile is not None:
                     options["keyfile"] = keyfile
-            kw["ssl_options"] = options
+            # (for an http target, only the https:// proxy is verified with them)
+            kw["ssl_options" if url.scheme == "https" else "proxy_ssl_options"] = options
             kw["insecure"] = mode == "insecure"
         return HTTPClient(url.host, port=url.port, ssl=url.scheme == "https", **kw)
 

@@ -31,6 +31,7 @@ from geventhttpclient.exceptions import InvalidURL
 __all__ = [
     "URL",
     "DEFAULT_PORTS",
+    "UNIX_SCHEMES",
     "ParamsDataType",
     "requote_uri",
     "UNRESERVED_SET",
@@ -40,6 +41,10 @@ __all__ = [
 
 #: Port used when the URL names none. Other schemes get ``port = None``.
 DEFAULT_PORTS = {"http": 80, "https": 443}
+
+#: Schemes whose authority is a percent-encoded Unix socket path, as in
+#: ``http+unix://%2Fvar%2Frun%2Fdocker.sock/info``.
+UNIX_SCHEMES = frozenset({"http+unix", "https+unix"})
 
 ParamsType = Union[Mapping[str, Any], Iterable[Tuple[Any, Any]], str, bytes]
 #: The 2.x name of :data:`ParamsType`.
@@ -274,7 +279,12 @@ def _parse_parts(url: str) -> _URLParts:
             user, colon, password = userinfo.partition(":")
             user = unquote(user)
             password = unquote(password)
-        host, port_str = _parse_host(hostport, url, not unusual)
+        if scheme in UNIX_SCHEMES:
+            # The authority is a percent-encoded socket path (requests-unixsocket's
+            # convention): kept as written, case and all, never split at a colon.
+            host, port_str = hostport, ""
+        else:
+            host, port_str = _parse_host(hostport, url, not unusual)
         if port_str:
             if not (port_str.isdigit() and port_str.isascii()):
                 raise InvalidURL(f"invalid port {port_str!r} in {url!r}")

@@ -17,6 +17,7 @@ import re
 import socket
 import ssl
 import time
+import urllib.parse
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import gevent
@@ -135,7 +136,10 @@ class ScriptedServer:
         handler: Callable[[ServerConn], Any],
         ssl_context: Optional[ssl.SSLContext] = None,
         host: str = "127.0.0.1",
+        uds: Optional[str] = None,
     ) -> None:
+        """``uds``: listen on this Unix domain socket path instead (``base`` is then
+        an ``http+unix://`` URL)."""
         self.handler = handler
         self.received: List[bytes] = []
         self.requests: List[Dict[str, Any]] = []
@@ -145,11 +149,20 @@ class ScriptedServer:
         kw: Dict[str, Any] = {}
         if ssl_context is not None:
             kw["ssl_context"] = ssl_context
+        scheme = "https" if ssl_context else "http"
+        if uds is not None:
+            listener = gevent.socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            listener.bind(uds)
+            listener.listen(128)
+            self._server = gevent.server.StreamServer(listener, self._handle, **kw)
+            self._server.start()
+            self.host, self.port = uds, 0
+            self.base = f"{scheme}+unix://{urllib.parse.quote(uds, safe='')}"
+            return
         self._server = gevent.server.StreamServer((host, 0), self._handle, **kw)
         self._server.start()
         self.host = host
         self.port = self._server.server_port
-        scheme = "https" if ssl_context else "http"
         netloc = f"[{host}]" if ":" in host else host
         self.base = f"{scheme}://{netloc}:{self.port}"
 

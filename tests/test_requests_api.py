@@ -1044,7 +1044,7 @@ def test_a_none_proxy_entry_means_direct(proxy, echo_json, monkeypatch):
     assert proxy.requests == []
 
 
-@pytest.mark.parametrize("url", ["socks5://127.0.0.1:1080", "https://127.0.0.1:3128"])
+@pytest.mark.parametrize("url", ["socks6://127.0.0.1:1080", "ftp://127.0.0.1:3128"])
 def test_unsupported_proxy_schemes_are_refused_not_bypassed(url, echo_json):
     with pytest.raises(InvalidURL):
         api.get(echo_json.base + "/", proxies={"http": url})
