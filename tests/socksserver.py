@@ -90,7 +90,8 @@ SCRIPTS = frozenset(
     }
 )
 
-LOOPBACK_NAMES = frozenset({"localhost"})
+LOOPBACK_NAMES = {"localhost": "127.0.0.1"}
+"""The names the server resolves itself (without a lookup: a test may watch lookups)."""
 CONNECT_TIMEOUT = 5.0
 
 
@@ -390,12 +391,11 @@ class SocksServer:
 
     def _connect(self, host: str, port: int) -> Any:
         """``(socket, 0)`` to the target, or ``(None, SOCKS5 reply code)``."""
-        address = self.hosts.get(host.lower(), host)
+        address = self.hosts.get(host.lower()) or LOOPBACK_NAMES.get(host.lower(), host)
         try:
             ipaddress.ip_address(address)
         except ValueError:
-            if address.lower() not in LOOPBACK_NAMES:
-                return None, 0x04  # host unreachable: we resolve no outside names
+            return None, 0x04  # host unreachable: we resolve no outside names
         try:
             upstream = gevent.socket.create_connection((address, port), timeout=CONNECT_TIMEOUT)
         except ConnectionRefusedError:

@@ -11,25 +11,36 @@ test maps, so a name reaching the wrong side fails the test.
 from __future__ import annotations
 
 import errno
+import importlib.metadata
+import json
+import os
+import re
 import socket
+import subprocess
+import sys
 import time
 from typing import Any, List, Optional, Tuple
 
 import gevent
+import gevent.fileobject
 import gevent.socket
 import pytest
+from conftest import basic, echo_json, keep_alive
 from socksserver import SocksServer
 
-from geventhttpclient import _socks
+from geventhttpclient import HTTPClient, Session, _socks
 from geventhttpclient._proxies import ProxyConfig, parse_proxy_url
 from geventhttpclient.exceptions import (
+    CertificateVerifyError,
     ConnectError,
+    ConnectTimeout,
     DNSError,
     ProxyAuthenticationError,
     ProxyError,
     ProxyProtocolError,
     RequestError,
 )
+from geventhttpclient.useragent import UserAgent
 
 TIMEOUT = 5.0
 SCHEMES = ["socks5", "socks5h", "socks4", "socks4a"]
@@ -560,3 +571,480 @@ def test_proxy_errors_are_connect_errors_and_os_errors():
     for cls in (ProxyError, ProxyAuthenticationError, ProxyProtocolError):
         assert issubclass(cls, ConnectError)
         assert issubclass(cls, OSError)
+
+
+# == end to end: HTTPClient, Session and UserAgent through the scripted proxy =============
+
+LOOPBACK_NAMES = {"127.0.0.1", "::1", "localhost"}
+
+
+@pytest.fixture
+def resolved(monkeypatch) -> List[str]:
+    """Names the client asked to resolve; only loopback names resolve at all, so a
+    name meant for the proxy (``origin.test``) fails at once if the client tries."""
+    from geventhttpclient import _net
+
+    real = gevent.socket.getaddrinfo
+    asked: List[str] = []
+
+    def guarded(host, *args, **kw):
+        asked.append(host)
+        if host not in LOOPBACK_NAMES:
+            raise socket.gaierror(socket.EAI_NONAME, f"{host} may not be resolved in tests")
+        return real(host, *args, **kw)
+
+    monkeypatch.setattr(_net.gevent.socket, "getaddrinfo", guarded)
+    return asked
+
+
+@pytest.fixture
+def http_origin(server_factory):
+    return server_factory(keep_alive(echo_json))
+
+
+@pytest.fixture
+def tls_origin(server_factory, server_ssl_context):
+    return server_factory(keep_alive(echo_json), ssl_context=server_ssl_context)
+
+
+def target_host(scheme: str) -> str:
+    """The name a client asks for: one only the proxy knows for remote DNS, a
+    loopback name the client resolves otherwise."""
+    return "origin.test" if scheme in ("socks5h", "socks4a") else "localhost"
+
+
+def assert_no_proxy_credentials_reached(origin: Any) -> None:
+    for req in origin.requests:
+        assert "proxy-authorization" not in req["headers"]
+    assert b"proxy-authorization" not in origin.raw.lower()
+    assert basic("alice", "s3cret").split()[1].encode() not in origin.raw
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+@pytest.mark.parametrize("auth", [False, True], ids=["noauth", "auth"])
+def test_http_origin_through_each_socks_version(socks, http_origin, resolved, scheme, auth):
+    user, password = ("alice", "s3cret") if auth else (None, None)
+    server = socks(user=user, password=password, hosts={"origin.test": "127.0.0.1"})
+    host = target_host(scheme)
+    client = HTTPClient(
+        host,
+        http_origin.port,
+        proxy=server.url(scheme, user, password),
+        connection_timeout=TIMEOUT,
+        network_timeout=TIMEOUT,
+    )
+    with client:
+        for path in ("/a", "/b?q=1"):  # the second reuses the tunnel
+            response = client.get(path)
+            assert response.status_code == 200
+            seen = json.loads(response.read())
+            assert seen["target"] == path  # origin-form: SOCKS is not an HTTP proxy
+            assert seen["headers"]["host"] == [f"{host}:{http_origin.port}"]
+    assert server.connections == 1
+    assert http_origin.connections == 1
+    (req,) = server.requests
+    assert req.user == user
+    assert (req.host, req.port) == (
+        ("origin.test" if host == "origin.test" else "127.0.0.1"),
+        http_origin.port,
+    )
+    if host == "origin.test":
+        assert "origin.test" not in resolved
+    assert_no_proxy_credentials_reached(http_origin)
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+@pytest.mark.parametrize("auth", [False, True], ids=["noauth", "auth"])
+def test_tls_origin_through_each_socks_version(socks, tls_origin, ca_file, resolved, scheme, auth):
+    user, password = ("alice", "s3cret") if auth else (None, None)
+    server = socks(user=user, password=password)
+    client = HTTPClient(
+        "localhost",
+        tls_origin.port,
+        ssl=True,
+        ssl_options={"ca_certs": ca_file},
+        proxy=server.url(scheme, user, password),
+        connection_timeout=TIMEOUT,
+        network_timeout=TIMEOUT,
+    )
+    with client:
+        for path in ("/secure", "/again"):
+            response = client.get(path)
+            assert response.status_code == 200
+            assert json.loads(response.read())["target"] == path
+    assert server.connections == 1
+    (req,) = server.requests
+    assert req.atyp == ("domain" if scheme in ("socks5h", "socks4a") else "ipv4")
+    assert req.port == tls_origin.port
+    if scheme in ("socks5h", "socks4a"):
+        assert "localhost" not in resolved
+    assert_no_proxy_credentials_reached(tls_origin)
+
+
+def test_a_tls_origin_with_the_wrong_name_is_refused_through_the_tunnel(socks, tls_origin, ca_file):
+    server = socks(hosts={"origin.test": "127.0.0.1"})
+    client = HTTPClient(
+        "origin.test",  # the certificate is for localhost
+        tls_origin.port,
+        ssl=True,
+        ssl_options={"ca_certs": ca_file},
+        proxy=server.url("socks5h"),
+        connection_timeout=TIMEOUT,
+    )
+    with client, pytest.raises(CertificateVerifyError):
+        client.get("/")
+    assert server.relays == 1
+
+
+def test_proxy_host_may_be_a_socks_url(socks, http_origin):
+    server = socks(user="alice", password="s3cret")
+    client = HTTPClient(
+        "localhost", http_origin.port, proxy_host=server.url("socks5h", "alice", "s3cret")
+    )
+    with client:
+        assert client.get("/").status_code == 200
+    assert server.requests[0].user == "alice"
+    assert_no_proxy_credentials_reached(http_origin)
+
+
+def test_proxy_user_and_password_arguments_apply_to_a_socks_url(socks, http_origin):
+    server = socks(user="alice", password="s3cret")
+    client = HTTPClient(
+        "localhost",
+        http_origin.port,
+        proxy_host=server.url("socks5"),
+        proxy_user="alice",
+        proxy_password="s3cret",
+    )
+    with client:
+        assert client.get("/").status_code == 200
+    assert server.requests[0].password == "s3cret"
+    assert_no_proxy_credentials_reached(http_origin)
+
+
+@pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback")
+def test_an_ipv6_origin_through_socks5(socks, server_factory):
+    origin6 = server_factory(keep_alive(echo_json), host="::1")
+    server = socks()
+    with HTTPClient("::1", origin6.port, proxy=server.url("socks5h")) as client:
+        seen = json.loads(client.get("/v6").read())
+    assert seen["headers"]["host"] == [f"[::1]:{origin6.port}"]
+    assert [(r.atyp, r.host) for r in server.requests] == [("ipv6", "::1")]
+
+
+# -- the requests-style Session and UserAgent ---------------------------------------------
+
+
+def _clear_proxy_env(monkeypatch) -> None:
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+
+
+def test_session_proxies_mapping_for_https(socks, tls_origin, ca_file, monkeypatch, resolved):
+    _clear_proxy_env(monkeypatch)
+    server = socks(user="alice", password="s3cret")
+    proxies = {"https": server.url("socks5h", "alice", "s3cret")}
+    with Session() as session:
+        for _ in range(2):
+            response = session.get(
+                f"https://localhost:{tls_origin.port}/s", proxies=proxies, verify=ca_file
+            )
+            assert response.status_code == 200
+            assert response.json()["target"] == "/s"
+    assert [(r.atyp, r.host, r.user) for r in server.requests] == [("domain", "localhost", "alice")]
+    assert "localhost" not in resolved
+    assert_no_proxy_credentials_reached(tls_origin)
+
+
+def test_session_takes_all_proxy_from_the_environment(socks, http_origin, monkeypatch):
+    _clear_proxy_env(monkeypatch)
+    server = socks(hosts={"origin.test": "127.0.0.1"})
+    monkeypatch.setenv("ALL_PROXY", server.url("socks4a", "bob"))
+    with Session() as session:
+        response = session.get(f"http://origin.test:{http_origin.port}/env")
+        assert response.json()["target"] == "/env"
+    assert [(r.version, r.host, r.user) for r in server.requests] == [(4, "origin.test", "bob")]
+
+
+def test_session_takes_https_proxy_from_the_environment(socks, tls_origin, ca_file, monkeypatch):
+    _clear_proxy_env(monkeypatch)
+    server = socks(user="alice", password="s3cret")
+    monkeypatch.setenv("HTTPS_PROXY", server.url("socks5", "alice", "s3cret"))
+    with Session() as session:
+        response = session.get(f"https://localhost:{tls_origin.port}/env", verify=ca_file)
+        assert response.status_code == 200
+    assert [(r.atyp, r.host) for r in server.requests] == [("ipv4", "127.0.0.1")]
+    assert_no_proxy_credentials_reached(tls_origin)
+
+
+def test_session_without_trust_env_ignores_all_proxy(socks, http_origin, monkeypatch):
+    _clear_proxy_env(monkeypatch)
+    server = socks()
+    monkeypatch.setenv("ALL_PROXY", server.url("socks5h"))
+    with Session() as session:
+        session.trust_env = False
+        assert session.get(f"http://localhost:{http_origin.port}/").status_code == 200
+    assert server.connections == 0
+
+
+def test_useragent_through_a_socks5_proxy(socks, http_origin):
+    server = socks(user="alice", password="s3cret")
+    agent = UserAgent(proxy=server.url("socks5", "alice", "s3cret"))
+    with agent:
+        response = agent.urlopen(f"http://localhost:{http_origin.port}/ua")
+        assert json.loads(response.read())["target"] == "/ua"
+    assert [(r.atyp, r.user) for r in server.requests] == [("ipv4", "alice")]
+    assert_no_proxy_credentials_reached(http_origin)
+
+
+# -- failures through the client ----------------------------------------------------------
+
+
+def client_via(server: SocksServer, scheme: str = "socks5h", **kw: Any) -> HTTPClient:
+    kw.setdefault("connection_timeout", TIMEOUT)
+    kw.setdefault("network_timeout", TIMEOUT)
+    user = kw.pop("user", None)
+    password = kw.pop("password", None)
+    return HTTPClient("localhost", 8080, proxy=server.url(scheme, user, password), **kw)
+
+
+def test_a_refusal_reaches_the_caller_as_a_proxy_error(socks):
+    server = socks(script="refuse", reply=0x02)
+    with client_via(server) as client, pytest.raises(ProxyError) as info:
+        client.get("/")
+    assert info.value.reply == 0x02
+    assert "connection not allowed by ruleset" in str(info.value)
+
+
+def test_wrong_credentials_reach_the_caller_as_an_authentication_error(socks):
+    server = socks(user="alice", password="s3cret")
+    with client_via(server, user="alice", password="nope") as client:
+        with pytest.raises(ProxyAuthenticationError):
+            client.get("/")
+
+
+def test_a_malformed_reply_reaches_the_caller_as_a_protocol_error(socks, http_origin):
+    server = socks(script="unknown_atyp")
+    client = HTTPClient("localhost", http_origin.port, proxy=server.url("socks5"))
+    with client, pytest.raises(ProxyProtocolError):
+        client.get("/")
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_a_stalled_proxy_is_a_connect_timeout(socks, scheme):
+    server = socks(script="stall")
+    began = time.monotonic()
+    with client_via(server, scheme, connection_timeout=0.2) as client:
+        with pytest.raises(ConnectTimeout):
+            client.get("/")
+    assert time.monotonic() - began < 2.0
+
+
+def test_a_proxy_closing_early_is_a_proxy_error_not_a_closed_response(socks):
+    server = socks(script="close_after_greeting")
+    with client_via(server) as client, pytest.raises(ProxyError, match="during the SOCKS5"):
+        client.get("/")
+
+
+def test_a_name_the_client_cannot_resolve_for_socks5_is_a_dns_error(socks, resolved):
+    server = socks()
+    client = HTTPClient("origin.test", 80, proxy=server.url("socks5"))
+    with client, pytest.raises(DNSError):
+        client.get("/")
+    assert server.requests == []  # nothing asked of the proxy
+    assert "origin.test" in resolved
+
+
+def test_socks4_to_an_ipv6_literal_is_a_request_error(socks):
+    server = socks()
+    client = HTTPClient("::1", 80, proxy=server.url("socks4"))
+    with client, pytest.raises(RequestError, match="IPv4 addresses only"):
+        client.get("/")
+    assert server.requests == []
+
+
+def test_resolve_overrides_apply_to_socks5_lookups(socks, http_origin, resolved):
+    server = socks()
+    client = HTTPClient(
+        "origin.test",
+        http_origin.port,
+        proxy=server.url("socks5"),
+        resolve={"origin.test": "127.0.0.1"},
+    )
+    with client:
+        assert client.get("/").status_code == 200
+    assert [(r.atyp, r.host) for r in server.requests] == [("ipv4", "127.0.0.1")]
+    assert "origin.test" not in resolved
+
+
+# == against independent SOCKS servers from PyPI, run as subprocesses ===================
+#
+# pproxy (SOCKS4 and SOCKS5, pure Python, every interpreter here) and, on 3.12+,
+# asyncio-socks-server (SOCKS5 with RFC 1928 reply codes and RFC 1929 statuses). Each is
+# skipped where it is not installed. What pproxy does not do, and so is not tested
+# against it: SOCKS4a (it takes 0.0.0.1 for the address), refusal codes (it answers
+# success before connecting), RFC 1929 failure statuses (it closes instead).
+
+
+def _installed(dist: str, at_least: Tuple[int, ...] = ()) -> bool:
+    try:
+        version = importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    parts = tuple(int(p) for p in version.split(".")[: len(at_least)] if p.isdigit())
+    return parts >= at_least
+
+
+def _start(argv: List[str], pattern: str) -> Tuple[Any, Any, int]:
+    """Start a server process: ``(process, its output, port)``, the port from the first
+    output line matching ``pattern``.
+
+    The stdlib's Popen (gevent's forks, which warns in a process with threads, as
+    the resolver's pool makes this one); its output read through gevent's file
+    object on a pipe of ours, so waiting for the line does not block the hub."""
+    read_end, write_end = os.pipe()
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-u", *argv],
+            stdout=write_end,
+            stderr=write_end,
+            stdin=subprocess.DEVNULL,
+        )
+    finally:
+        os.close(write_end)
+    output = gevent.fileobject.FileObjectPosix(read_end, "rb")  # owns read_end
+    lines = []
+    try:
+        with gevent.Timeout(20):
+            for line in output:
+                lines.append(line.decode("utf-8", "replace"))
+                found = re.search(pattern, lines[-1])
+                if found:
+                    return proc, output, int(found.group(1))
+        proc.wait()
+        raise AssertionError(f"{argv[1]} did not start: {''.join(lines)}")
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        output.close()
+        raise
+
+
+@pytest.fixture
+def subprocess_server():
+    started: List[Tuple[Any, Any]] = []
+
+    def start(argv: List[str], pattern: str) -> int:
+        proc, output, port = _start(argv, pattern)
+        started.append((proc, output))
+        return port
+
+    yield start
+    for proc, output in started:
+        proc.terminate()
+        proc.wait()  # it exits at once on SIGTERM (both servers handle it)
+        output.close()
+
+
+@pytest.fixture
+def pproxy(subprocess_server):
+    """``pproxy(auth)``: the port of a pproxy SOCKS4+5 server (``--auth 0``: it would
+    otherwise trust a client address that once authenticated, for 30 days)."""
+    if not _installed("pproxy"):
+        pytest.skip("pproxy is not installed")
+
+    def start(auth: Optional[str] = None) -> int:
+        listen = "socks4+socks5://127.0.0.1:0" + (f"#{auth}" if auth else "")
+        return subprocess_server(
+            ["-m", "pproxy", "-l", listen, "--auth", "0"], r"Serving on .*:(\d+) by"
+        )
+
+    return start
+
+
+@pytest.fixture
+def asyncio_socks_server(subprocess_server):
+    """``asyncio_socks_server(auth)``: the port of an asyncio-socks-server (1.3+: the
+    releases pip picks for Python before 3.12 are another program)."""
+    if not _installed("asyncio-socks-server", (1, 3)):
+        pytest.skip("asyncio-socks-server 1.3+ is not installed")
+
+    def start(auth: Optional[str] = None) -> int:
+        argv = ["-m", "asyncio_socks_server", "--host", "127.0.0.1", "--port", "0"]
+        return subprocess_server(argv + (["--auth", auth] if auth else []), r"port=(\d+)")
+
+    return start
+
+
+@pytest.mark.parametrize("scheme", ["socks5", "socks5h", "socks4"])
+def test_pproxy_http_origin(pproxy, http_origin, scheme):
+    port = pproxy()
+    with HTTPClient(
+        "localhost",
+        http_origin.port,
+        proxy=f"{scheme}://127.0.0.1:{port}",
+        connection_timeout=TIMEOUT,
+    ) as client:
+        for path in ("/a", "/b"):
+            assert json.loads(client.get(path).read())["target"] == path
+    assert http_origin.connections == 1
+
+
+@pytest.mark.parametrize("scheme", ["socks5", "socks5h"])
+def test_pproxy_with_credentials_to_a_tls_origin(pproxy, tls_origin, ca_file, scheme):
+    port = pproxy("alice:s3cret")
+    with HTTPClient(
+        "localhost",
+        tls_origin.port,
+        ssl=True,
+        ssl_options={"ca_certs": ca_file},
+        proxy=f"{scheme}://alice:s3cret@127.0.0.1:{port}",
+        connection_timeout=TIMEOUT,
+    ) as client:
+        assert client.get("/tls").status_code == 200
+    assert_no_proxy_credentials_reached(tls_origin)
+
+
+def test_pproxy_refusing_credentials_is_a_proxy_error(pproxy, http_origin):
+    port = pproxy("alice:s3cret")
+    proxy = f"socks5h://alice:wrong@127.0.0.1:{port}"
+    with HTTPClient("localhost", http_origin.port, proxy=proxy) as client:
+        with pytest.raises(ProxyError):
+            client.get("/")
+    assert http_origin.connections == 0
+
+
+@pytest.mark.parametrize("scheme", ["socks5", "socks5h"])
+def test_asyncio_socks_server_with_credentials(
+    asyncio_socks_server, http_origin, tls_origin, ca_file, scheme
+):
+    port = asyncio_socks_server("alice:s3cret")
+    proxy = f"{scheme}://alice:s3cret@127.0.0.1:{port}"
+    with HTTPClient("localhost", http_origin.port, proxy=proxy) as client:
+        assert client.get("/a").status_code == 200
+        assert client.get("/b").status_code == 200
+    assert http_origin.connections == 1
+    with HTTPClient(
+        "localhost", tls_origin.port, ssl=True, ssl_options={"ca_certs": ca_file}, proxy=proxy
+    ) as client:
+        assert client.get("/tls").status_code == 200
+    assert_no_proxy_credentials_reached(http_origin)
+    assert_no_proxy_credentials_reached(tls_origin)
+
+
+def test_asyncio_socks_server_refusals(asyncio_socks_server):
+    port = asyncio_socks_server("alice:s3cret")
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    cases = [
+        (f"socks5://alice:wrong@127.0.0.1:{port}", ProxyAuthenticationError, 1),
+        (f"socks5h://127.0.0.1:{port}", ProxyAuthenticationError, 0xFF),
+        (f"socks5://alice:s3cret@127.0.0.1:{port}", ProxyError, 0x05),
+    ]
+    for proxy, cls, reply in cases:
+        with HTTPClient("127.0.0.1", closed, proxy=proxy, connection_timeout=TIMEOUT) as client:
+            with pytest.raises(cls) as info:
+                client.get("/")
+        assert info.value.reply == reply, proxy
