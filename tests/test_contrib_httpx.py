@@ -4,8 +4,10 @@ geventhttpclient.contrib.httpx2.GeventTransport, the same code with httpx2's cla
 
 Real loopback servers (conftest's ScriptedServer) on both sides of each behaviour a
 transport owns: streaming in both directions, httpx's timeouts and exception classes,
-connections returned or closed with the response, limits, TLS settings, proxies;
-and what stays httpx's (redirects, Content-Encoding) working over it.
+connections returned or closed with the response, limits, TLS settings, proxies
+(HTTP, HTTPS from tests/httpsproxy.py, SOCKS 4/4a/5/5h from tests/socksserver.py),
+Unix domain sockets; and what stays httpx's (redirects, Content-Encoding) working
+over it.
 
 Every test runs once per module installed (the ``httpx`` and ``GeventTransport``
 fixtures, parametrized ``httpx``/``httpx2``); a module not installed skips its half.
@@ -14,17 +16,25 @@ The bodies read as httpx code: the fixtures are named like the names they stand 
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import importlib
+import os
+import shutil
 import socket
 import ssl
+import tempfile
 import time
-from typing import Any, Dict, Iterator, List
+from typing import Any, Dict, Iterator, List, Tuple
 
 import gevent
 import gevent.event
+import gevent.pywsgi
+import gevent.socket
 import pytest
-from conftest import ServerConn, keep_alive, wait_until
+from conftest import ServerConn, basic, keep_alive, wait_until
+from httpsproxy import HTTPSProxy
+from socksserver import SocksServer
 
 from geventhttpclient import exceptions as ours
 from geventhttpclient.contrib._httpx_transport import ONE_WRITE
@@ -614,6 +624,269 @@ def test_proxy_refusing_connect_is_proxy_error(server_factory, httpx, GeventTran
     assert isinstance(info.value.__cause__, ours.ProxyError)
 
 
+def test_proxy_credentials_as_a_basic_header(server_factory, httpx, GeventTransport):
+    proxy = server_factory(keep_alive(ok))
+    header = {"Proxy-Authorization": basic("us:er", "pw")}
+    transport = GeventTransport(proxy=httpx.Proxy(proxy.base, headers=header))
+    with httpx.Client(transport=transport) as c:
+        assert c.get("http://origin.test/").status_code == 200
+    assert proxy.requests[0]["headers"]["proxy-authorization"] == [basic("us:er", "pw")]
+
+
+# -- proxies: SOCKS (tests/socksserver.py) ------------------------------------------------
+
+HOSTS = {"origin.test": "127.0.0.1", "localhost": "127.0.0.1"}
+"""Names as the SOCKS server resolves them (socks5h, socks4a), and as the client does
+for socks5 and socks4 (``resolve=``): whoever resolved shows in what the proxy got."""
+
+
+@pytest.fixture
+def socks():
+    with SocksServer(hosts=HOSTS) as server:
+        yield server
+
+
+@pytest.mark.parametrize(
+    "scheme, atyp",
+    [("socks5", "ipv4"), ("socks5h", "domain"), ("socks4", "ipv4"), ("socks4a", "domain")],
+)
+def test_each_socks_scheme_reaches_the_origin_through_one_tunnel(
+    server_factory, socks, httpx, GeventTransport, scheme, atyp
+):
+    origin = server_factory(keep_alive(ok))
+    transport = GeventTransport(proxy=socks.url(scheme), resolve=HOSTS)
+    with httpx.Client(transport=transport) as c:
+        assert c.get(f"http://origin.test:{origin.port}/a").text == "GET /a 0"
+        assert c.get(f"http://origin.test:{origin.port}/b").text == "GET /b 0"
+    (asked,) = socks.requests  # one connection, kept alive through the tunnel
+    assert (asked.version, asked.atyp, asked.port) == (int(scheme[5]), atyp, origin.port)
+    assert asked.host == ("origin.test" if atyp == "domain" else "127.0.0.1")
+    assert [r["target"] for r in origin.requests] == ["/a", "/b"]  # origin-form: a tunnel
+    assert origin.requests[0]["headers"]["host"] == [f"origin.test:{origin.port}"]
+
+
+def test_socks5_credentials_from_the_url_the_proxy_or_its_auth(
+    server_factory, httpx, GeventTransport
+):
+    origin = server_factory(keep_alive(ok))
+    with SocksServer(user="us:er", password="p@ss word") as socks:
+        url = f"socks5h://us%3Aer:p%40ss%20word@127.0.0.1:{socks.port}"
+        for proxy in (
+            url,
+            httpx.Proxy(url),
+            httpx.Proxy(socks.url("socks5h"), auth=("us:er", "p@ss word")),
+        ):
+            with httpx.Client(transport=GeventTransport(proxy=proxy)) as c:
+                assert c.get(origin.base + "/").status_code == 200
+        assert [(r.user, r.password) for r in socks.requests] == [("us:er", "p@ss word")] * 3
+
+
+def test_https_origin_through_socks(
+    server_factory, server_ssl_context, ca_file, socks, httpx, GeventTransport
+):
+    origin = server_factory(keep_alive(ok), ssl_context=server_ssl_context)
+    ctx = ssl.create_default_context(cafile=ca_file)
+    transport = GeventTransport(proxy=httpx.Proxy(socks.url("socks5h")), verify=ctx)
+    with httpx.Client(transport=transport) as c:
+        assert c.get(f"https://localhost:{origin.port}/s").text == "GET /s 0"
+    assert [(r.atyp, r.host) for r in socks.requests] == [("domain", "localhost")]
+
+
+@pytest.mark.parametrize(
+    "server, cause, reply",
+    [
+        ({"user": "u", "password": "right"}, ours.ProxyAuthenticationError, None),
+        ({"script": "refuse", "reply": 5}, ours.ProxyError, 5),
+        ({"script": "unknown_atyp"}, ours.ProxyProtocolError, None),
+        ({"script": "close_mid_reply"}, ours.ProxyError, None),
+    ],
+    ids=["bad-credentials", "refused", "malformed-reply", "closed-mid-reply"],
+)
+def test_socks_failures_are_proxy_errors_and_not_retried(
+    server_factory, httpx, GeventTransport, server, cause, reply
+):
+    origin = server_factory(keep_alive(ok))
+    with SocksServer(**server) as socks:
+        transport = GeventTransport(proxy=socks.url("socks5", "u", "wrong"), retries=2)
+        with httpx.Client(transport=transport) as c:
+            with pytest.raises(httpx.ProxyError) as info:
+                c.get(origin.base + "/")
+        assert socks.connections == 1
+    assert type(info.value.__cause__) is cause
+    if reply is not None:  # the SOCKS reply code, kept on our error
+        assert info.value.__cause__.reply == reply
+    assert origin.requests == []
+
+
+def test_a_stalled_socks_handshake_is_a_connect_timeout(server_factory, httpx, GeventTransport):
+    origin = server_factory(keep_alive(ok))
+    with SocksServer(script="stall") as socks:
+        transport = GeventTransport(proxy=socks.url("socks5h"))
+        with httpx.Client(transport=transport, timeout=httpx.Timeout(5, connect=0.2)) as c:
+            t0 = time.monotonic()
+            with pytest.raises(httpx.ConnectTimeout) as info:
+                c.get(origin.base + "/")
+            assert 0.15 < time.monotonic() - t0 < 2
+    assert isinstance(info.value.__cause__, ours.ConnectTimeout)
+
+
+# -- proxies: HTTPS (tests/httpsproxy.py) -------------------------------------------------
+
+
+@pytest.fixture
+def https_proxy(tls_cert):
+    proxy = HTTPSProxy(tls_cert, credentials=("user", "pa:ss"))
+    yield proxy
+    proxy.stop()
+
+
+def test_http_origin_through_an_https_proxy_is_forwarded_over_tls(
+    server_factory, https_proxy, ca_file, httpx, GeventTransport
+):
+    origin = server_factory(keep_alive(ok))
+    ctx = ssl.create_default_context(cafile=ca_file)
+    proxy = httpx.Proxy(f"https://localhost:{https_proxy.port}", auth=("user", "pa:ss"))
+    with httpx.Client(transport=GeventTransport(proxy=proxy, verify=ctx)) as c:
+        assert c.get(f"http://origin.test:{origin.port}/a").text == "GET /a 0"
+        assert c.get(f"http://origin.test:{origin.port}/b").text == "GET /b 0"
+    assert https_proxy.sni == ["localhost"] and https_proxy.connections == 1
+    assert [r["target"] for r in https_proxy.requests] == [
+        f"http://origin.test:{origin.port}/a",
+        f"http://origin.test:{origin.port}/b",
+    ]
+    assert https_proxy.requests[0]["headers"]["proxy-authorization"] == [basic("user", "pa:ss")]
+    assert https_proxy.errors == []
+
+
+def test_https_origin_through_an_https_proxy_is_tls_in_tls(
+    server_factory, server_ssl_context, https_proxy, ca_file, httpx, GeventTransport
+):
+    origin = server_factory(keep_alive(ok), ssl_context=server_ssl_context)
+    ctx = ssl.create_default_context(cafile=ca_file)
+    transport = GeventTransport(
+        proxy=https_proxy.url_with("user", "pa:ss", "localhost"), verify=ctx
+    )
+    with httpx.Client(transport=transport) as c:
+        assert c.get(f"https://localhost:{origin.port}/s").text == "GET /s 0"
+        assert c.get(f"https://localhost:{origin.port}/t").text == "GET /t 0"
+    assert https_proxy.tunnels == [f"localhost:{origin.port}"]
+    assert https_proxy.requests[0]["headers"]["proxy-authorization"] == [basic("user", "pa:ss")]
+    assert origin.connections == 1
+    assert all("proxy-authorization" not in r["headers"] for r in origin.requests)
+
+
+def test_an_https_proxy_is_verified_with_the_transports_verify(
+    server_factory, https_proxy, httpx, GeventTransport
+):
+    origin = server_factory(keep_alive(ok))
+    url = https_proxy.url_with("user", "pa:ss", "localhost")
+    with httpx.Client(transport=GeventTransport(proxy=url)) as c:  # certifi: an unknown CA
+        with pytest.raises(httpx.ConnectError) as info:
+            c.get(origin.base + "/")
+    assert isinstance(info.value.__cause__, ours.CertificateVerifyError)
+    assert https_proxy.requests == []
+    with httpx.Client(transport=GeventTransport(proxy=url, verify=False)) as c:
+        assert c.get(origin.base + "/").status_code == 200
+
+
+def test_an_https_proxy_refusing_the_credentials_is_proxy_error(
+    server_ssl_context, server_factory, https_proxy, ca_file, httpx, GeventTransport
+):
+    origin = server_factory(keep_alive(ok), ssl_context=server_ssl_context)
+    ctx = ssl.create_default_context(cafile=ca_file)
+    url = https_proxy.url_with("user", "wrong", "localhost")
+    with httpx.Client(transport=GeventTransport(proxy=url, verify=ctx)) as c:
+        with pytest.raises(httpx.ProxyError) as info:
+            c.get(f"https://localhost:{origin.port}/")
+    assert isinstance(info.value.__cause__, ours.ProxyAuthenticationError)
+    assert info.value.__cause__.reply == 407
+    assert origin.connections == 0
+
+
+@pytest.mark.parametrize(
+    "proxy",
+    [
+        lambda httpx: httpx.Proxy(
+            "http://proxy.test:3128", ssl_context=ssl.create_default_context()
+        ),
+        lambda httpx: httpx.Proxy("socks5://proxy.test:1080", headers={"X-Via": "me"}),
+        lambda httpx: httpx.Proxy("http://proxy.test:3128", headers={"X-Via": "me"}),
+        lambda httpx: httpx.Proxy("http://proxy.test", headers={"Proxy-Authorization": "Bearer t"}),
+        lambda httpx: httpx.Proxy(
+            "http://proxy.test", auth=("u", "p"), headers={"Proxy-Authorization": basic("u", "p")}
+        ),
+    ],
+    ids=["ssl_context", "socks-headers", "other-headers", "not-basic", "credentials-twice"],
+)
+def test_proxy_settings_the_transport_cannot_honour_are_refused(proxy, httpx, GeventTransport):
+    with pytest.raises(ValueError):
+        GeventTransport(proxy=proxy(httpx))
+
+
+# -- Unix domain sockets ----------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def unix_wsgi_server(tmp_path: Any) -> Iterator[Tuple[str, List[Any]]]:
+    """A WSGI server on a Unix socket in ``tmp_path`` (or in a shorter directory if
+    that path is past the ~100 bytes a socket path may have): its path, and the
+    (method, path, Host) of each request it served. Also the requests adapter's."""
+    directory = str(tmp_path)
+    if len(directory) > 80:
+        directory = tempfile.mkdtemp(prefix="uds", dir="/tmp")
+    path = os.path.join(directory, "s.sock")
+    listener = gevent.socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(16)
+    seen: List[Any] = []
+
+    def app(environ: Dict[str, Any], start_response: Any) -> List[bytes]:
+        seen.append((environ["REQUEST_METHOD"], environ["PATH_INFO"], environ["HTTP_HOST"]))
+        body = environ["wsgi.input"].read()
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"unix " + environ["PATH_INFO"].encode() + b" " + body]
+
+    server = gevent.pywsgi.WSGIServer(listener, app, log=None)
+    server.start()
+    try:
+        yield path, seen
+    finally:
+        server.stop(timeout=0.5)
+        if directory != str(tmp_path):
+            shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+def uds_server(tmp_path):
+    with unix_wsgi_server(tmp_path) as server:
+        yield server
+
+
+def test_uds_sends_every_request_to_the_unix_socket(uds_server, httpx, GeventTransport):
+    path, seen = uds_server
+    transport = GeventTransport(uds=path)
+    with httpx.Client(transport=transport) as c:
+        assert c.get("http://localhost/v1/info").text == "unix /v1/info "
+        assert c.post("http://docker/v1/create", content=b"{}").text == "unix /v1/create {}"
+        assert c.get("http://localhost/v1/info").text == "unix /v1/info "
+        # one client per origin, each keeping its connection to the socket
+        stats = sorted((k.statistics().created, k.statistics().reused) for k in transport.clients())
+        assert stats == [(1, 0), (1, 1)]
+    assert seen == [
+        ("GET", "/v1/info", "localhost"),
+        ("POST", "/v1/create", "docker"),
+        ("GET", "/v1/info", "localhost"),
+    ]
+
+
+def test_uds_refused_when_nothing_listens(tmp_path, httpx, GeventTransport):
+    transport = GeventTransport(uds=str(tmp_path / "nobody.sock"))
+    with httpx.Client(transport=transport) as c:
+        with pytest.raises(httpx.ConnectError) as info:
+            c.get("http://localhost/")
+    assert isinstance(info.value.__cause__, ours.ConnectError)
+
+
 # -- what the transport refuses ---------------------------------------------------------
 
 
@@ -622,10 +895,12 @@ def test_proxy_refusing_connect_is_proxy_error(server_factory, httpx, GeventTran
     [
         {"http2": True},
         {"http1": False},
-        {"uds": "/tmp/sock"},
-        {"proxy": "https://proxy.test:443"},
-        {"proxy": "socks5://proxy.test:1080"},
+        {"socket_options": [(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)]},
+        {"uds": "/tmp/sock", "proxy": "http://proxy.test:3128"},
+        {"proxy": "ftp://proxy.test:21"},
+        {"proxy": "socks4://"},
     ],
+    ids=["http2", "no-http1", "socket_options", "uds-and-proxy", "ftp-proxy", "no-host"],
 )
 def test_unsupported_settings_are_refused(kw, GeventTransport):
     with pytest.raises(ValueError):

@@ -16,9 +16,12 @@ here: to a type checker httpx's and httpx2's classes are unrelated.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ssl
 import weakref
 from typing import Any, Callable, ClassVar, Dict, Iterable, Iterator, List, Optional, Tuple
+from urllib.parse import quote
 
 import gevent
 import gevent.lock
@@ -27,7 +30,7 @@ from geventhttpclient import exceptions as errors
 from geventhttpclient.client import HTTPClient
 from geventhttpclient.response import HTTPSocketPoolResponse
 
-__all__ = ["ONE_WRITE", "ResponseStream", "Transport"]
+__all__ = ["ONE_WRITE", "PROXY_SCHEMES", "ResponseStream", "Transport"]
 
 ONE_WRITE = 65536
 """Request bodies of at most this many bytes go out with the head in one write
@@ -49,10 +52,13 @@ SET_FROM_HTTPX = frozenset(
         "ssl_options",
         "ssl_context_factory",
         "insecure",
+        "proxy",
         "proxy_host",
         "proxy_port",
         "proxy_user",
         "proxy_password",
+        "proxy_ssl_options",
+        "uds",
         "concurrency",
         "connection_timeout",
         "network_timeout",
@@ -64,6 +70,10 @@ SET_FROM_HTTPX = frozenset(
     )
 )
 """HTTPClient keywords the transport sets from httpx's own settings."""
+
+PROXY_SCHEMES = ("http", "https", "socks5", "socks5h", "socks4", "socks4a")
+"""The proxy URL schemes the transport takes: httpx's four (``httpx.Proxy`` knows
+those), and SOCKS4 and 4a, which ``httpx.Proxy`` refuses: give those as a URL."""
 
 TimeoutKey = Tuple[Optional[float], Optional[float], Optional[float]]
 
@@ -244,13 +254,15 @@ class Transport:
         name = type(self).__name__
         if http2 or not http1:
             raise ValueError(f"{name} speaks HTTP/1.1 only: http2=True is not supported")
-        if uds is not None or socket_options is not None:
-            raise ValueError(f"{name} does not support uds= or socket_options=")
+        if socket_options is not None:
+            raise ValueError(f"{name} does not support socket_options=")
+        if uds is not None and proxy is not None:
+            raise ValueError(f"{name} takes uds= or proxy=, not both")
         taken = sorted(set(client_args) & SET_FROM_HTTPX)
         if taken:
             raise TypeError(
                 f"{name} sets {', '.join(taken)} from httpx's settings "
-                "(timeout=, limits=, verify=, proxy=, local_address=)"
+                "(timeout=, limits=, verify=, proxy=, uds=, local_address=)"
             )
         module = self.module
         # The SSL context is made when the first https origin needs it: loading the
@@ -269,7 +281,9 @@ class Transport:
         if local_address is not None:
             kw["source_address"] = local_address
         if proxy is not None:
-            kw.update(proxy_args(module, proxy, name))
+            kw["proxy"] = proxy_url(module, proxy, name)
+        if uds is not None:
+            kw["uds"] = uds
         max_connections = limits.max_connections
         kw["concurrency"] = UNLIMITED if max_connections is None else max_connections
         if limits.keepalive_expiry is not None:
@@ -429,16 +443,64 @@ def request_body(module: Any, stream: Any, write: Optional[float]) -> Tuple[Any,
     return upload, upload
 
 
-def proxy_args(module: Any, proxy: Any, name: str) -> Dict[str, Any]:
-    """Our client's proxy keywords for an httpx proxy setting."""
-    if not isinstance(proxy, module.Proxy):
-        proxy = module.Proxy(url=proxy)
-    url = proxy.url
-    if url.scheme != "http":
-        raise ValueError(f"{name} supports http:// proxies only, not {url.scheme}:// ({url})")
-    if proxy.headers and set(proxy.headers) != {"proxy-authorization"}:
-        raise ValueError(f"{name} does not send proxy headers other than credentials")
-    kw: Dict[str, Any] = {"proxy_host": url.host, "proxy_port": url.port or 80}
-    if proxy.auth is not None:
-        kw["proxy_user"], kw["proxy_password"] = proxy.auth
-    return kw
+def proxy_url(module: Any, proxy: Any, name: str) -> str:
+    """Our client's ``proxy=`` for an httpx proxy setting: the proxy's URL with its
+    credentials in it (percent-encoded), whichever way httpx was given them
+    (in the URL, ``Proxy(auth=...)``, or a Basic ``Proxy-Authorization`` header).
+
+    Raises ``ValueError`` as ``httpx.Proxy`` does for a scheme not in
+    :data:`PROXY_SCHEMES`, and for what our client cannot send: headers to the
+    proxy other than Basic credentials (none at all to a SOCKS proxy, which httpx
+    would drop), and ``Proxy(ssl_context=...)`` (an https proxy is verified with
+    the transport's ``verify``)."""
+    if isinstance(proxy, module.Proxy):
+        url, auth, headers = proxy.url, proxy.auth, proxy.headers
+        if proxy.ssl_context is not None:
+            raise ValueError(
+                f"{name} verifies an https proxy with its own verify= setting: "
+                "Proxy(ssl_context=...) is not supported"
+            )
+    else:
+        url = module.URL(proxy)
+        auth = (url.username, url.password) if url.username or url.password else None
+        headers = None
+    scheme = url.scheme
+    if scheme not in PROXY_SCHEMES:
+        raise ValueError(
+            f"Unknown scheme for proxy URL {str(url.copy_with(username=None, password=None))!r}: "
+            f"{name} takes {', '.join(s + '://' for s in PROXY_SCHEMES)}"
+        )
+    if not url.host:
+        raise ValueError(f"proxy URL {str(url.copy_with(password=None))!r} has no host")
+    if headers:
+        auth = auth_from_headers(headers, auth, scheme, name)
+    userinfo = ""
+    if auth is not None:
+        user, password = auth
+        userinfo = f"{quote(user or '', safe='')}:{quote(password or '', safe='')}@"
+    host = f"[{url.host}]" if ":" in url.host else url.host
+    port = "" if url.port is None else f":{url.port}"
+    return f"{scheme}://{userinfo}{host}{port}"
+
+
+def auth_from_headers(headers: Any, auth: Any, scheme: str, name: str) -> Tuple[str, str]:
+    """The credentials of a ``Proxy(headers={"Proxy-Authorization": "Basic ..."})``:
+    our client builds that field itself from a user and password (the same bytes
+    for the same credentials), and sends no other field to a proxy."""
+    if scheme not in ("http", "https") or set(headers) != {"proxy-authorization"}:
+        raise ValueError(
+            f"{name} sends no proxy headers other than a Basic Proxy-Authorization "
+            "to an http:// or https:// proxy: give credentials in the URL or Proxy(auth=...)"
+        )
+    if auth is not None:
+        raise ValueError(f"{name}: give the proxy's credentials once, not as auth and a header")
+    kind, _, token = headers["proxy-authorization"].partition(" ")
+    try:
+        user, colon, password = (
+            base64.b64decode(token.strip(), validate=True).decode().partition(":")
+        )
+    except (binascii.Error, UnicodeDecodeError):
+        colon = ""
+    if kind.lower() != "basic" or not colon:
+        raise ValueError(f"{name} sends Basic proxy credentials only")
+    return user, password

@@ -54,11 +54,21 @@ How httpx's settings map to ours:
   ``SSL_CERT_FILE``/``SSL_CERT_DIR`` with ``trust_env``), and used for every
   connection. A context given as ``verify=`` is used as it is, except that one
   verifying certificates is set to check host names too.
-* ``proxy``: an ``http://`` proxy (with credentials in the URL or ``Proxy.auth``):
-  plain HTTP goes to it in absolute form, HTTPS through a CONNECT tunnel. HTTPS and
-  SOCKS proxies are refused when the transport is made. Proxies from the environment
-  (``HTTP_PROXY``...) are ``httpx.Client``'s business, and it applies them only to
-  transports it makes itself: with this one, pass ``proxy=``.
+* ``proxy``: an ``httpx.Proxy`` or a proxy URL, of any scheme our client speaks
+  (:data:`PROXY_SCHEMES`): ``http://`` (plain HTTP goes to it in absolute form,
+  HTTPS through a CONNECT tunnel), ``https://`` (the same over TLS to the proxy,
+  verified with the transport's ``verify``/``cert`` context; TLS inside that TLS
+  for https origins), ``socks5://`` and ``socks4://`` (we resolve the origin's name),
+  ``socks5h://`` and ``socks4a://`` (the proxy does). ``httpx.Proxy`` knows no
+  SOCKS4: give those as a URL string. Credentials come from the URL,
+  ``Proxy(auth=...)`` or a Basic ``Proxy-Authorization`` in ``Proxy(headers=...)``;
+  other proxy headers, and ``Proxy(ssl_context=...)``, are refused when the
+  transport is made (``ValueError``). Proxies from the environment
+  (``HTTP_PROXY``, ``ALL_PROXY``...) are ``httpx.Client``'s business, and it applies
+  them only to transports it makes itself: with this one, pass ``proxy=``.
+* ``uds``: every connection goes to this Unix domain socket instead of the URL's
+  host and port, which still make the ``Host`` field (and, for ``https``, the name
+  TLS checks), as with ``httpx.HTTPTransport(uds=...)``. Not with ``proxy``.
 * A request without a ``timeout`` extension (a transport called directly, not
   through ``httpx.Client``) has no time limits, as with httpcore.
 * ``retries``: connection failures (refused, unreachable, connect timeout) are tried
@@ -69,9 +79,11 @@ How httpx's settings map to ours:
 Errors are translated once, here, into httpx's classes, with ours as ``__cause__``:
 ``ConnectTimeout``, ``ReadTimeout``, ``WriteTimeout`` (the body's send timer, or the
 socket's timeout while the body was being sent), ``PoolTimeout``, ``ConnectError``
-(refused, DNS, TLS), ``ProxyError``, ``ReadError``/``WriteError`` (the transport
-failed while receiving/sending the body), ``RemoteProtocolError`` (a malformed
-response, a body cut short, the connection closed before any response),
+(refused, DNS, TLS), ``ProxyError`` (our ``ProxyError`` and its subclasses: the
+proxy refused the tunnel or the credentials, or broke its protocol),
+``ReadError``/``WriteError`` (the transport failed while receiving/sending the
+body), ``RemoteProtocolError`` (a malformed response, a body cut short, the
+connection closed before any response),
 ``LocalProtocolError`` (a request that cannot be sent as given) and
 ``UnsupportedProtocol`` (a scheme other than http and https). A caller's own
 ``gevent.Timeout`` passes through untouched.
@@ -84,9 +96,14 @@ from typing import Any, ClassVar, Optional, Union
 
 import httpx
 
-from geventhttpclient.contrib._httpx_transport import ONE_WRITE, ResponseStream, Transport
+from geventhttpclient.contrib._httpx_transport import (
+    ONE_WRITE,
+    PROXY_SCHEMES,
+    ResponseStream,
+    Transport,
+)
 
-__all__ = ["GeventTransport", "ONE_WRITE"]
+__all__ = ["GeventTransport", "ONE_WRITE", "PROXY_SCHEMES"]
 
 
 class _ResponseStream(ResponseStream, httpx.SyncByteStream):
@@ -98,14 +115,15 @@ class GeventTransport(Transport, httpx.BaseTransport):
 
     The arguments are ``httpx.HTTPTransport``'s (see the module docstring for how
     each maps to ours): ``verify``, ``cert``, ``trust_env``, ``http1``, ``http2``,
-    ``limits``, ``proxy``, ``local_address``, ``retries``. Any other keyword goes to
+    ``limits``, ``proxy``, ``uds``, ``local_address``, ``retries``. Any other keyword goes to
     every :class:`~geventhttpclient.HTTPClient` made (``block_size``,
     ``resolve``, ``dns_cache``, ``max_connection_age``, ``trace``...), except those
     set from httpx's settings (``TypeError`` for them). ``dns_cache`` defaults to
     True, as in :class:`~geventhttpclient.HTTPClientPool`.
 
-    Raises ``ValueError`` for ``http2=True``, ``http1=False``, ``uds`` or
-    ``socket_options``, and for a proxy other than ``http://``.
+    Raises ``ValueError`` for ``http2=True``, ``http1=False``,
+    ``socket_options``, ``uds`` with ``proxy``, and for a proxy it cannot use
+    (an unknown scheme, headers other than credentials, ``Proxy.ssl_context``).
 
     The implementation is shared with :mod:`geventhttpclient.contrib.httpx2`
     (``geventhttpclient.contrib._httpx_transport``); this class gives it httpx's

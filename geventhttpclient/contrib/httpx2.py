@@ -26,9 +26,14 @@ from typing import Any, ClassVar, Optional, Union
 
 import httpx2  # type: ignore[import-not-found, unused-ignore]  # a 3.11+ package
 
-from geventhttpclient.contrib._httpx_transport import ONE_WRITE, ResponseStream, Transport
+from geventhttpclient.contrib._httpx_transport import (
+    ONE_WRITE,
+    PROXY_SCHEMES,
+    ResponseStream,
+    Transport,
+)
 
-__all__ = ["GeventTransport", "ONE_WRITE"]
+__all__ = ["GeventTransport", "ONE_WRITE", "PROXY_SCHEMES"]
 
 
 class _ResponseStream(ResponseStream, httpx2.SyncByteStream):
@@ -40,15 +45,16 @@ class GeventTransport(Transport, httpx2.BaseTransport):
 
     The arguments are ``httpx2.HTTPTransport``'s (see
     :mod:`geventhttpclient.contrib.httpx` for how each maps to ours): ``verify``,
-    ``cert``, ``trust_env``, ``http1``, ``http2``, ``limits``, ``proxy``,
+    ``cert``, ``trust_env``, ``http1``, ``http2``, ``limits``, ``proxy``, ``uds``,
     ``local_address``, ``retries``. Any other keyword goes to
     every :class:`~geventhttpclient.HTTPClient` made (``block_size``,
     ``resolve``, ``dns_cache``, ``max_connection_age``, ``trace``...), except those
     set from httpx2's settings (``TypeError`` for them). ``dns_cache`` defaults to
     True, as in :class:`~geventhttpclient.HTTPClientPool`.
 
-    Raises ``ValueError`` for ``http2=True``, ``http1=False``, ``uds`` or
-    ``socket_options``, and for a proxy other than ``http://``.
+    Raises ``ValueError`` for ``http2=True``, ``http1=False``,
+    ``socket_options``, ``uds`` with ``proxy``, and for a proxy it cannot use
+    (an unknown scheme, headers other than credentials, ``Proxy.ssl_context``).
 
     The implementation is shared with :mod:`geventhttpclient.contrib.httpx`
     (``geventhttpclient.contrib._httpx_transport``); this class gives it httpx2's
