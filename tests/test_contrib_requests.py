@@ -3,7 +3,8 @@ through our engine, against loopback servers (tests/conftest.py).
 
 What the adapter owns is tested here: bodies out, the response built as requests'
 HTTPAdapter builds it, content decoding, streaming and the connection's return,
-timeouts, TLS settings, proxies, error classes, pools. What stays requests' own
+timeouts, TLS settings, proxies (HTTP; HTTPS from tests/httpsproxy.py; SOCKS 4/4a/5/5h
+from tests/socksserver.py), Unix domain sockets, error classes, pools. What stays requests' own
 (redirects, the session's cookies) is tested to still work through the adapter.
 """
 
@@ -21,7 +22,9 @@ import gevent
 import gevent.event
 import gevent.socket
 import pytest
-from conftest import ServerConn, echo_json, keep_alive, pipe, wait_until
+from conftest import ServerConn, basic, echo_json, keep_alive, pipe, wait_until
+from httpsproxy import HTTPSProxy
+from socksserver import SocksServer
 
 requests = pytest.importorskip("requests")
 
@@ -773,10 +776,187 @@ def test_proxy_refusing_or_unreachable_raises_proxy_error(server_factory, sessio
         session.get("http://origin.test/", proxies={"http": f"http://127.0.0.1:{port}"})
 
 
-def test_socks_and_https_proxies_are_refused_with_invalid_schema(session):
-    for proxy in ("socks5://127.0.0.1:1080", "https://127.0.0.1:3128"):
-        with pytest.raises(rexc.InvalidSchema):
-            session.get("http://origin.test/", proxies={"http": proxy})
+def test_an_unknown_proxy_scheme_is_invalid_schema(session):
+    with pytest.raises(rexc.InvalidSchema):
+        session.get("http://origin.test/", proxies={"http": "ftp://127.0.0.1:21"})
+
+
+HOSTS = {"origin.test": "127.0.0.1", "localhost": "127.0.0.1"}
+"""Names as the SOCKS server resolves them (socks5h, socks4a), and as the client does
+for socks5 and socks4 (``resolve=``): whoever resolved shows in what the proxy got."""
+
+
+@pytest.fixture
+def socks():
+    with SocksServer(hosts=HOSTS) as server:
+        yield server
+
+
+@pytest.mark.parametrize(
+    "scheme, atyp",
+    [("socks5", "ipv4"), ("socks5h", "domain"), ("socks4", "ipv4"), ("socks4a", "domain")],
+)
+def test_each_socks_scheme_carries_http_and_https(
+    server_factory, tls_server, socks, ca_file, scheme, atyp
+):
+    origin = server_factory(keep_alive(echo_json))
+    adapter = GeventAdapter(resolve=HOSTS)
+    session = requests.Session()
+    session.trust_env = False
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.proxies = {"http": socks.url(scheme), "https": socks.url(scheme)}
+    r = session.get(f"http://origin.test:{origin.port}/plain")
+    assert r.json()["target"] == "/plain"  # origin-form: the proxy is a tunnel
+    r = session.get(f"https://localhost:{tls_server.port}/tls", verify=ca_file)
+    assert r.json()["target"] == "/tls"
+    asked = [(r.version, r.atyp, r.host, r.port) for r in socks.requests]
+    version = int(scheme[5])
+    if atyp == "domain":
+        assert asked == [
+            (version, atyp, "origin.test", origin.port),
+            (version, atyp, "localhost", tls_server.port),
+        ]
+    else:
+        assert asked == [
+            (version, atyp, "127.0.0.1", origin.port),
+            (version, atyp, "127.0.0.1", tls_server.port),
+        ]
+    keys = [k.proxy for k in adapter.statistics()]
+    assert keys == [f"{scheme}://127.0.0.1:{socks.port}"] * 2
+    session.close()
+
+
+def test_socks_from_the_environment_with_credentials(server_factory, monkeypatch):
+    origin = server_factory(keep_alive(echo_json))
+    with SocksServer(user="us@er", password="p:w") as socks:
+        for name in ("HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy", "REQUEST_METHOD"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("ALL_PROXY", f"socks5h://us%40er:p%3Aw@127.0.0.1:{socks.port}")
+        session = requests.Session()  # trust_env: requests reads ALL_PROXY
+        adapter = GeventAdapter()
+        session.mount("http://", adapter)
+        assert session.get(origin.base + "/env").json()["target"] == "/env"
+        assert [(r.user, r.password) for r in socks.requests] == [("us@er", "p:w")]
+        (key,) = adapter.statistics()
+        assert key.proxy == f"socks5h://us%40er@127.0.0.1:{socks.port}"  # no password
+        session.close()
+
+
+def test_proxy_credentials_requests_adds_on_a_redirect_stay_with_the_proxy(server_factory):
+    def respond(conn: ServerConn, req: Dict[str, Any]) -> None:
+        if req["target"] == "/old":
+            conn.respond(302, b"", [("Location", "/new")], reason="Found")
+        else:
+            echo_json(conn, req)
+
+    origin = server_factory(keep_alive(respond))
+    with SocksServer(user="u", password="p") as socks:
+        session = requests.Session()
+        session.trust_env = False
+        session.mount("http://", GeventAdapter())
+        r = session.get(origin.base + "/old", proxies={"http": socks.url("socks5", "u", "p")})
+        session.close()
+    # requests puts the proxy's credentials among the headers when it follows a
+    # redirect (Session.rebuild_proxies): through a tunnel they must not go out
+    assert r.history[0].status_code == 302
+    assert "Proxy-Authorization" in r.request.headers
+    assert [q["target"] for q in origin.requests] == ["/old", "/new"]
+    assert all("proxy-authorization" not in q["headers"] for q in origin.requests)
+    assert len(socks.requests) == 1  # one tunnel, kept alive
+
+
+@pytest.mark.parametrize(
+    "server, cause",
+    [
+        ({"user": "u", "password": "right"}, ghc.ProxyAuthenticationError),
+        ({"script": "refuse", "reply": 2}, ghc.ProxyError),
+        ({"script": "reply_version"}, ghc.ProxyProtocolError),
+    ],
+    ids=["bad-credentials", "refused", "malformed-reply"],
+)
+def test_socks_failures_are_proxy_errors(server_factory, session, server, cause):
+    origin = server_factory(keep_alive(echo_json))
+    with SocksServer(**server) as socks:
+        proxies = {"http": socks.url("socks5", "u", "wrong")}
+        with pytest.raises(rexc.ProxyError) as info:
+            session.get(origin.base + "/", proxies=proxies)
+    assert type(info.value.__cause__) is cause
+    assert isinstance(info.value, rexc.ConnectionError)  # what requests' own SOCKS raises
+    assert origin.requests == []
+
+
+@pytest.fixture
+def https_proxy(tls_cert):
+    proxy = HTTPSProxy(tls_cert, credentials=("user", "pa:ss"))
+    yield proxy
+    proxy.stop()
+
+
+def test_https_proxy_forwards_http_and_tunnels_https_verified_by_verify(
+    server_factory, tls_server, https_proxy, session, ca_file
+):
+    origin = server_factory(keep_alive(echo_json))
+    url = f"https://user:pa%3Ass@localhost:{https_proxy.port}"
+    proxies = {"http": url, "https": url}
+    r = session.get(f"http://origin.test:{origin.port}/plain", proxies=proxies, verify=ca_file)
+    assert r.json()["target"] == "/plain"
+    r = session.get(tls_url(tls_server) + "tls", proxies=proxies, verify=ca_file)
+    assert r.json()["target"] == "/tls"
+    assert [q["target"] for q in https_proxy.requests] == [
+        f"http://origin.test:{origin.port}/plain",
+        f"localhost:{tls_server.port}",
+    ]
+    assert all(
+        q["headers"]["proxy-authorization"] == [basic("user", "pa:ss")]
+        for q in https_proxy.requests
+    )
+    assert https_proxy.sni == ["localhost", "localhost"]
+    assert all("proxy-authorization" not in q["headers"] for q in origin.requests)
+    assert all("proxy-authorization" not in q["headers"] for q in tls_server.requests)
+
+
+def test_an_https_proxy_is_verified_as_verify_says_for_http_urls_too(
+    server_factory, https_proxy, session, tmp_path
+):
+    origin = server_factory(keep_alive(echo_json))
+    proxies = {"http": f"https://user:pa%3Ass@localhost:{https_proxy.port}"}
+    with pytest.raises(rexc.SSLError) as info:
+        session.get(origin.base + "/", proxies=proxies)  # certifi: an unknown CA
+    assert isinstance(info.value.__cause__, ghc.CertificateVerifyError)
+    assert https_proxy.requests == []
+    with pytest.raises(OSError, match="CA certificate bundle"):
+        session.get(origin.base + "/", proxies=proxies, verify=str(tmp_path / "nope.pem"))
+    r = session.get(origin.base + "/", proxies=proxies, verify=False)
+    assert r.status_code == 200
+    assert [q["target"] for q in https_proxy.requests] == [origin.base + "/"]
+
+
+def test_an_https_proxy_refusing_credentials_is_proxy_error(
+    https_proxy, tls_server, session, ca_file
+):
+    proxies = {"https": f"https://user:wrong@localhost:{https_proxy.port}"}
+    with pytest.raises(rexc.ProxyError) as info:
+        session.get(tls_url(tls_server), proxies=proxies, verify=ca_file)
+    assert isinstance(info.value.__cause__, ghc.ProxyAuthenticationError)
+    assert tls_server.connections == 0
+
+
+# -- Unix domain sockets -------------------------------------------------------------------
+
+
+def test_uds_adapter_sends_to_the_socket_and_ignores_proxies(tmp_path, monkeypatch):
+    from test_contrib_httpx import unix_wsgi_server
+
+    with unix_wsgi_server(tmp_path) as (path, seen):
+        monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # would refuse
+        adapter = GeventAdapter(uds=path)
+        session = requests.Session()
+        session.mount("http://", adapter)
+        assert session.get("http://localhost/v1/info").text == "unix /v1/info "
+        assert session.post("http://localhost/v1/run", data=b"go").text == "unix /v1/run go"
+        session.close()
+    assert seen == [("GET", "/v1/info", "localhost"), ("POST", "/v1/run", "localhost")]
 
 
 # -- pools --------------------------------------------------------------------------------------

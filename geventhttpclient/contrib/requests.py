@@ -57,8 +57,11 @@ Errors are requests' classes, each raised ``from`` the engine's error (its
   in time: requests' class is also a ``ConnectionError``, safe to retry);
 * ``ReadTimeout`` for our ``ReadTimeout`` (no response head in time);
 * ``SSLError`` for ``TLSError``;
-* ``ProxyError`` for ``ProxyError`` (the CONNECT refused), and for any failure to
-  connect when the request goes through a proxy, as urllib3 reports it;
+* ``ProxyError`` for ``ProxyError`` and its subclasses (the CONNECT refused, a
+  SOCKS proxy refusing the connection or the credentials, a malformed SOCKS
+  reply), and for any other failure to connect when the request goes through a
+  proxy, as urllib3 reports it (requests' ``ProxyError`` is a ``ConnectionError``,
+  which its own SOCKS support raises);
 * ``ConnectionError`` for the rest of ``ConnectError`` (refused, DNS, unreachable),
   ``NetworkError``, ``ProtocolError`` (a malformed response) and ``PoolClosed``;
 * ``InvalidURL`` for ``InvalidURL``, ``InvalidHeader`` for ``HeaderInjectionError``,
@@ -68,9 +71,10 @@ and while the body is read: ``DecodingError`` is ``ContentDecodingError``, a bod
 short or malformed is ``ChunkedEncodingError``, a ``TLSError`` is ``SSLError`` and a
 read timeout is :class:`BodyReadTimeout`, which is both requests' ``ConnectionError``
 (what requests raises there) and its ``ReadTimeout`` (what a caller who set one
-expects). A URL scheme other than http and https, a SOCKS or an https proxy is
-``InvalidSchema``. A caller's own ``gevent.Timeout`` and ``GreenletExit`` pass
-through untouched.
+expects). A URL scheme other than http and https, or a proxy scheme other than
+those below, is ``InvalidSchema``. A certificate an https proxy presents and
+``verify`` refuses is ``SSLError``, as one of the origin's. A caller's own
+``gevent.Timeout`` and ``GreenletExit`` pass through untouched.
 
 ``max_retries`` (an int, 0 by default as in requests) sends a request again when
 its connection could not be made (refused, unreachable, DNS, connect timeout):
@@ -83,9 +87,21 @@ urllib3 ``Retry`` objects (status retries, backoff) are not supported.
 ``verify=True`` checks certificates against certifi's bundle (requests' default),
 ``verify="path"`` against a CA bundle file or a directory of hashed certificates,
 ``verify=False`` not at all; ``cert`` is a file with certificate and key, or a
-``(cert, key)`` pair. Proxies are picked with ``requests.utils.select_proxy`` as
-``HTTPAdapter`` does: plain ``http://`` proxies (credentials in the URL), absolute-form
-requests for http URLs and a ``CONNECT`` tunnel for https ones.
+``(cert, key)`` pair.
+
+Proxies are picked with ``requests.utils.select_proxy`` as ``HTTPAdapter`` does, from
+``proxies=`` and the session's, and from the environment (``HTTP_PROXY``,
+``HTTPS_PROXY``, ``ALL_PROXY``, ``NO_PROXY``), which requests reads before it calls
+the adapter. Every scheme of :data:`PROXY_SCHEMES`, credentials in the URL
+(percent-encoded): ``http://`` (absolute-form requests for http URLs, a ``CONNECT``
+tunnel for https ones), ``https://`` (the same over TLS to the proxy, verified as
+``verify`` says, for http URLs too; the client certificate of ``cert`` is for the
+origin only), ``socks5://`` and ``socks4://`` (we resolve the name),
+``socks5h://`` and ``socks4a://`` (the proxy does), all without PySocks.
+
+``uds`` (a Unix domain socket path, keyword): every request of this adapter goes
+to that socket, the URL's host naming the server in ``Host`` (mount the adapter
+for the URLs that mean it); proxies are not used then.
 """
 
 from __future__ import annotations
@@ -103,7 +119,7 @@ from typing import (
     Union,
     cast,
 )
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import BaseAdapter
@@ -117,7 +133,14 @@ from ..requests import Response as _DecodedBody
 from ..requests import capath_context_factory
 from ..useragent import apply_limits
 
-__all__ = ["GeventAdapter", "GeventRawResponse", "BodyReadTimeout", "ClientKey", "timeouts"]
+__all__ = [
+    "GeventAdapter",
+    "GeventRawResponse",
+    "BodyReadTimeout",
+    "ClientKey",
+    "PROXY_SCHEMES",
+    "timeouts",
+]
 
 DEFAULT_POOLSIZE = 10
 """requests' default for ``pool_connections`` and ``pool_maxsize``."""
@@ -127,6 +150,17 @@ DEFAULT_MAX_DECOMPRESSED_SIZE: Optional[int] = _DecodedBody.max_decompressed_siz
 few kilobytes of gzip must not be able to take a load generator down. requests sets
 no bound; pass ``max_decompressed_size=None`` for none."""
 
+PROXY_SCHEMES: Dict[str, int] = {
+    "http": 80,
+    "https": 443,
+    "socks5": 1080,
+    "socks5h": 1080,
+    "socks4": 1080,
+    "socks4a": 1080,
+}
+"""The proxy URL schemes the adapter takes, and the port each defaults to (as our
+client's, and urllib3's for the first two)."""
+
 _BLOCK = 65536
 """Bytes asked of the connection at a time when the body is read as it arrives."""
 
@@ -135,10 +169,12 @@ _RESERVED = frozenset(
         "ssl",
         "ssl_options",
         "insecure",
+        "proxy",
         "proxy_host",
         "proxy_port",
         "proxy_user",
         "proxy_password",
+        "proxy_ssl_options",
         "concurrency",
         "connection_timeout",
         "network_timeout",
@@ -167,9 +203,8 @@ class ClientKey(NamedTuple):
 
 class _ProxySpec(NamedTuple):
     url: str  # without the password: for ClientKey
-    host: str
-    port: int
-    user: Optional[str]
+    full: str  # with it (percent-encoded as given): our client's proxy=
+    scheme: str
     password: Optional[str]
 
 
@@ -217,13 +252,14 @@ def _proxy_spec(proxy: str) -> _ProxySpec:
     proxy = prepend_scheme_if_needed(proxy, "http")
     parts = urlsplit(proxy)
     scheme = parts.scheme.lower()
-    if scheme != "http":
+    if scheme not in PROXY_SCHEMES:
         raise requests.exceptions.InvalidSchema(
-            f"proxy {parts.scheme}://{parts.hostname or ''}: GeventAdapter supports plain "
-            "http:// proxies only (no SOCKS, no TLS to the proxy)"
+            f"proxy {parts.scheme}://{parts.hostname or ''}: GeventAdapter takes "
+            + ", ".join(f"{s}://" for s in PROXY_SCHEMES)
+            + " proxies"
         )
     try:
-        port = parts.port or 80
+        port = parts.port or PROXY_SCHEMES[scheme]
     except ValueError as exc:
         raise requests.exceptions.InvalidProxyURL(f"invalid proxy URL {proxy!r}: {exc}") from exc
     host = parts.hostname
@@ -231,11 +267,13 @@ def _proxy_spec(proxy: str) -> _ProxySpec:
         raise requests.exceptions.InvalidProxyURL(
             "Please check proxy URL. It is malformed and could be missing the host."
         )
-    user = unquote(parts.username) if parts.username is not None else None
-    password = unquote(parts.password) if parts.password is not None else None
     netloc = f"[{host}]" if ":" in host else host
-    shown = f"http://{parts.username + '@' if parts.username else ''}{netloc}:{port}"
-    return _ProxySpec(shown, host, port, user, password)
+    user = f"{parts.username}@" if parts.username else ""
+    shown = f"{scheme}://{user}{netloc}:{port}"
+    if parts.password is not None:
+        user = f"{parts.username or ''}:{parts.password}@"
+    full = f"{scheme}://{user}{netloc}:{port}"
+    return _ProxySpec(shown, full, scheme, parts.password)
 
 
 def _tls_settings(
@@ -532,7 +570,8 @@ class GeventAdapter(BaseAdapter):
     the ``pool_maxsize`` connections (urllib3's ``pool_block=True``), never opens one
     more; ``pool_timeout``: seconds a request may wait for a free connection (None: as
     long as it takes);
-    ``max_decompressed_size``: bound on a decoded body (None: no bound). Any other
+    ``max_decompressed_size``: bound on a decoded body (None: no bound); ``uds``: a
+    Unix domain socket path every request goes to, proxies unused. Any other
     keyword goes to every :class:`~geventhttpclient.client.HTTPClient` made
     (``block_size``, ``disable_ipv6``, ``limits``, ``trace``, ``resolve``,
     ``dns_cache``, ``keepalive_expiry``...); the adapter sets TLS, proxy, timeouts and
@@ -551,6 +590,7 @@ class GeventAdapter(BaseAdapter):
         *,
         pool_timeout: Optional[float] = None,
         max_decompressed_size: Optional[int] = DEFAULT_MAX_DECOMPRESSED_SIZE,
+        uds: Optional[str] = None,
         **client_kw: Any,
     ) -> None:
         super().__init__()
@@ -574,6 +614,10 @@ class GeventAdapter(BaseAdapter):
         self.pool_block = pool_block
         self.pool_timeout = pool_timeout
         self.max_decompressed_size = max_decompressed_size
+        self.uds = uds
+        """The Unix domain socket every request goes to, or None (TCP)."""
+        if uds is not None:
+            client_kw["uds"] = uds
         self.client_kw = client_kw
         self._clients: Dict[Tuple[ClientKey, Optional[str]], HTTPClient] = {}
         self.evicted = 0
@@ -638,26 +682,29 @@ class GeventAdapter(BaseAdapter):
             connection_timeout=timeout[0],
             network_timeout=timeout[1],
         )
+        tls_proxy = proxy is not None and proxy.scheme == "https"
         if proxy is not None:
-            kw.update(
-                proxy_host=proxy.host,
-                proxy_port=proxy.port,
-                proxy_user=proxy.user,
-                proxy_password=proxy.password,
-            )
-        if tls:
-            options: Dict[str, Any] = {}
+            kw["proxy"] = proxy.full
+        if tls or tls_proxy:
+            # One verify setting for the origin and an https proxy (our client
+            # applies the factory and insecure to both); the certificate is the
+            # origin's.
+            trust: Dict[str, Any] = {}
             if isinstance(verify, str):
                 if os.path.isdir(verify):
                     kw["ssl_context_factory"] = capath_context_factory(verify)
                 else:
-                    options["ca_certs"] = verify
-            if cert is not None:
-                options["certfile"] = cert[0]
-                if cert[1] is not None:
-                    options["keyfile"] = cert[1]
-            kw["ssl_options"] = options
+                    trust["ca_certs"] = verify
             kw["insecure"] = verify is False
+            if tls_proxy:
+                kw["proxy_ssl_options"] = dict(trust)
+            if tls:
+                options = dict(trust)
+                if cert is not None:
+                    options["certfile"] = cert[0]
+                    if cert[1] is not None:
+                        options["keyfile"] = cert[1]
+                kw["ssl_options"] = options
         return HTTPClient(host, port=port, ssl=tls, **kw)
 
     def _evict(self) -> None:
@@ -709,10 +756,12 @@ class GeventAdapter(BaseAdapter):
             raise requests.exceptions.InvalidURL(f"no host in {url!r}", request=request)
         if port is None:
             port = 443 if scheme == "https" else 80
-        proxy_url = select_proxy(url, cast(Any, proxies)) if proxies else None
+        proxy_url = select_proxy(url, cast(Any, proxies)) if proxies and not self.uds else None
         proxy = _proxy_spec(proxy_url) if proxy_url else None
         if scheme == "https":
             verify, cert_pair = _tls_settings(verify, cert)
+        elif proxy is not None and proxy.scheme == "https":  # TLS to the proxy only
+            verify, cert_pair = _tls_settings(verify, None)[0], None
         else:  # as HTTPAdapter.cert_verify: a plain request does not look at them
             verify, cert_pair = False, None
         client = self._client(scheme, host, port, proxy, verify, cert_pair, timeouts(timeout))
