@@ -144,6 +144,7 @@ class HTTPSocketPoolResponse(HeadAccess):
         "_t_ready",
         "_t_sent",
         "_t_head",
+        "_t_body",
         "_t_end",
         "_nsent",
         "_ended",
@@ -178,7 +179,7 @@ class HTTPSocketPoolResponse(HeadAccess):
         # by the attributes it has, and one added later (in begin, where this object
         # is no longer new to the JIT) costs a new layout and a copy of its storage
         # per response (seen in PyPy's JIT log: three array copies per request).
-        self._t_head = self._t_end = 0.0
+        self._t_head = self._t_body = self._t_end = 0.0
         self._ended: Optional[Tuple[float, Any, int, int]] = None
         conn.parsed = 0
         self._conn: Optional[Connection] = conn
@@ -257,6 +258,8 @@ class HTTPSocketPoolResponse(HeadAccess):
                 raise translate(exc, "reading the response head") from exc
             raise
         self._t_head = now = _clock()
+        if self._chunks:  # body bytes came with the head
+            self._t_body = now
         # The parser serves the next request on this connection once the message is
         # complete: keep what belongs to this response.
         self.status_code = parser.status_code
@@ -278,6 +281,8 @@ class HTTPSocketPoolResponse(HeadAccess):
                 self._parser.finish()
             else:
                 conn.parse()
+                if not self._t_body and self._chunks:
+                    self._t_body = _clock()
         except BaseException as exc:
             self.abandon()
             if isinstance(exc, Exception):
@@ -287,6 +292,8 @@ class HTTPSocketPoolResponse(HeadAccess):
 
     def _direct(self, length: int) -> None:
         """Account for ``length`` body bytes received outside the buffer."""
+        if not self._t_body and length:
+            self._t_body = _clock()
         self._parser.body_consumed(length)
         self._conn.parsed += length  # type: ignore[union-attr]
         self._after_parse()
@@ -347,6 +354,7 @@ class HTTPSocketPoolResponse(HeadAccess):
         sent = getattr(self, "_t_sent", 0.0) or ready
         head = self._t_head
         end = self._t_end
+        body = self._t_body
         return Timings(
             queued=queued,
             dns=dns,
@@ -357,6 +365,7 @@ class HTTPSocketPoolResponse(HeadAccess):
             receive=end - head if end and head else None,
             total=end - start if end else None,
             elapsed=head - start if head else None,
+            first_body_byte=body - start if body else None,
             reused=reused,
             tls_resumed=resumed,
             bytes_sent=getattr(self, "_nsent", 0) or len(self.sent_request or b""),
@@ -477,6 +486,8 @@ class HTTPSocketPoolResponse(HeadAccess):
                 else:
                     got = conn.read_into(view, want)
                 if got < want:
+                    if not self._t_body and got > have:
+                        self._t_body = _clock()  # the first bytes, before waiting for more
                     got = self._fill(view, got, want)
                 data: bytes = view[:got].tobytes()
                 # Accounted only now: completing the body hands the connection, and

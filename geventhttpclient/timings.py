@@ -8,8 +8,9 @@ from client-side queueing; an API client, to see a slow resolver or a handshake 
 request.
 
 Cost: the request path reads the clock twice for a response whose body comes with
-its head (when it has a connection, when the head is in), once more when the body
-ends later and once more when sending had to wait for the socket, and keeps the
+its head (when it has a connection, when the head is in), once more when the body's
+first bytes come later, once more when the body ends later and once more when
+sending had to wait for the socket, and keeps the
 readings on the response; the :class:`Timings` object is made only when asked for.
 A request without a body sends its head in one non-blocking write: its ``send`` is
 0.0 unless that write had to wait. Phases that did not happen
@@ -83,7 +84,10 @@ class Timings:
     response head received in full: the server's time plus one round trip),
     ``receive`` (the body, until its last byte was read), ``total`` (from the call
     to the end of the body), ``elapsed`` (from the call to the response head: what
-    requests calls ``Response.elapsed``). ``receive`` and ``total`` are None while the body is
+    requests calls ``Response.elapsed``), ``first_body_byte`` (from the call to the
+    arrival of the body's first bytes: on a stream whose head comes first, such as
+    server-sent events, the time to its first data; None without a body or until
+    it arrives). ``receive`` and ``total`` are None while the body is
     still being read; ``dns``, ``connect`` and ``tls`` are None on a reused
     connection and when the phase did not happen. ``reused``: the connection had
     served a request before. ``tls_resumed``: the handshake resumed a TLS session
@@ -102,6 +106,7 @@ class Timings:
         "receive",
         "total",
         "elapsed",
+        "first_body_byte",
         "reused",
         "tls_resumed",
         "bytes_sent",
@@ -120,6 +125,7 @@ class Timings:
         receive: Optional[float] = None,
         total: Optional[float] = None,
         elapsed: Optional[float] = None,
+        first_body_byte: Optional[float] = None,
         reused: bool = False,
         tls_resumed: Optional[bool] = None,
         bytes_sent: int = 0,
@@ -134,6 +140,7 @@ class Timings:
         self.receive = receive
         self.total = total
         self.elapsed = elapsed
+        self.first_body_byte = first_body_byte
         self.reused = reused
         self.tls_resumed = tls_resumed
         self.bytes_sent = bytes_sent

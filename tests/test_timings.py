@@ -388,3 +388,86 @@ def test_agents_trace_retries_and_redirects(server_factory):
         assert info["retry"]["attempt"] == 1 and "error" in info["retry"]
         assert info["redirect"]["status_code"] == 302
         assert info["redirect"]["location"] == "/done"
+
+
+# -- the body's first byte --------------------------------------------------------------
+
+
+def gap_server(server_factory, gap: float, size: int = len(BODY)):
+    """A server that sends the head at once and the body ``gap`` seconds later, in
+    two halves (the second 10 ms after the first); ``server.gaps`` holds how long
+    after the head the first half really went."""
+    body = b"z" * size
+
+    def respond(conn, req):
+        conn.send(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % size)
+        sent_head = clock()
+        gevent.sleep(gap)
+        conn.send(body[: size // 2])
+        server.gaps.append(clock() - sent_head)
+        gevent.sleep(0.01)
+        conn.send(body[size // 2 :])
+
+    server = server_factory(keep_alive(respond))
+    server.gaps = []
+    server.body = body
+    return server
+
+
+@pytest.mark.parametrize("how", ["read", "read_direct", "readinto", "iterate", "read1"])
+def test_first_body_byte_is_when_the_body_began_to_arrive(server_factory, how):
+    server = gap_server(server_factory, 0.1, size=256 * 1024)
+    with HTTPClient("127.0.0.1", port=server.port) as client:
+        resp = client.get("/")
+        assert resp.timings.first_body_byte is None  # only the head is here
+        if how == "read":
+            got = resp.read()
+        elif how == "read_direct":  # big reads bypass the receive buffer
+            got = b"".join(iter(lambda: resp.read(128 * 1024), b""))
+        elif how == "readinto":
+            buf = bytearray(128 * 1024)
+            parts = []
+            while True:
+                n = resp.readinto(buf)
+                if not n:
+                    break
+                parts.append(bytes(buf[:n]))
+            got = b"".join(parts)
+        elif how == "iterate":
+            got = b"".join(resp)
+        else:
+            got = b"".join(iter(resp.read1, b""))
+        t = resp.timings
+    assert got == server.body
+    assert t.first_body_byte is not None and t.elapsed is not None and t.total is not None
+    assert near(t.first_body_byte - t.elapsed, server.gaps[0]), (t, server.gaps)
+    assert t.elapsed < t.first_body_byte < t.total
+
+
+def test_first_body_byte_with_the_head_is_the_head(server_factory):
+    server = delayed_server(server_factory, head_delay=0.05, pieces=1, gap=0)
+    with HTTPClient("127.0.0.1", port=server.port) as client:
+        resp = client.get("/")
+        t = resp.timings
+        resp.read()
+    assert t.first_body_byte is not None and t.first_body_byte == t.elapsed
+
+
+def test_no_body_no_first_body_byte(echo_server):
+    with HTTPClient("127.0.0.1", port=echo_server.port) as client:
+        resp = client.request("HEAD", "/")
+        resp.read()
+        assert resp.timings.first_body_byte is None
+        assert resp.timings.total is not None
+
+
+def test_first_body_byte_on_every_face(server_factory):
+    server = gap_server(server_factory, 0.05)
+    with Session() as session:
+        r = session.get(f"http://127.0.0.1:{server.port}/")
+        assert r.content == server.body
+        assert near(r.timings.first_body_byte - r.timings.elapsed, server.gaps[-1])
+    with UserAgent() as agent:
+        r = agent.urlopen(f"http://127.0.0.1:{server.port}/")
+        assert r.content == server.body
+        assert near(r.timings.first_body_byte - r.timings.elapsed, server.gaps[-1])
