@@ -433,6 +433,11 @@ def connect(
             replaced = tunnel(sock)
             if replaced is not None:
                 sock = replaced
+            if phases is not None:
+                # The proxy's handshake (CONNECT, SOCKS, TLS to the proxy) is part
+                # of connecting: without it the request's start, and so its total,
+                # would leave that time out.
+                phases.connect = clock() - began
         if ssl_context is not None:
             # The handshake is part of connecting: it runs under connection_timeout.
             # Always gevent's SSLSocket: a stdlib context (gevent's create_default_context

@@ -79,7 +79,7 @@ class Timings:
     """The phases of one request (one exchange: each redirect hop has its own).
 
     All in float seconds: ``queued`` (waiting for a free connection in the pool;
-    0.0 when there was no wait), ``dns``, ``connect`` (TCP), ``tls`` (the
+    0.0 when there was no wait), ``dns``, ``connect`` (TCP, and a proxy's handshake), ``tls`` (the
     handshake), ``send`` (head and body), ``wait`` (from the end of sending to the
     response head received in full: the server's time plus one round trip),
     ``receive`` (the body, until its last byte was read), ``total`` (from the call

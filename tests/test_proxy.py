@@ -26,6 +26,7 @@ from conftest import keep_alive, pipe
 
 from geventhttpclient import HTTPClient, _net
 from geventhttpclient.exceptions import ConnectError, ConnectTimeout, TLSError
+from geventhttpclient.timings import clock
 
 TIMEOUT = 2.0
 
@@ -315,3 +316,25 @@ def test_proxy_not_answering_connect_raises_connect_timeout(server_factory, tls_
         release.set()
     assert len(proxy.requests) == 1
     assert client.statistics().connections == 0
+
+
+def test_the_proxy_handshake_counts_as_connecting(server_factory, tls_origin, ca_file):
+    """The CONNECT exchange is in ``timings.connect``: else the request's start, and
+    its total, would leave it out."""
+    delay = 0.1
+    slow = connect_proxy()
+
+    def slow_proxy(conn):
+        gevent.sleep(delay)
+        slow(conn)
+
+    proxy = server_factory(slow_proxy)
+    client = via_proxy("localhost", tls_origin.port, proxy, ssl_options={"ca_certs": ca_file})
+    with client:
+        began = clock()
+        resp = client.get("/")
+        resp.read()
+        took = clock() - began
+    t = resp.timings
+    assert t.connect is not None and t.connect >= delay
+    assert t.total is not None and abs(t.total - took) < 0.01
