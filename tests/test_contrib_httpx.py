@@ -25,7 +25,7 @@ import socket
 import ssl
 import tempfile
 import time
-from typing import Any, Dict, Iterator, List, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import gevent
 import gevent.event
@@ -827,10 +827,13 @@ def test_proxy_settings_the_transport_cannot_honour_are_refused(proxy, httpx, Ge
 
 
 @contextlib.contextmanager
-def unix_wsgi_server(tmp_path: Any) -> Iterator[Tuple[str, List[Any]]]:
+def unix_wsgi_server(
+    tmp_path: Any, ssl_context: Optional[ssl.SSLContext] = None
+) -> Iterator[Tuple[str, List[Any]]]:
     """A WSGI server on a Unix socket in ``tmp_path`` (or in a shorter directory if
-    that path is past the ~100 bytes a socket path may have): its path, and the
-    (method, path, Host) of each request it served. Also the requests adapter's."""
+    that path is past the ~100 bytes a socket path may have), speaking TLS with
+    ``ssl_context``: its path, and the (method, path, Host) of each request it
+    served. Also the requests adapter's tests'."""
     directory = str(tmp_path)
     if len(directory) > 80:
         directory = tempfile.mkdtemp(prefix="uds", dir="/tmp")
@@ -846,7 +849,8 @@ def unix_wsgi_server(tmp_path: Any) -> Iterator[Tuple[str, List[Any]]]:
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [b"unix " + environ["PATH_INFO"].encode() + b" " + body]
 
-    server = gevent.pywsgi.WSGIServer(listener, app, log=None)
+    kw: Dict[str, Any] = {} if ssl_context is None else {"ssl_context": ssl_context}
+    server = gevent.pywsgi.WSGIServer(listener, app, log=None, **kw)
     server.start()
     try:
         yield path, seen
@@ -879,12 +883,27 @@ def test_uds_sends_every_request_to_the_unix_socket(uds_server, httpx, GeventTra
     ]
 
 
-def test_uds_refused_when_nothing_listens(tmp_path, httpx, GeventTransport):
-    transport = GeventTransport(uds=str(tmp_path / "nobody.sock"))
+def test_https_over_uds_checks_the_urls_host(
+    tmp_path, server_ssl_context, ca_file, httpx, GeventTransport
+):
+    ctx = ssl.create_default_context(cafile=ca_file)
+    with unix_wsgi_server(tmp_path, server_ssl_context) as (path, seen):
+        with httpx.Client(transport=GeventTransport(uds=path, verify=ctx)) as c:
+            assert c.get("https://localhost/secure").text == "unix /secure "
+            with pytest.raises(httpx.ConnectError) as info:
+                c.get("https://docker/")  # the certificate is for localhost
+    assert isinstance(info.value.__cause__, ours.CertificateVerifyError)
+    assert seen == [("GET", "/secure", "localhost")]
+
+
+def test_uds_with_nothing_listening_is_connect_error(uds_server, httpx, GeventTransport):
+    path, _ = uds_server
+    transport = GeventTransport(uds=path + ".none")
     with httpx.Client(transport=transport) as c:
         with pytest.raises(httpx.ConnectError) as info:
             c.get("http://localhost/")
     assert isinstance(info.value.__cause__, ours.ConnectError)
+    assert path + ".none" in str(info.value)
 
 
 # -- what the transport refuses ---------------------------------------------------------
