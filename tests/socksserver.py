@@ -44,8 +44,11 @@ Run as a script for the Locust job (serves until killed)::
 
     python tests/socksserver.py --port-file F [--user U --password P] [--stats-file S]
 
-writes its port to ``F`` once listening, and, with ``--stats-file``, a JSON summary
-(connections, relays, requests by version) after every handshake.
+writes its port to ``F`` once listening (and prints ``{"port": N}`` on stdout, for a
+parent that reads the line rather than polls the file), and, with ``--stats-file``, a
+JSON summary (connections, relays, requests by version and address type, users, the
+local ports of its connections to the targets) after every handshake and at exit.
+SIGTERM or SIGINT stops it.
 """
 
 from __future__ import annotations
@@ -169,6 +172,7 @@ class SocksServer:
         self.requests: List[SocksRequest] = []
         self.connections = 0
         self.relays = 0  # tunnels opened to a target
+        self.upstream_ports: List[int] = []  # our local port of each tunnel to a target
         self.errors: List[BaseException] = []
         self._pipes = gevent.pool.Group()
         self._server = gevent.server.StreamServer((host, port), self._handle)
@@ -213,6 +217,8 @@ class SocksServer:
             "relays": self.relays,
             "requests": by_version,
             "users": sorted({r.user for r in self.requests if r.user}),
+            "upstream_ports": list(self.upstream_ports),
+            "errors": [repr(e) for e in self.errors],
         }
 
     # -- one client ----------------------------------------------------------------------
@@ -221,25 +227,24 @@ class SocksServer:
         self.connections += 1
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         reader = _Reader(sock)
+        upstream = None
         try:
             version = reader.read(1)[0]
             if version == 5:
                 upstream = self._socks5(sock, reader)
             elif version == 4:
                 upstream = self._socks4(sock, reader)
-            else:
-                return
-            if upstream is None:
-                return
         except (_Closed, OSError):
-            return
+            pass
         except Exception as exc:  # recorded for the test to see
             self.errors.append(exc)
+        if upstream is not None:
+            self.relays += 1
+            self.upstream_ports.append(upstream.getsockname()[1])
+        if self.on_handshake is not None:
+            self.on_handshake(self)
+        if upstream is None:
             return
-        finally:
-            if self.on_handshake is not None:
-                self.on_handshake(self)
-        self.relays += 1
         try:
             if reader.buf:
                 upstream.sendall(reader.buf)
@@ -455,6 +460,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         write_stats(server)
     server.start()
     _write_atomically(args.port_file, str(server.port))
+    sys.stdout.write(json.dumps({"port": server.port}) + "\n")
+    sys.stdout.flush()
     done = gevent.event.Event()
     gevent.signal_handler(signal.SIGTERM, done.set)
     gevent.signal_handler(signal.SIGINT, done.set)

@@ -6,7 +6,9 @@ the target through the environment:
 * ``GHC_LOCUST_HTTP`` / ``GHC_LOCUST_HTTPS``: base URLs of the target server,
 * ``GHC_LOCUST_CA``: its CA certificate (trustme),
 * ``GHC_LOCUST_ITERATIONS``: how many times each user runs the scenario,
-* ``GHC_LOCUST_FACTS``: a JSON file this locustfile writes when Locust quits.
+* ``GHC_LOCUST_FACTS``: a JSON file this locustfile writes when Locust quits,
+* ``GHC_LOCUST_SOCKS``: the URL of the SOCKS proxy (``tests/socksserver.py``) that
+  ``SocksUser`` goes through, credentials included.
 
 Three user classes run the same scenario, each with a fixed number of users, so
 every request name gets an exact, known count: ``PlainUser`` over HTTP with its own
@@ -14,6 +16,11 @@ pool, ``TlsUser`` over HTTPS with a custom ``ssl_context_factory`` that trusts o
 the test CA (``insecure = False``), ``PoolUser`` over HTTP with one
 ``HTTPClientPool`` shared by all its users (``client_pool``). Request names are
 prefixed with the class's tag (``http``, ``https``, ``pool``).
+
+A fourth class, ``SocksUser``, sends a shorter scenario (``EXPECTED_SOCKS``) to the
+same HTTP and HTTPS servers through a SOCKS5 proxy (``socks5h://``, with a username
+and password), given as FastHttpUser's ``proxy_host``; every request it sends is
+marked ``X-Via: socks`` so the server can tell which ones came from it.
 
 Every user stops itself after its iterations; the last one asks the runner to quit,
 so the run takes as long as the requests, not ``--run-time`` (a safety bound).
@@ -44,6 +51,7 @@ REFUSED = os.environ.get("GHC_LOCUST_REFUSED", "http://127.0.0.1:9")
 CA_FILE = os.environ.get("GHC_LOCUST_CA", "")
 ITERATIONS = int(os.environ.get("GHC_LOCUST_ITERATIONS", "5"))
 FACTS_FILE = os.environ.get("GHC_LOCUST_FACTS", "")
+SOCKS = os.environ.get("GHC_LOCUST_SOCKS", "")
 
 ITEM = {"id": 1, "name": "thing", "tags": ["a", "b"]}
 STREAM_LINES = [f"line {i}" for i in range(20)]
@@ -92,6 +100,16 @@ EXPECTED_TLS_ONLY: Dict[str, Any] = {
     "GET /api/item (insecure)": None,
 }
 
+# SocksUser's scenario (tag "socks"): through the SOCKS proxy to both servers.
+EXPECTED_SOCKS: Dict[str, Any] = {
+    "GET rest /api/item": None,
+    "POST rest /api/item": None,
+    "GET /missing": "LocustBadStatusCode(code=404)",
+    "GET /redirect/3 (follow)": None,
+    "GET /gzip": None,
+    "GET https /api/item": None,
+}
+
 facts: Dict[str, Any] = {
     "iterations": {},
     "user_errors": [],
@@ -109,6 +127,20 @@ def trusting_test_ca(**_kw: Any) -> ssl.SSLContext:
     """
     facts["ssl_factory_calls"] += 1
     return ssl.create_default_context(cafile=CA_FILE)
+
+
+def finish(user: Any) -> None:
+    """A user ran its iterations: it stops, and the last one to stop ends the run."""
+    finished.append(user.tag)
+    # The classes this run has (locustfile_otel.py runs fewer of them).
+    expected_users = sum(cls.fixed_count for cls in user.environment.user_classes)
+    if len(finished) == expected_users:
+        # Not from this greenlet: quitting kills the users, this one included. Locust
+        # writes its CSV files every CSV_STATS_INTERVAL_SEC and not again when it
+        # quits, so wait for one more write: it then has every request.
+        delay = locust.stats.CSV_STATS_INTERVAL_SEC + 0.5
+        gevent.spawn_later(delay, user.environment.runner.quit)
+    raise StopUser()
 
 
 class Scenario(FastHttpUser):
@@ -138,21 +170,10 @@ class Scenario(FastHttpUser):
     @task
     def scenario(self) -> None:
         if self.done >= ITERATIONS:
-            self.finish()
+            finish(self)
         self.steps()
         self.done += 1
         facts["iterations"][self.tag] = facts["iterations"].get(self.tag, 0) + 1
-
-    def finish(self) -> None:
-        finished.append(self.tag)
-        expected_users = sum(cls.fixed_count for cls in (PlainUser, TlsUser, PoolUser))
-        if len(finished) == expected_users:
-            # Not from this greenlet: quitting kills the users, this one included. Locust
-            # writes its CSV files every CSV_STATS_INTERVAL_SEC and not again when it
-            # quits, so wait for one more write: it then has every request.
-            delay = locust.stats.CSV_STATS_INTERVAL_SEC + 0.5
-            gevent.spawn_later(delay, self.environment.runner.quit)
-        raise StopUser()
 
     def steps(self) -> None:
         c = self.client
@@ -288,6 +309,61 @@ class PoolUser(Scenario):
         # Locust hands client_pool to its UserAgent: every PoolUser must use it.
         shared = self.client.client.clientpool is PoolUser.client_pool
         facts["pool_shared"] = shared and facts["pool_shared"] is not False
+
+
+class SocksUser(FastHttpUser):
+    """Every request through the SOCKS proxy: FastHttpUser's ``proxy_host`` takes a
+    proxy URL (``socks5h://user:password@host:port``), and so does a FastHttpSession
+    of its own for the HTTPS server (TLS to the origin inside the SOCKS tunnel)."""
+
+    fixed_count = 1
+    host = HTTP
+    tag = "socks"
+    proxy_host = SOCKS or None
+    default_headers = {"X-Via": "socks"}
+    wait_time = constant(0)
+    network_timeout = 10.0
+    connection_timeout = 10.0
+
+    def on_start(self) -> None:
+        self.done = 0
+        self.tls = FastHttpSession(
+            HTTPS,
+            request_event=self.environment.events.request,
+            user=self,
+            insecure=False,
+            ssl_context_factory=trusting_test_ca,
+            proxy_host=SOCKS,
+            headers=self.default_headers,
+            network_timeout=10.0,
+            connection_timeout=10.0,
+        )
+
+    @task
+    def through_socks(self) -> None:
+        if self.done >= ITERATIONS:
+            finish(self)
+        c = self.client
+
+        def n(name: str) -> str:
+            return f"{self.tag} {name}"
+
+        with self.rest("GET", "/api/item", name=n("rest /api/item")) as r:
+            assert r.js == ITEM, f"unexpected JSON {r.js!r}"
+        with self.rest("POST", "/api/item", json={"x": 1}, name=n("rest /api/item")) as r:
+            assert r.js == {"created": {"x": 1}}, f"unexpected JSON {r.js!r}"
+        c.get("/missing", name=n("/missing"))
+        with c.get("/redirect/3", name=n("/redirect/3 (follow)"), catch_response=True) as r:
+            if r.status_code != 200 or r.content != b"landed":
+                r.failure(f"redirect not followed: {r.status_code} {r.content!r}")
+        with c.get("/gzip", name=n("/gzip"), catch_response=True) as r:
+            if r.content is None or json.loads(r.content) != ITEM:
+                r.failure(f"bad decoded body {r.content!r}")
+        with self.tls.get("/api/item", name=n("https /api/item"), catch_response=True) as r:
+            if r.content is None or json.loads(r.content) != ITEM:
+                r.failure(f"bad body {r.content!r}")
+        self.done += 1
+        facts["iterations"][self.tag] = facts["iterations"].get(self.tag, 0) + 1
 
 
 @events.user_error.add_listener

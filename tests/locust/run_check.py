@@ -8,13 +8,17 @@
 3. Runs ``locust -f locustfile.py --headless`` with a fixed number of users per
    user class, each running the scenario ``--iterations`` times (``--run-time`` is
    only a safety bound), writing ``--csv`` stats and a log file.
+   Also starts ``tests/socksserver.py`` (a SOCKS5 proxy requiring a username and
+   password) for the locustfile's ``SocksUser``.
 4. Checks the statistics: every request name has exactly users x iterations
    requests; failures are exactly on the names the locustfile's ``EXPECTED``
    says, with the expected error text, and nowhere else; the server saw the
    requests that were counted (redirect hops, no retries); no exception escaped a
    task (Locust's ``user_error`` event, its exceptions CSV, no ``Traceback`` or
    ERROR line in its output); the custom ``ssl_context_factory`` was used and the
-   shared ``HTTPClientPool`` was shared.
+   shared ``HTTPClientPool`` was shared; every request of ``SocksUser`` reached the
+   server through the SOCKS proxy (the client ports the server saw for them are the
+   proxy's ends of its tunnels), which authenticated every connection.
 5. With ``--otel``, the same run and checks with ``locustfile_otel.py`` (the same
    users, with ``geventhttpclient.contrib.opentelemetry.instrument()``), and then
    the telemetry: one CLIENT span per HTTP exchange for every request kind, with the
@@ -32,6 +36,7 @@ import csv
 import importlib.util
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -44,15 +49,20 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 LOCUSTFILE = os.path.join(HERE, "locustfile.py")
 LOCUSTFILE_OTEL = os.path.join(HERE, "locustfile_otel.py")
 SERVER = os.path.join(HERE, "target_server.py")
+SOCKS_SERVER = os.path.join(os.path.dirname(HERE), "socksserver.py")
 
 # Users per class, as the locustfile's fixed_count says.
 USERS = {"http": 2, "https": 1, "pool": 2}
+SOCKS_USERS = 1
+"""SocksUser's fixed_count. Not in the traced run: locustfile_otel.py imports the
+other three classes only, so its telemetry checks stay about those."""
+SOCKS_USER = "locust"
 LOCUST_TIMEOUT = 120.0
 """Seconds before the Locust process is killed (--run-time is a bit less)."""
 
 
-def load_expected() -> Tuple[Dict[str, Any], Dict[str, Any]]:
-    """EXPECTED and EXPECTED_TLS_ONLY from the locustfile, without importing Locust
+def load_expected() -> Tuple[Dict[str, Any], Dict[str, Any], Dict[str, Any]]:
+    """EXPECTED, EXPECTED_TLS_ONLY and EXPECTED_SOCKS from the locustfile, without importing Locust
     (which would monkey-patch this process): the file is parsed, not run."""
     import ast
 
@@ -66,13 +76,14 @@ def load_expected() -> Tuple[Dict[str, Any], Dict[str, Any]]:
                 "CUT_SHORT",
                 "EXPECTED",
                 "EXPECTED_TLS_ONLY",
+                "EXPECTED_SOCKS",
             ):
                 value = node.value
                 assert value is not None
                 consts[target.id] = eval(  # noqa: S307 - literals from our own file
                     compile(ast.Expression(value), LOCUSTFILE, "eval"), {}, dict(consts)
                 )
-    return consts["EXPECTED"], consts["EXPECTED_TLS_ONLY"]
+    return consts["EXPECTED"], consts["EXPECTED_TLS_ONLY"], consts["EXPECTED_SOCKS"]
 
 
 class Checks:
@@ -133,6 +144,47 @@ def start_server(stderr: Any) -> Tuple[subprocess.Popen, Dict[str, Any]]:
         proc.kill()
         raise SystemExit("run_check: the target server did not start")
     return proc, json.loads(line)
+
+
+def start_socks_server(stderr: Any, stats_file: str, password: str) -> Tuple[subprocess.Popen, int]:
+    """tests/socksserver.py, requiring ``SOCKS_USER`` and ``password``; its port."""
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            SOCKS_SERVER,
+            "--port-file",
+            stats_file + ".port",
+            "--stats-file",
+            stats_file,
+            "--user",
+            SOCKS_USER,
+            "--password",
+            password,
+            "--max-seconds",
+            str(LOCUST_TIMEOUT + 60),
+        ],  # fmt: skip
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        text=True,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if not line:
+        proc.kill()
+        raise SystemExit("run_check: the SOCKS server did not start")
+    return proc, int(json.loads(line)["port"])
+
+
+def stop_socks_server(proc: subprocess.Popen) -> None:
+    proc.terminate()  # it writes its final stats and exits
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    if proc.stdout is not None:
+        proc.stdout.close()
 
 
 def free_port() -> int:
@@ -209,12 +261,21 @@ def main(argv: Optional[List[str]] = None) -> int:
     logfile = os.path.join(workdir, "locust.log")
     factsfile = os.path.join(workdir, "facts.json")
     otelfile = os.path.join(workdir, "otel.json")
-    for path in (logfile, factsfile, otelfile):
+    socksfile = os.path.join(workdir, "socks.json")
+    for path in (logfile, factsfile, otelfile, socksfile):
         if os.path.exists(path):
             os.remove(path)
 
     server_err = open(os.path.join(workdir, "server.err"), "w+")
     server, ports = start_server(server_err)
+    socks_err = open(os.path.join(workdir, "socks.err"), "w+")
+    socks_password = secrets.token_hex(8)
+    try:
+        socks, socks_port = start_socks_server(socks_err, socksfile, socks_password)
+    except BaseException:
+        stop_server(server)
+        raise
+    socks_users = 0 if args.otel else SOCKS_USERS
     refused_port = free_port()
     traced: Dict[str, Any] = {}
     try:
@@ -227,9 +288,10 @@ def main(argv: Optional[List[str]] = None) -> int:
             GHC_LOCUST_FACTS=factsfile,
             GHC_LOCUST_REFUSED=f"http://127.0.0.1:{refused_port}",
             GHC_LOCUST_OTEL=otelfile,
+            GHC_LOCUST_SOCKS=f"socks5h://{SOCKS_USER}:{socks_password}@127.0.0.1:{socks_port}",
         )
         env.pop("PYTHONSAFEPATH", None)  # Locust imports the locustfile from its folder
-        users = sum(USERS.values())
+        users = sum(USERS.values()) + socks_users
         cmd = [
             sys.executable, "-m", "locust",
             "-f", LOCUSTFILE_OTEL if args.otel else LOCUSTFILE,
@@ -270,6 +332,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         server_err.seek(0)
         server_errors = server_err.read()
         server_err.close()
+        stop_socks_server(socks)
+        socks_err.seek(0)
+        socks_errors = socks_err.read()
+        socks_err.close()
+    socks_stats = json.load(open(socksfile)) if os.path.exists(socksfile) else {}
 
     output = run.stdout + run.stderr
     with open(os.path.join(workdir, "locust.out"), "w") as f:
@@ -277,10 +344,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     log = open(logfile).read() if os.path.exists(logfile) else ""
     print(f"Locust ran {locust_seconds:.1f}s, exit status {run.returncode}; files in {workdir}")
 
-    check_run(checks, args.iterations, run.returncode, output, log, prefix, factsfile, hits)
+    check_run(
+        checks, args.iterations, run.returncode, output, log, prefix, factsfile, hits, socks_users
+    )
+    check_socks(checks, socks_users * args.iterations, hits, socks_stats)
     if args.otel:
         check_telemetry(checks, args.iterations, otelfile, traced, refused_port)
     checks.check(not server_errors, "the target server logged no error", server_errors[-3000:])
+    checks.check(not socks_errors, "the SOCKS server logged no error", socks_errors[-3000:])
 
     if checks.failed:
         print("\n---- Locust output ----\n" + output[-6000:])
@@ -301,6 +372,7 @@ def check_run(
     prefix: str,
     factsfile: str,
     hits: Dict[str, Any],
+    socks_users: int,
 ) -> None:
     check = checks.check
     check(returncode == 0, "Locust exited with status 0", f"status {returncode}")
@@ -334,6 +406,8 @@ def check_run(
 
     # -- every user ran every iteration --------------------------------------------------
     want_iterations = {tag: n * iterations for tag, n in USERS.items()}
+    if socks_users:
+        want_iterations["socks"] = socks_users * iterations
     check(
         facts.get("iterations") == want_iterations,
         f"every user ran the scenario {iterations} times (ended by itself, not by --run-time)",
@@ -345,10 +419,13 @@ def check_run(
           f"pool_shared={facts.get('pool_shared')}")  # fmt: skip
 
     # -- request counts and failures -----------------------------------------------------
-    expected, tls_only = load_expected()
+    expected, tls_only, socks_only = load_expected()
     want: Dict[Tuple[str, str], Tuple[int, Any]] = {}
-    for tag, n in USERS.items():
-        names = dict(expected, **(tls_only if tag == "https" else {}))
+    for tag, n in [*USERS.items(), ("socks", socks_users)]:
+        if tag == "socks":
+            names = socks_only if n else {}
+        else:
+            names = dict(expected, **(tls_only if tag == "https" else {}))
         for key, failure in names.items():
             method, name = key.split(" ", 1)
             want[(method, f"{tag} {name}")] = (n * iterations, failure)
@@ -400,8 +477,13 @@ def check_run(
     check(not stray, "no failures under other names", repr(stray))
 
     # -- what the server saw -------------------------------------------------------------
+    through_socks = socks_hits(socks_users * iterations)
     for scheme, users in (("http", USERS["http"] + USERS["pool"]), ("https", USERS["https"])):
         want_hits = server_hits(users * iterations, tls=scheme == "https")
+        for key, count in through_socks.items():
+            socks_scheme, _, request = key.partition(" ")
+            if socks_scheme == scheme:
+                want_hits[request] = want_hits.get(request, 0) + count
         seen = hits.get(scheme, {})
         diff = {k: (seen.get(k), v) for k, v in want_hits.items() if seen.get(k) != v}
         diff.update({k: (v, 0) for k, v in seen.items() if k not in want_hits})
@@ -442,6 +524,63 @@ def server_hits(n: int, tls: bool) -> Dict[str, int]:
         "GET /slow": n,
         **({"TLS handshake failed": n} if tls else {}),  # the default-CA session
     }
+
+
+def socks_hits(n: int) -> Dict[str, int]:
+    """What the server sees from SocksUser's ``n`` iterations, as "scheme METHOD path"."""
+    if not n:
+        return {}
+    return {
+        "http GET /api/item": n,
+        "http POST /api/item": n,
+        "http GET /missing": n,
+        "http GET /redirect/3": n,
+        "http GET /redirect/2": n,
+        "http GET /redirect/1": n,
+        "http GET /redirect/0": n,
+        "http GET /gzip": n,
+        "https GET /api/item": n,
+    }
+
+
+def check_socks(checks: Checks, n: int, hits: Dict[str, Any], stats: Dict[str, Any]) -> None:
+    """SocksUser's ``n`` iterations went through the SOCKS proxy, and only they."""
+    check = checks.check
+    want = socks_hits(n)
+    seen = hits.get("socks", {})
+    check(
+        seen == want,
+        f"the server saw exactly SocksUser's requests marked X-Via: socks ({sum(want.values())})",
+        f"seen {seen}, expected {want}",
+    )
+    peers = hits.get("socks-peers", {})
+    tunnels = {str(p) for p in stats.get("upstream_ports", [])}
+    check(
+        set(peers) <= tunnels,
+        "each of them came from one of the SOCKS server's tunnels (the client port the "
+        "server saw is the proxy's end of a tunnel)",
+        f"ports {sorted(set(peers) - tunnels)[:5]} are not the proxy's {sorted(tunnels)[:5]}",
+    )
+    if not n:
+        check(
+            stats.get("connections") == 0,
+            "nothing went to the SOCKS server (no SocksUser in this run)",
+            repr(stats),
+        )
+        return
+    check(
+        stats.get("connections", 0) >= 2 and stats.get("relays") == stats.get("connections"),
+        "the SOCKS server tunnelled every connection it accepted (one per origin at least)",
+        repr({k: v for k, v in stats.items() if k != "upstream_ports"}),
+    )
+    kinds = stats.get("requests", {})
+    check(
+        set(kinds) == {"socks5:ipv4", "socks5:domain"} and stats.get("users") == [SOCKS_USER],
+        "SOCKS5 with username and password: 127.0.0.1 sent as an address, localhost as "
+        "a name for the proxy to resolve (socks5h)",
+        f"requests {kinds}, users {stats.get('users')}",
+    )
+    check(not stats.get("errors"), "the SOCKS server recorded no error", repr(stats.get("errors")))
 
 
 # What the traced run's spans show, per request kind: (scheme, "METHOD /path"), or

@@ -9,8 +9,10 @@ never outlives the job).
 It is a raw ``gevent.server.StreamServer`` rather than a WSGI app so that it can
 misbehave on purpose: reset a connection halfway through a body, close one early,
 send corrupt compressed bytes. ``GET /__hits`` returns how often each path was hit,
-per scheme (that request is not counted), for the checker to compare with Locust's numbers;
-``GET /__traced`` the ``traceparent`` fields received, per scheme (the traced run).
+per scheme (that request is not counted), for the checker to compare with Locust's
+numbers, and (keys ``socks`` and ``socks-peers``) the requests marked ``X-Via: socks``
+and the client ports they came from; ``GET /__traced`` the ``traceparent`` fields
+received, per scheme (the traced run).
 
 Routes (any method unless said otherwise):
 
@@ -61,7 +63,15 @@ except ImportError:  # pragma: no cover - the tox env installs brotlicffi
 
 ITEM = {"id": 1, "name": "thing", "tags": ["a", "b"]}
 
-hits: Dict[str, Dict[str, int]] = {"http": collections.Counter(), "https": collections.Counter()}
+hits: Dict[str, Dict[str, int]] = {
+    "http": collections.Counter(),
+    "https": collections.Counter(),
+    # Requests marked ``X-Via: socks`` (the locustfile's SocksUser), as "scheme METHOD
+    # path", and the client port each came from: run_check.py compares those ports with
+    # the SOCKS server's own ends of its tunnels, so it knows they came through it.
+    "socks": collections.Counter(),
+    "socks-peers": collections.Counter(),
+}
 # The W3C traceparent fields received, per scheme (the traced run, run_check.py --otel).
 traced: Dict[str, List[str]] = {"http": [], "https": []}
 cookie_serial = [0]
@@ -228,7 +238,7 @@ def route(
     return True
 
 
-def handle(scheme: str, ctx: Optional[Any], sock: Any, _addr: Any) -> None:
+def handle(scheme: str, ctx: Optional[Any], sock: Any, addr: Any) -> None:
     if ctx is not None:
         # The handshake is ours, not StreamServer's: a client that rejects our
         # certificate (on purpose) is counted, not logged as a server error.
@@ -245,6 +255,9 @@ def handle(scheme: str, ctx: Optional[Any], sock: Any, _addr: Any) -> None:
             if req is None:
                 return
             method, target, headers, body = req
+            if headers.get("x-via") == "socks":
+                hits["socks"][f"{scheme} {method} {target.split('?', 1)[0]}"] += 1
+                hits["socks-peers"][str(addr[1])] += 1
             keep = route(conn, scheme, method, target, headers, body)
             if not keep or headers.get("connection", "").lower() == "close":
                 return
