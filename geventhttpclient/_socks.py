@@ -139,7 +139,7 @@ def handshake(sock: _Stream, proxy: ProxyConfig, host: str, port: int, lookup: L
         raise ValueError(f"not a SOCKS proxy scheme: {scheme!r}")
 
 
-def _recv_exactly(sock: _Stream, n: int, version: str) -> bytes:
+def _recv_exactly(sock: _Stream, n: int, proxy: ProxyConfig) -> bytes:
     """Exactly ``n`` bytes: never asks for more, so what follows stays in the socket."""
     data = sock.recv(n)
     if len(data) == n:  # the usual case: the whole reply in one segment
@@ -151,8 +151,10 @@ def _recv_exactly(sock: _Stream, n: int, version: str) -> bytes:
         parts.append(data)
         got += len(data)
     if got < n:
+        version = "SOCKS5" if proxy.scheme.startswith("socks5") else "SOCKS4"
         raise ProxyError(
-            errno.ECONNRESET, f"proxy closed the connection during the {version} handshake"
+            errno.ECONNRESET,
+            f"proxy closed the connection during the {version} handshake ({_proxy_name(proxy)})",
         )
     return b"".join(parts)
 
@@ -216,7 +218,7 @@ def _socks5(sock: _Stream, proxy: ProxyConfig, host: str, port: int, lookup: Loo
     target = _target(host, port)
 
     sock.sendall(bytes([_SOCKS5_VERSION, len(methods)]) + methods)
-    version, method = _recv_exactly(sock, 2, "SOCKS5")
+    version, method = _recv_exactly(sock, 2, proxy)
     if version != _SOCKS5_VERSION:
         raise _protocol(f"{where} answered the SOCKS5 greeting with version {version}")
     if method == _NO_ACCEPTABLE_METHOD:
@@ -234,7 +236,7 @@ def _socks5(sock: _Stream, proxy: ProxyConfig, host: str, port: int, lookup: Loo
         sock.sendall(credentials)
         # RFC 1929's reply is VER (1) and STATUS; like curl, only STATUS is read: some
         # servers put their SOCKS version in the first byte.
-        _, status = _recv_exactly(sock, 2, "SOCKS5")
+        _, status = _recv_exactly(sock, 2, proxy)
         if status != 0:
             exc = ProxyAuthenticationError(
                 errno.EACCES, f"{where} refused the username and password (status {status})"
@@ -243,7 +245,7 @@ def _socks5(sock: _Stream, proxy: ProxyConfig, host: str, port: int, lookup: Loo
             raise exc
 
     sock.sendall(request)
-    version, reply = _recv_exactly(sock, 2, "SOCKS5")
+    version, reply = _recv_exactly(sock, 2, proxy)
     if version != _SOCKS5_VERSION:
         raise _protocol(f"{where} answered the SOCKS5 request with version {version}")
     if reply != 0:
@@ -256,18 +258,18 @@ def _socks5(sock: _Stream, proxy: ProxyConfig, host: str, port: int, lookup: Loo
         )
         exc.reply = reply
         raise exc
-    _, atyp = _recv_exactly(sock, 2, "SOCKS5")  # RSV (ignored, as RFC 1928 reserves it), ATYP
+    _, atyp = _recv_exactly(sock, 2, proxy)  # RSV (ignored, as RFC 1928 reserves it), ATYP
     if atyp == _ATYP_IPV4:
         rest = 4 + 2
     elif atyp == _ATYP_IPV6:
         rest = 16 + 2
     elif atyp == _ATYP_DOMAIN:
-        rest = _recv_exactly(sock, 1, "SOCKS5")[0] + 2
+        rest = _recv_exactly(sock, 1, proxy)[0] + 2
         if rest == 2:
             raise _protocol(f"{where} replied with an empty bound host name")
     else:
         raise _protocol(f"{where} replied with unknown address type {atyp}")
-    _recv_exactly(sock, rest, "SOCKS5")  # BND.ADDR, BND.PORT: the proxy's side, not needed
+    _recv_exactly(sock, rest, proxy)  # BND.ADDR, BND.PORT: the proxy's side, not needed
 
 
 def _socks5_address(proxy: ProxyConfig, host: str, port: int, lookup: Lookup) -> bytes:
@@ -318,7 +320,7 @@ def _socks4(sock: _Stream, proxy: ProxyConfig, host: str, port: int, lookup: Loo
     where = _proxy_name(proxy)
 
     sock.sendall(struct.pack("!BBH", _SOCKS4_VERSION, 1, port) + packed + user_id + b"\x00" + name)
-    reply = _recv_exactly(sock, 8, "SOCKS4")  # VN, CD, DSTPORT, DSTIP
+    reply = _recv_exactly(sock, 8, proxy)  # VN, CD, DSTPORT, DSTIP
     if reply[0] != _SOCKS4_REPLY_VERSION:
         raise _protocol(f"{where} replied with version {reply[0]} (a SOCKS4 reply has 0)")
     code = reply[1]

@@ -398,6 +398,7 @@ def test_a_proxy_closing_mid_handshake_is_a_proxy_error(socks, origin, script, s
         run(server, server.url(scheme), "localhost", origin.port)
     assert type(info.value) is ProxyError
     assert f"proxy closed the connection during the {version} handshake" in str(info.value)
+    assert f"{scheme} proxy 127.0.0.1:{server.port}" in str(info.value)
 
 
 @pytest.mark.parametrize("script", ["bound_name", "bound_ipv6", "dribble"])
