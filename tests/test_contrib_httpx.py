@@ -828,7 +828,7 @@ def test_proxy_settings_the_transport_cannot_honour_are_refused(proxy, httpx, Ge
 
 @contextlib.contextmanager
 def unix_wsgi_server(
-    tmp_path: Any, ssl_context: Optional[ssl.SSLContext] = None
+    tmp_path: Any, ssl_context: Optional[ssl.SSLContext] = None, name: str = "s.sock"
 ) -> Iterator[Tuple[str, List[Any]]]:
     """A WSGI server on a Unix socket in ``tmp_path`` (or in a shorter directory if
     that path is past the ~100 bytes a socket path may have), speaking TLS with
@@ -837,7 +837,7 @@ def unix_wsgi_server(
     directory = str(tmp_path)
     if len(directory) > 80:
         directory = tempfile.mkdtemp(prefix="uds", dir="/tmp")
-    path = os.path.join(directory, "s.sock")
+    path = os.path.join(directory, name)
     listener = gevent.socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
     listener.listen(16)

@@ -945,6 +945,34 @@ def test_an_https_proxy_refusing_credentials_is_proxy_error(
 # -- Unix domain sockets -------------------------------------------------------------------
 
 
+def test_http_unix_urls_name_the_socket(tmp_path, server_ssl_context, ca_file, monkeypatch):
+    from urllib.parse import quote
+
+    from test_contrib_httpx import unix_wsgi_server
+
+    monkeypatch.setenv("ALL_PROXY", "http://127.0.0.1:9")  # would refuse: not used
+    adapter = GeventAdapter()
+    session = requests.Session()
+    session.mount("http+unix://", adapter)
+    session.mount("https+unix://", adapter)
+    with unix_wsgi_server(tmp_path, name="Plain.sock") as (plain, seen):
+        url = f"http+unix://{quote(plain, safe='')}/v1.43/info?all=1"
+        assert session.get(url).text == "unix /v1.43/info "
+        assert session.post(url, data=b"x").text == "unix /v1.43/info x"
+    with unix_wsgi_server(tmp_path, server_ssl_context, name="TLS.sock") as (tls, seen_tls):
+        url = f"https+unix://{quote(tls, safe='')}/secure"
+        assert session.get(url, verify=ca_file).text == "unix /secure "
+    stats = adapter.statistics()
+    assert [(k.origin, k.uds, k.proxy) for k in stats] == [
+        ("http://localhost:80", plain, None),
+        ("https://localhost:443", tls, None),
+    ]
+    assert [(s.created, s.reused) for s in stats.values()] == [(1, 1), (1, 0)]
+    session.close()
+    assert seen == [("GET", "/v1.43/info", "localhost"), ("POST", "/v1.43/info", "localhost")]
+    assert seen_tls == [("GET", "/secure", "localhost")]
+
+
 def test_uds_adapter_sends_to_the_socket_and_ignores_proxies(tmp_path, monkeypatch):
     from test_contrib_httpx import unix_wsgi_server
 

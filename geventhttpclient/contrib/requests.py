@@ -99,9 +99,13 @@ tunnel for https ones), ``https://`` (the same over TLS to the proxy, verified a
 origin only), ``socks5://`` and ``socks4://`` (we resolve the name),
 ``socks5h://`` and ``socks4a://`` (the proxy does), all without PySocks.
 
-``uds`` (a Unix domain socket path, keyword): every request of this adapter goes
-to that socket, the URL's host naming the server in ``Host`` (mount the adapter
-for the URLs that mean it); proxies are not used then.
+Unix domain sockets, two ways, proxies unused for both: ``http+unix://`` and
+``https+unix://`` URLs name the socket's path, percent-encoded, as their host
+(``http+unix://%2Fvar%2Frun%2Fdocker.sock/v1.43/info``, as requests-unixsocket and
+our :meth:`~geventhttpclient.HTTPClient.from_url` spell it; ``Host: localhost``):
+mount the adapter for them with ``session.mount("http+unix://", adapter)``. Or
+``GeventAdapter(uds=path)``: every request of that adapter goes to the socket, the
+URL's host naming the server in ``Host`` (mount it for the URLs that mean it).
 """
 
 from __future__ import annotations
@@ -119,7 +123,7 @@ from typing import (
     Union,
     cast,
 )
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import requests
 from requests.adapters import BaseAdapter
@@ -131,6 +135,7 @@ from .. import exceptions as ghc
 from ..client import HTTPClient, close_all, retire_least_recent
 from ..requests import Response as _DecodedBody
 from ..requests import capath_context_factory
+from ..url import UNIX_SCHEMES
 from ..useragent import apply_limits
 
 __all__ = [
@@ -192,13 +197,15 @@ class BodyReadTimeout(requests.exceptions.ConnectionError, requests.exceptions.R
 
 class ClientKey(NamedTuple):
     """What one of the adapter's clients is for: the requests that may share its
-    connections. ``proxy`` is the proxy URL without its password."""
+    connections. ``proxy`` is the proxy URL without its password; ``uds`` the Unix
+    socket the connections go to instead of the origin's address."""
 
     origin: str
     proxy: Optional[str]
     verify: Union[bool, str]
     cert: Optional[Tuple[str, Optional[str]]]
     timeout: Tuple[Optional[float], Optional[float]]
+    uds: Optional[str] = None
 
 
 class _ProxySpec(NamedTuple):
@@ -616,8 +623,6 @@ class GeventAdapter(BaseAdapter):
         self.max_decompressed_size = max_decompressed_size
         self.uds = uds
         """The Unix domain socket every request goes to, or None (TCP)."""
-        if uds is not None:
-            client_kw["uds"] = uds
         self.client_kw = client_kw
         self._clients: Dict[Tuple[ClientKey, Optional[str]], HTTPClient] = {}
         self.evicted = 0
@@ -641,6 +646,7 @@ class GeventAdapter(BaseAdapter):
         scheme: str,
         host: str,
         port: int,
+        uds: Optional[str],
         proxy: Optional[_ProxySpec],
         verify: Union[bool, str],
         cert: Optional[Tuple[str, Optional[str]]],
@@ -654,12 +660,13 @@ class GeventAdapter(BaseAdapter):
             verify,
             cert,
             timeout,
+            uds,
         )
         full = (key, proxy.password if proxy is not None else None)
         clients = self._clients
         client = clients.pop(full, None)
         if client is None:
-            client = self._new_client(host, port, tls, proxy, verify, cert, timeout)
+            client = self._new_client(host, port, tls, uds, proxy, verify, cert, timeout)
             if len(clients) >= self.pool_connections:
                 self._evict()
         clients[full] = client  # the most recently used last
@@ -670,6 +677,7 @@ class GeventAdapter(BaseAdapter):
         host: str,
         port: int,
         tls: bool,
+        uds: Optional[str],
         proxy: Optional[_ProxySpec],
         verify: Union[bool, str],
         cert: Optional[Tuple[str, Optional[str]]],
@@ -683,6 +691,8 @@ class GeventAdapter(BaseAdapter):
             network_timeout=timeout[1],
         )
         tls_proxy = proxy is not None and proxy.scheme == "https"
+        if uds is not None:
+            kw["uds"] = uds
         if proxy is not None:
             kw["proxy"] = proxy.full
         if tls or tls_proxy:
@@ -747,16 +757,22 @@ class GeventAdapter(BaseAdapter):
         except ValueError as exc:
             raise requests.exceptions.InvalidURL(exc, request=request) from exc
         scheme = parts.scheme.lower()
+        host = parts.hostname
+        uds = self.uds
+        if scheme in UNIX_SCHEMES:
+            # the socket's path is the host, percent-encoded (hostname would lower it)
+            uds = unquote(parts.netloc.rpartition("@")[2])
+            scheme, host, port = scheme[: -len("+unix")], "localhost", None
         if scheme not in ("http", "https"):
             raise requests.exceptions.InvalidSchema(
-                f"GeventAdapter sends http and https only, not {url!r}", request=request
+                f"GeventAdapter sends http, https, http+unix and https+unix only, not {url!r}",
+                request=request,
             )
-        host = parts.hostname
-        if not host:
+        if not host or uds == "":
             raise requests.exceptions.InvalidURL(f"no host in {url!r}", request=request)
         if port is None:
             port = 443 if scheme == "https" else 80
-        proxy_url = select_proxy(url, cast(Any, proxies)) if proxies and not self.uds else None
+        proxy_url = select_proxy(url, cast(Any, proxies)) if proxies and uds is None else None
         proxy = _proxy_spec(proxy_url) if proxy_url else None
         if scheme == "https":
             verify, cert_pair = _tls_settings(verify, cert)
@@ -764,7 +780,7 @@ class GeventAdapter(BaseAdapter):
             verify, cert_pair = _tls_settings(verify, None)[0], None
         else:  # as HTTPAdapter.cert_verify: a plain request does not look at them
             verify, cert_pair = False, None
-        client = self._client(scheme, host, port, proxy, verify, cert_pair, timeouts(timeout))
+        client = self._client(scheme, host, port, uds, proxy, verify, cert_pair, timeouts(timeout))
 
         method = request.method or "GET"
         target = request.path_url
