@@ -26,6 +26,7 @@ writers) at once are not supported.
 
 from __future__ import annotations
 
+import errno
 import socket as _stdsocket
 import ssl
 from typing import Any, Optional, Tuple, Union
@@ -134,7 +135,14 @@ class TLSInTLS:
     def _fill(self) -> None:
         """Wait for the outer's next plaintext and give it to the inner session; at
         the outer's end of stream, tell the inner one (it then reports EOF)."""
-        data = self.outer.recv(_RECV_SIZE)
+        try:
+            data = self.outer.recv(_RECV_SIZE)
+        except ValueError as exc:
+            # gevent's SSLSocket closed while this read waited (Connection.abort
+            # from another greenlet, when the socket became readable before the
+            # abort's wake-up ran): an OSError, as a closed plain socket gives, for
+            # the callers to translate.
+            raise OSError(errno.EBADF, "the TLS connection to the proxy was closed") from exc
         if data:
             self._incoming.write(data)
         else:

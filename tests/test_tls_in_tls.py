@@ -8,6 +8,7 @@ certificates (``tls_cert`` is for localhost, 127.0.0.1 and ::1).
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import socket
@@ -484,8 +485,15 @@ def test_a_connection_over_it_is_alive_until_the_origin_closes(
 
 def test_aborting_a_connection_over_it_wakes_its_reader(proxy, origin_factory, tls_ca):
     release = gevent.event.Event()
-    origin = origin_factory(lambda conn: release.wait(TIMEOUT))
+
+    def echo_once_then_stall(conn: ServerConn) -> None:
+        conn.sock.sendall(conn.sock.recv(10))
+        release.wait(TIMEOUT)
+
+    origin = origin_factory(echo_once_then_stall)
     tls = open_tunnel(proxy, origin, tls_ca)
+    tls.sendall(b"x")
+    assert tls.recv(1) == b"x"  # whatever the origin sends unasked (tickets) is read
     conn = Connection(tls, timeout=TIMEOUT)
     reader = gevent.spawn(conn.read_bytes, 100)
     try:
@@ -497,6 +505,43 @@ def test_aborting_a_connection_over_it_wakes_its_reader(proxy, origin_factory, t
     finally:
         release.set()
         reader.kill()
+
+
+def test_an_outer_socket_closed_under_a_waiting_read_is_an_oserror(proxy, origin_factory, tls_ca):
+    """gevent's SSLSocket raises ValueError when it was closed while a read waited and
+    the socket became readable before the close's wake-up: callers translate
+    OSErrors (a closed plain socket gives EBADF), not that."""
+    origin = origin_factory(echo)
+    tls = open_tunnel(proxy, origin, tls_ca)
+    outer = tls.outer
+
+    class ClosedUnderTheRead:
+        def recv(self, n: int) -> bytes:
+            raise ValueError("Read on closed or unwrapped SSL socket.")
+
+        def sendall(self, data: bytes) -> None:
+            outer.sendall(data)
+
+    try:
+        tls.outer = ClosedUnderTheRead()
+        with pytest.raises(OSError) as info:
+            tls.recv(10)
+        assert info.value.errno == errno.EBADF
+    finally:
+        outer.close()
+
+
+def test_reads_and_writes_after_close_are_oserrors(proxy, origin_factory, tls_ca):
+    origin = origin_factory(echo)
+    tls = open_tunnel(proxy, origin, tls_ca)
+    tls.close()
+    for call in (
+        lambda: tls.recv(1),
+        lambda: tls.recv_into(bytearray(1)),
+        lambda: tls.sendall(b"x"),
+    ):
+        with pytest.raises(OSError):
+            call()
 
 
 def test_closing_a_connection_over_it_keeps_the_origins_session(proxy, origin_factory, tls_ca):
