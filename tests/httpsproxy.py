@@ -67,9 +67,7 @@ class HTTPSProxy:
     127.0.0.1 and ::1). ``credentials``: ``(user, password)`` it requires as
     ``Proxy-Authorization: Basic``, answering 407 otherwise. ``connect_status``: the
     status to answer every CONNECT with instead of opening it (403, 502...).
-    ``upstream``: ``(host, port) -> address`` to connect to. ``on_tunnel``: called
-    with ``(client_sock, upstream_sock)`` once a tunnel is open, before piping (a test
-    can hold the tunnel there).
+    ``upstream``: ``(host, port) -> address`` to connect to.
     """
 
     def __init__(
@@ -79,7 +77,6 @@ class HTTPSProxy:
         credentials: Optional[Tuple[str, str]] = None,
         connect_status: Optional[int] = None,
         upstream: Callable[[str, int], Tuple[str, int]] = loopback,
-        on_tunnel: Optional[Callable[[Any, Any], None]] = None,
     ) -> None:
         ctx = gevent.ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         cert.configure_cert(ctx)
@@ -88,7 +85,6 @@ class HTTPSProxy:
         self.credentials = credentials
         self.connect_status = connect_status
         self.upstream = upstream
-        self.on_tunnel = on_tunnel
         self.tunnels: List[str] = []
         self.forwarded: List[bytes] = []
         self.server = ScriptedServer(self._handle, ssl_context=ctx)
@@ -167,8 +163,6 @@ class HTTPSProxy:
             if conn.buf:  # the client's first bytes came with its CONNECT
                 upstream.sendall(conn.buf)
                 conn.buf = b""
-            if self.on_tunnel is not None:
-                self.on_tunnel(conn.sock, upstream)
             to_origin = gevent.spawn(pipe, conn.sock, upstream)
             try:
                 # The origin's direction decides the end: once it closed, so does the

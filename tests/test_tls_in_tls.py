@@ -172,7 +172,7 @@ def test_several_mib_go_each_way(proxy, origin_factory, tls_ca):
 
 
 def test_a_reader_and_a_writer_greenlet_share_the_tunnel(proxy, origin_factory, tls_ca):
-    size = 3 * MIB
+    size = MIB + 5  # both directions at once; the bulk is test_several_mib_go_each_way
     payload = os.urandom(size)
     origin = origin_factory(echo)
     tls = open_tunnel(proxy, origin, tls_ca)
