@@ -295,6 +295,36 @@ def test_https_target_untrusted_proxy_certificate_fails_before_connect(
     assert not tls_origin.connections
 
 
+def test_insecure_skips_verification_of_the_proxy_too(proxy_factory, server_factory):
+    """insecure=True (verify=False on the Session): neither the proxy's certificate
+    nor the origin's is checked, as the request asked."""
+    import trustme
+
+    untrusted = trustme.CA()
+    proxy = proxy_factory(cert=untrusted.issue_cert("localhost"))
+    ctx = gevent.ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    untrusted.issue_cert("origin.test").configure_cert(ctx)
+    origin = server_factory(keep_alive(answer), ssl_context=ctx)
+    client = HTTPClient(
+        "origin.test",
+        origin.port,
+        ssl=True,
+        insecure=True,
+        proxy=proxy_url(proxy, False),
+        connection_timeout=TIMEOUT,
+        network_timeout=TIMEOUT,
+    )
+    try:
+        assert client.get("/c").read() == b"from origin /c"
+    finally:
+        client.close()
+    with Session() as session:
+        session.proxies = {"https": proxy_url(proxy, False)}
+        response = session.get(f"https://origin.test:{origin.port}/s", verify=False)
+        assert response.content == b"from origin /s"
+    assert len(proxy.tunnels) == 2
+
+
 def test_https_target_proxy_with_the_wrong_name_fails_verification(
     proxy_factory, tls_origin, ca_file, tls_ca
 ):
