@@ -611,7 +611,8 @@ def test_two_thousand_clients_with_one_setting_make_one_context(
     after = ssl_context_cache_info()
     assert after.misses - before.misses == 1
     assert after.hits - before.hits == 1999
-    assert after.size == before.size + 1
+    # one more, unless earlier tests filled the cache (it keeps the most recent 32)
+    assert after.size == min(before.size + 1, 32)
     assert len({id(c._connection_pool.ssl_context) for c in clients}) == 1
     try:
         assert get(clients[0]) == b"ok" and get(clients[-1]) == b"ok"
