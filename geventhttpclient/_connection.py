@@ -269,7 +269,13 @@ class Connection:
                     got: int = self._tls_again(exc, view, nbytes)
                     return got
             # (SSLSocket reads nothing for an explicit nbytes=0)
-            return self.sock.recv_into(view, nbytes or len(view))  # type: ignore[no-any-return]
+            sock = self.sock
+            try:
+                return sock.recv_into(view, nbytes or len(view))  # type: ignore[no-any-return]
+            except (OSError, ValueError):
+                if self.sock is not sock:  # aborted under the read: say so (ClientClosed)
+                    return self.sock.recv_into(view, nbytes)  # type: ignore[no-any-return]
+                raise
         while True:
             try:
                 return recv_into(view, nbytes)  # type: ignore[no-any-return]
@@ -292,7 +298,13 @@ class Connection:
                 except (OSError, ValueError) as exc:
                     data: bytes = self._tls_again(exc, None, nbytes)
                     return data
-            return self.sock.recv(nbytes)  # type: ignore[no-any-return]
+            sock = self.sock
+            try:
+                return sock.recv(nbytes)  # type: ignore[no-any-return]
+            except (OSError, ValueError):
+                if self.sock is not sock:  # aborted under the read: say so (ClientClosed)
+                    return self.sock.recv(nbytes)  # type: ignore[no-any-return]
+                raise
         while True:
             try:
                 return recv(nbytes)  # type: ignore[no-any-return]

@@ -501,7 +501,12 @@ class HTTPClient:
         if dial.proxy_context is None:
             self._connect_through(sock)
             return None
-        tls = _net.start_tls(sock, dial.proxy_context, config.host)
+        try:
+            tls = _net.start_tls(sock, dial.proxy_context, config.host)
+        except OSError as exc:  # ssl.SSLError among them: name the proxy, not the origin
+            raise _net.translate(
+                exc, f"https proxy {config.host}:{config.port}", connecting=True
+            ) from exc
         if dial.forward:
             return tls
         try:

@@ -287,10 +287,11 @@ def test_https_target_untrusted_proxy_certificate_fails_before_connect(
     proxy = proxy_factory(cert=trustme.CA().issue_cert("localhost"))  # another CA
     client = https_client(proxy, tls_origin, ca_file)
     try:
-        with pytest.raises(CertificateVerifyError):
+        with pytest.raises(CertificateVerifyError) as info:
             client.get("/")
     finally:
         client.close()
+    assert f"https proxy localhost:{proxy.port}" in str(info.value)  # not the origin
     assert not proxy.requests  # no CONNECT, no credentials, over an unverified TLS
     assert not tls_origin.connections
 
