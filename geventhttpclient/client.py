@@ -43,6 +43,7 @@ from ._http11 import (
     refuse_repeated,
 )
 from ._parser import DEFAULT_LIMITS, ParserLimits
+from ._proxies import PROXY_SCHEMES as PROXY_SCHEMES  # the schemes proxy= takes, for contrib
 from ._proxies import ProxyConfig, parse_proxy_url
 from ._version import __version__
 from .connectionpool import ConnectionPool

@@ -224,6 +224,29 @@ def basic(user: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
 
 
+LOOPBACK_NAMES = {"127.0.0.1", "::1", "localhost"}
+
+
+@pytest.fixture
+def resolved(monkeypatch) -> List[str]:
+    """Names the client asked to resolve; only loopback names resolve at all, so a
+    name meant for a proxy to resolve (``origin.test``) fails at once if the client
+    tries, instead of leaving the machine (and is recorded)."""
+    from geventhttpclient import _net
+
+    real = gevent.socket.getaddrinfo
+    asked: List[str] = []
+
+    def guarded(host: Any, *args: Any, **kw: Any) -> Any:
+        asked.append(host)
+        if host not in LOOPBACK_NAMES:
+            raise socket.gaierror(socket.EAI_NONAME, f"{host} may not be resolved in tests")
+        return real(host, *args, **kw)
+
+    monkeypatch.setattr(_net.gevent.socket, "getaddrinfo", guarded)
+    return asked
+
+
 @pytest.fixture
 def server_factory():
     servers: List[ScriptedServer] = []

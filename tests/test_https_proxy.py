@@ -14,7 +14,6 @@ import base64
 import hashlib
 import io
 import os
-import socket
 import ssl
 from typing import Any, List, Optional
 
@@ -25,7 +24,7 @@ import pytest
 from conftest import ServerConn, basic, keep_alive
 from httpsproxy import HTTPSProxy
 
-from geventhttpclient import HTTPClient, _net
+from geventhttpclient import HTTPClient
 from geventhttpclient.exceptions import (
     CertificateVerifyError,
     ConnectTimeout,
@@ -35,27 +34,13 @@ from geventhttpclient.exceptions import (
 )
 from geventhttpclient.requests import Session
 
+# Every test: only loopback names resolve (the conftest fixture).
+pytestmark = pytest.mark.usefixtures("resolved")
+
 TIMEOUT = 5.0
 MIB = 1 << 20
-LOOPBACK_NAMES = {"127.0.0.1", "::1", "localhost"}
 USER, PASSWORD = "user", "pa:ss"
 SECRET = base64.b64encode(f"{USER}:{PASSWORD}".encode())
-
-
-@pytest.fixture(autouse=True)
-def resolved(monkeypatch) -> List[str]:
-    """Names the client asked to resolve; only loopback names resolve at all."""
-    real = gevent.socket.getaddrinfo
-    asked: List[str] = []
-
-    def guarded(host, *args, **kw):
-        asked.append(host)
-        if host not in LOOPBACK_NAMES:
-            raise socket.gaierror(socket.EAI_NONAME, f"{host} may not be resolved in tests")
-        return real(host, *args, **kw)
-
-    monkeypatch.setattr(_net.gevent.socket, "getaddrinfo", guarded)
-    return asked
 
 
 @pytest.fixture

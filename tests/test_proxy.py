@@ -13,7 +13,6 @@ fails at once instead of leaving the machine (and is recorded).
 from __future__ import annotations
 
 import base64
-import socket
 import ssl
 from typing import Any, List
 
@@ -24,29 +23,14 @@ import gevent.ssl
 import pytest
 from conftest import keep_alive, pipe
 
-from geventhttpclient import HTTPClient, _net
+from geventhttpclient import HTTPClient
 from geventhttpclient.exceptions import ConnectError, ConnectTimeout, TLSError
 from geventhttpclient.timings import clock
 
+# Every test: only loopback names resolve (the conftest fixture).
+pytestmark = pytest.mark.usefixtures("resolved")
+
 TIMEOUT = 2.0
-
-LOOPBACK_NAMES = {"127.0.0.1", "::1", "localhost"}
-
-
-@pytest.fixture(autouse=True)
-def resolved(monkeypatch) -> List[str]:
-    """Names the client asked to resolve; only loopback names resolve at all."""
-    real = gevent.socket.getaddrinfo
-    asked: List[str] = []
-
-    def guarded(host, *args, **kw):
-        asked.append(host)
-        if host not in LOOPBACK_NAMES:
-            raise socket.gaierror(socket.EAI_NONAME, f"{host} may not be resolved in tests")
-        return real(host, *args, **kw)
-
-    monkeypatch.setattr(_net.gevent.socket, "getaddrinfo", guarded)
-    return asked
 
 
 def basic(user: str, password: str) -> str:

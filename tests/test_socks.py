@@ -576,27 +576,6 @@ def test_proxy_errors_are_connect_errors_and_os_errors():
 
 # == end to end: HTTPClient, Session and UserAgent through the scripted proxy =============
 
-LOOPBACK_NAMES = {"127.0.0.1", "::1", "localhost"}
-
-
-@pytest.fixture
-def resolved(monkeypatch) -> List[str]:
-    """Names the client asked to resolve; only loopback names resolve at all, so a
-    name meant for the proxy (``origin.test``) fails at once if the client tries."""
-    from geventhttpclient import _net
-
-    real = gevent.socket.getaddrinfo
-    asked: List[str] = []
-
-    def guarded(host, *args, **kw):
-        asked.append(host)
-        if host not in LOOPBACK_NAMES:
-            raise socket.gaierror(socket.EAI_NONAME, f"{host} may not be resolved in tests")
-        return real(host, *args, **kw)
-
-    monkeypatch.setattr(_net.gevent.socket, "getaddrinfo", guarded)
-    return asked
-
 
 @pytest.fixture
 def http_origin(server_factory):

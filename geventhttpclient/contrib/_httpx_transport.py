@@ -27,6 +27,7 @@ import gevent
 import gevent.lock
 
 from geventhttpclient import exceptions as errors
+from geventhttpclient.client import PROXY_SCHEMES as CLIENT_PROXY_SCHEMES
 from geventhttpclient.client import HTTPClient
 from geventhttpclient.response import HTTPSocketPoolResponse
 
@@ -71,9 +72,10 @@ SET_FROM_HTTPX = frozenset(
 )
 """HTTPClient keywords the transport sets from httpx's own settings."""
 
-PROXY_SCHEMES = ("http", "https", "socks5", "socks5h", "socks4", "socks4a")
-"""The proxy URL schemes the transport takes: httpx's four (``httpx.Proxy`` knows
-those), and SOCKS4 and 4a, which ``httpx.Proxy`` refuses: give those as a URL."""
+PROXY_SCHEMES = tuple(CLIENT_PROXY_SCHEMES)
+"""The proxy URL schemes the transport takes (our client's): httpx's four
+(``httpx.Proxy`` knows those), and SOCKS4 and 4a, which ``httpx.Proxy`` refuses:
+give those as a URL."""
 
 TimeoutKey = Tuple[Optional[float], Optional[float], Optional[float]]
 

@@ -132,7 +132,7 @@ from requests.structures import CaseInsensitiveDict
 from requests.utils import get_encoding_from_headers, prepend_scheme_if_needed, select_proxy
 
 from .. import exceptions as ghc
-from ..client import HTTPClient, close_all, retire_least_recent
+from ..client import PROXY_SCHEMES, HTTPClient, close_all, retire_least_recent
 from ..requests import Response as _DecodedBody
 from ..requests import capath_context_factory
 from ..url import UNIX_SCHEMES
@@ -155,16 +155,6 @@ DEFAULT_MAX_DECOMPRESSED_SIZE: Optional[int] = _DecodedBody.max_decompressed_siz
 few kilobytes of gzip must not be able to take a load generator down. requests sets
 no bound; pass ``max_decompressed_size=None`` for none."""
 
-PROXY_SCHEMES: Dict[str, int] = {
-    "http": 80,
-    "https": 443,
-    "socks5": 1080,
-    "socks5h": 1080,
-    "socks4": 1080,
-    "socks4a": 1080,
-}
-"""The proxy URL schemes the adapter takes, and the port each defaults to (as our
-client's, and urllib3's for the first two)."""
 
 _BLOCK = 65536
 """Bytes asked of the connection at a time when the body is read as it arrives."""
