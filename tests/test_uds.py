@@ -14,11 +14,18 @@ import socket
 import urllib.parse
 
 import gevent
+import gevent.event
 import pytest
 from conftest import ScriptedServer, echo_json, keep_alive
 
 from geventhttpclient import HTTPClient, Session
-from geventhttpclient.exceptions import ConnectError, ConnectionRefused, InvalidURL
+from geventhttpclient.exceptions import (
+    ConnectError,
+    ConnectionRefused,
+    HTTPParseError,
+    InvalidURL,
+    ReadTimeout,
+)
 from geventhttpclient.url import URL
 
 
@@ -149,3 +156,35 @@ def test_session_with_uds_sends_every_request_over_the_socket(uds_server):
         response.raise_for_status()
         assert response.json()["target"] == "/containers/json?all=1"
         assert response.json()["headers"]
+
+
+def test_a_server_that_stalls_is_a_read_timeout(sock_path):
+    stalled = gevent.event.Event()
+
+    def stall(conn):
+        conn.read_request()
+        stalled.wait(5)  # never answers (set when the test ends)
+
+    server = ScriptedServer(stall, uds=sock_path)
+    try:
+        with HTTPClient("localhost", uds=sock_path, network_timeout=0.2) as client:
+            with pytest.raises(ReadTimeout):
+                client.get("/")
+    finally:
+        stalled.set()
+        server.stop()
+
+
+def test_a_malformed_response_is_a_parse_error_and_the_connection_is_not_reused(sock_path):
+    def garbage(conn):
+        conn.read_request()
+        conn.send(b"HTTP/1.1 200 OK\r\nContent-Length: nope\r\n\r\nbody")
+
+    server = ScriptedServer(garbage, uds=sock_path)
+    try:
+        with HTTPClient("localhost", uds=sock_path) as client:
+            with pytest.raises(HTTPParseError):
+                client.get("/")
+            assert client.statistics().idle == 0
+    finally:
+        server.stop()
