@@ -625,6 +625,11 @@ class Connection:
         per pool: pools are not shared between threads, and a poll object must not
         be used by two at once).
         """
+        tls = self._tls
+        if tls is not None and tls.pending():
+            # decrypted bytes already out of the kernel socket, where poll() cannot
+            # see them: the rest of a record whose start ended the last body
+            return False
         if poller is None and _make_poll is not None:
             poller = _make_poll()
         fd = self.fd

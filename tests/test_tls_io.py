@@ -270,3 +270,27 @@ def test_tls_writes_larger_than_the_socket_buffers_arrive_whole(
         conn.send(block)
     assert conn.getresponse().read() == hashlib.sha256(body).hexdigest().encode()
     conn.close()
+
+
+def test_bytes_left_inside_the_tls_layer_make_an_idle_connection_stale(
+    server_factory, server_ssl_context, ca_file
+):
+    """Unsolicited bytes in the same TLS record as the end of a body stay in the SSL
+    object when a read asks for just the body's rest (the direct read path): the
+    kernel socket is empty, so only the SSL object's ``pending()`` can tell that the
+    connection must not serve the next request (it would read them as its answer)."""
+    body = b"b" * 20_000
+    stale = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstale"
+
+    def respond(conn, req):
+        if req["target"] == "/first":
+            conn.send(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body + stale)
+        else:
+            conn.respond(200, b"fresh")
+
+    server = server_factory(keep_alive(respond), ssl_context=server_ssl_context)
+    with HTTPClient("localhost", server.port, ssl_options={"ca_certs": ca_file}) as client:
+        first = client.get("/first")
+        assert b"".join(iter(lambda: first.read(65536), b"")) == body
+        assert client.get("/second").read() == b"fresh"
+    assert server.connections == 2
