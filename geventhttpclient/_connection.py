@@ -625,11 +625,16 @@ class Connection:
         per pool: pools are not shared between threads, and a poll object must not
         be used by two at once).
         """
+        # Bytes already out of the kernel socket, where poll() cannot see them: the
+        # rest of a TLS record whose start ended the last body.
         tls = self._tls
-        if tls is not None and tls.pending():
-            # decrypted bytes already out of the kernel socket, where poll() cannot
-            # see them: the rest of a record whose start ended the last body
-            return False
+        if tls is not None:
+            if tls.pending():
+                return False
+        elif self._raw_recv is None:  # neither plain TCP nor gevent's TLS (TLS in TLS)
+            pending = getattr(self.sock, "pending", None)
+            if pending is not None and pending():
+                return False
         if poller is None and _make_poll is not None:
             poller = _make_poll()
         fd = self.fd

@@ -203,9 +203,11 @@ class TLSInTLS:
             return got
 
     def pending(self) -> int:
-        """Decrypted bytes ready to read without waiting (as ``SSLSocket.pending``;
-        records received but not yet decrypted are not counted)."""
-        return self._tls.pending()
+        """Bytes here that a read takes without waiting on the outer socket: the
+        decrypted ones (as ``SSLSocket.pending``) plus the inner records received and
+        not yet decrypted. Nonzero on an idle connection means bytes nobody asked for
+        (``Connection.is_alive``: poll() on the descriptor cannot see these)."""
+        return self._tls.pending() + self._incoming.pending
 
     # -- writing ------------------------------------------------------------------------------
 

@@ -576,3 +576,28 @@ def test_session_https_proxy_not_trusted_by_verify_fails(proxy, tls_origin, tmp_
                 f"https://origin.test:{tls_origin.port}/", verify=str(other), timeout=TIMEOUT
             )
     assert not proxy.requests
+
+
+def test_bytes_left_inside_the_inner_tls_make_an_idle_tunnel_stale(
+    proxy, server_factory, tls_ca, ca_file
+):
+    """As over plain TLS (test_tls_io): unsolicited bytes after a body, left in the
+    inner session by a read of just the body's rest, are seen by the liveness check
+    (``TLSInTLS.pending``), so the next request gets a new tunnel, not those bytes."""
+    body = b"b" * 20_000
+    stale = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstale"
+
+    def respond(conn: ServerConn, req: Any) -> None:
+        if req["target"] == "/first":
+            conn.send(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body + stale)
+        else:
+            conn.respond(200, b"fresh")
+
+    ctx = gevent.ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls_ca.issue_cert("origin.test").configure_cert(ctx)
+    origin = server_factory(keep_alive(respond), ssl_context=ctx)
+    with https_client(proxy, origin, ca_file) as client:
+        first = client.get("/first")
+        assert b"".join(iter(lambda: first.read(65536), b"")) == body
+        assert client.get("/second").read() == b"fresh"
+    assert origin.connections == 2
