@@ -69,7 +69,7 @@ from typing import (
     Tuple,
     Union,
 )
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import gevent
 
@@ -113,7 +113,7 @@ from .header import Headers
 from .header import HeadersDataType as HeadersDataType
 from .header import parse_content_type_charset as parse_content_type_charset
 from .response import HTTPSocketResponse as HTTPSocketResponse
-from .url import URL
+from .url import UNIX_SCHEMES, URL
 from .url import ParamsDataType as ParamsDataType
 from .useragent import (
     ACCEPT_ENCODING,
@@ -1242,13 +1242,17 @@ class Session:
     ) -> Tuple[Tuple[Any, ...], Optional[ProxyConfig], Optional[Tuple[Any, ...]]]:
         """The key of the client for ``url`` with ``settings``: everything that
         changes how a connection is made. Also the proxy and TLS settings in it."""
-        if url.scheme not in ("http", "https"):
-            raise InvalidURL(f"unsupported scheme {url.scheme!r} in {url}")
+        scheme = url.scheme
+        if scheme in UNIX_SCHEMES:  # a Unix socket: no proxy ever applies
+            tls = self._tls_for(settings) if scheme == "https+unix" else None
+            return (scheme, url.host, None, None, tls, settings.timeouts), None, tls
+        if scheme not in ("http", "https"):
+            raise InvalidURL(f"unsupported scheme {scheme!r} in {url}")
         proxy = self._proxy_for(url, settings)
         # verify= and cert= apply to an https:// proxy too, whatever the target.
         tls = (
             self._tls_for(settings)
-            if url.scheme == "https" or (proxy is not None and proxy.scheme == "https")
+            if scheme == "https" or (proxy is not None and proxy.scheme == "https")
             else None
         )
         return (url.scheme, url.host, url.port, proxy, tls, settings.timeouts), proxy, tls
@@ -1289,8 +1293,13 @@ class Session:
                 if keyfile is not None:
                     options["keyfile"] = keyfile
             # (for an http target, only the https:// proxy is verified with them)
-            kw["ssl_options" if url.scheme == "https" else "proxy_ssl_options"] = options
+            origin_tls = url.scheme in ("https", "https+unix")
+            kw["ssl_options" if origin_tls else "proxy_ssl_options"] = options
             kw["insecure"] = mode == "insecure"
+        if url.scheme in UNIX_SCHEMES:
+            # http+unix://%2Fpath%2Fto.sock/...: the socket's path is the host
+            kw["uds"] = unquote(url.host)
+            return HTTPClient("localhost", ssl=url.scheme == "https+unix", **kw)
         return HTTPClient(url.host, port=url.port, ssl=url.scheme == "https", **kw)
 
     def _urlopen(self, request: Any) -> Any:

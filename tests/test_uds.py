@@ -18,7 +18,7 @@ import gevent.event
 import pytest
 from conftest import ScriptedServer, echo_json, keep_alive
 
-from geventhttpclient import HTTPClient, Session
+from geventhttpclient import HTTPClient, Session, UserAgent
 from geventhttpclient.exceptions import (
     ConnectError,
     ConnectionRefused,
@@ -186,5 +186,32 @@ def test_a_malformed_response_is_a_parse_error_and_the_connection_is_not_reused(
             with pytest.raises(HTTPParseError):
                 client.get("/")
             assert client.statistics().idle == 0
+    finally:
+        server.stop()
+
+
+def test_http_unix_urls_on_the_requests_style_api_and_the_agent(uds_server, monkeypatch):
+    """``http+unix://`` URLs as requests-unixsocket writes them, on the faces that
+    take whole URLs: the socket's path percent-encoded as the host, ``Host:
+    localhost``, no proxy from the environment."""
+    monkeypatch.setenv("ALL_PROXY", "socks5h://127.0.0.1:9")  # must not be used
+    url = uds_server.base + "/info?x=1"
+    with Session() as session:
+        seen = session.get(url).json()
+        assert seen["target"] == "/info?x=1"
+        assert seen["headers"]["host"] == ["localhost"]
+        assert session.get(uds_server.base + "/again").json()["target"] == "/again"
+    with UserAgent() as agent:
+        seen = json.loads(agent.urlopen(url).content)
+        assert seen["target"] == "/info?x=1"
+    assert uds_server.connections == 2  # the session's two requests shared one
+
+
+def test_https_unix_url_on_the_requests_style_api(sock_path, server_ssl_context, ca_file):
+    server = ScriptedServer(keep_alive(echo_json), ssl_context=server_ssl_context, uds=sock_path)
+    try:
+        with Session() as session:
+            seen = session.get(server.base + "/tls", verify=ca_file).json()
+        assert seen["target"] == "/tls"
     finally:
         server.stop()
