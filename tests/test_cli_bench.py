@@ -724,3 +724,34 @@ def test_the_command_exits_quietly_when_its_reader_goes_away():
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 141  # 128 + SIGPIPE, as for `get` (__main__.EXIT_BROKEN_PIPE)
     assert err == b""
+
+
+# -- -x/--proxy and --unix-socket ------------------------------------------------------------
+
+
+def test_bench_through_a_socks_proxy():
+    from socksserver import SocksServer
+
+    with SocksServer() as socks:
+        res = checked(bench(SERVER.url, 200, 4, proxy=socks.url("socks5")))
+        assert res["requests"] == res["responses"] == 200 and res["errors"] == 0
+        assert res["connections"]["opened"] == 4
+        assert len(socks.requests) == 4  # one tunnel per connection, kept alive
+
+
+def test_bench_over_a_unix_socket(tmp_path):
+    from conftest import ScriptedServer
+
+    path = str(tmp_path / "b.sock")
+    if len(path) > 100:
+        pytest.skip("temporary directory path too long for a Unix socket")
+
+    def ok(conn, req):
+        conn.respond(200, b"ok")
+
+    unix = ScriptedServer(keep_alive(ok), uds=path)
+    try:
+        res = checked(bench("http://localhost/", 100, 2, unix_socket=path))
+    finally:
+        unix.stop()
+    assert res["status_codes"] == {"200": 100} and unix.connections == 2

@@ -241,3 +241,37 @@ def test_bench_stops_quietly_when_the_pipe_closes(server) -> None:
     # (a summary fits in a pipe's buffer, so a reader that read first would not do).
     status, _, err = read_then_close(["bench", server.url, "-n", "2000", "-c", "2"], 0)
     assert (status, err) == (EXIT_BROKEN_PIPE, b"")
+
+
+# -- -x/--proxy and --unix-socket (curl's flags) ------------------------------------------
+
+
+def test_proxy_flag_goes_through_a_socks_proxy(server, capsysbinary) -> None:
+    from socksserver import SocksServer
+
+    with SocksServer(user="u", password="p") as socks:
+        status, out, err = get(capsysbinary, "-x", socks.url("socks5h", "u", "p"), server.url)
+        assert (status, out, err) == (0, RESPONSE_BODY, "")
+        assert [r.version for r in socks.requests] == [5]
+
+
+def test_unix_socket_flag_connects_to_the_socket(capsysbinary, tmp_path) -> None:
+    from conftest import ScriptedServer, echo_json, keep_alive
+
+    path = str(tmp_path / "g.sock")
+    if len(path) > 100:
+        pytest.skip("temporary directory path too long for a Unix socket")
+    unix = ScriptedServer(keep_alive(echo_json), uds=path)
+    try:
+        status, out, err = get(capsysbinary, "--unix-socket", path, "http://docker/v1/info")
+    finally:
+        unix.stop()
+    assert status == 0, err
+    seen = json.loads(out)
+    assert seen["target"] == "/v1/info" and seen["headers"]["host"] == ["docker"]
+
+
+def test_a_bad_proxy_url_is_an_error_not_a_direct_connection(server, capsysbinary) -> None:
+    status, out, err = get(capsysbinary, "-x", "ftp://127.0.0.1:21", server.url)
+    assert status != 0 and out == b""
+    assert "proxy" in err

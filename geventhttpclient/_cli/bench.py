@@ -76,6 +76,8 @@ def bench(
     insecure: bool = False,
     http10: bool = False,
     connect_to: Sequence[str] = (),
+    proxy: Optional[str] = None,
+    unix_socket: Optional[str] = None,
     processes: int = 1,
     csv: Optional[str] = None,
     stop: Optional[gevent.event.Event] = None,
@@ -117,6 +119,8 @@ def bench(
         http10=http10,
         insecure=insecure,
         connect_to=list(connect_to),
+        proxy=proxy,
+        unix_socket=unix_socket,
         concurrency=concurrency,
         requests=requests,
         duration=duration,
@@ -270,6 +274,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
             insecure=args.insecure,
             http10=args.http10,
             connect_to=args.connect_to or (),
+            proxy=args.proxy,
+            unix_socket=args.unix_socket,
             processes=args.processes,
             csv=args.csv,
             stop=stop,
@@ -388,6 +394,18 @@ def add_parser(sub: Any) -> None:
         type=_connect_to_arg,
         metavar="HOST1:PORT1:HOST2:PORT2",
         help="connect to HOST2:PORT2 for HOST1:PORT1 (Host and TLS name stay the URL's)",
+    )
+    b.add_argument(
+        "-x",
+        "--proxy",
+        metavar="URL",
+        help="through this proxy: http://, https://, socks5://, socks5h://, socks4://, "
+        "socks4a:// (credentials in the URL)",
+    )
+    b.add_argument(
+        "--unix-socket",
+        metavar="PATH",
+        help="connect to this Unix domain socket instead (the URL still names the host)",
     )
     b.add_argument("--json", metavar="FILE", help="write the results as JSON ('-': stdout)")
     b.add_argument("--csv", metavar="FILE", help="one row per request (hey's columns + phases)")

@@ -154,6 +154,8 @@ def _cmd_get(args: argparse.Namespace) -> int:
                     url,
                     insecure=args.insecure,
                     trace=verbose.trace if verbose is not None else None,
+                    proxy=args.proxy,
+                    uds=args.unix_socket,
                 )
             target = url.quoted_uri
             if verbose is not None:
@@ -256,4 +258,16 @@ def add_parser(sub: Any) -> None:
         help=f"ask for a compressed body ({ACCEPT_ENCODING}) and write it decoded",
     )
     g.add_argument("-k", "--insecure", action="store_true", help="do not verify TLS certificates")
+    g.add_argument(
+        "-x",
+        "--proxy",
+        metavar="URL",
+        help="through this proxy: http://, https://, socks5://, socks5h://, socks4://, "
+        "socks4a:// (credentials in the URL)",
+    )
+    g.add_argument(
+        "--unix-socket",
+        metavar="PATH",
+        help="connect to this Unix domain socket instead (the URL still names the host)",
+    )
     g.set_defaults(func=_cmd_get)

@@ -111,6 +111,10 @@ class Plan:
     http10: bool = False
     insecure: bool = False
     connect_to: List[str] = field(default_factory=list)
+    proxy: Optional[str] = None
+    """A proxy URL of any scheme (``-x``)."""
+    unix_socket: Optional[str] = None
+    """A Unix domain socket to connect to instead (``--unix-socket``)."""
     concurrency: int = 10
     requests: Optional[int] = 10000
     duration: Optional[float] = None
@@ -182,6 +186,8 @@ def make_client(plan: Plan) -> Tuple[HTTPClient, str]:
         connection_timeout=timeout,
         network_timeout=timeout,
         version=HTTPClient.HTTP_10 if plan.http10 else HTTPClient.HTTP_11,
+        proxy=plan.proxy,
+        uds=plan.unix_socket,
     )
     return client, url.quoted_uri
 
