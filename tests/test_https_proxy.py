@@ -402,6 +402,9 @@ def test_https_target_a_callers_proxy_authorization_never_enters_the_tunnel(
     assert_no_credentials_reached(tls_origin)
 
 
+# MiBs between this hub's own client, proxy and origin: data is always waiting, so
+# each side runs long stretches without yielding (as any gevent socket does).
+@pytest.mark.hub_block_limit(1.0)
 def test_https_target_streams_a_large_response_through_the_tunnel(
     proxy, server_factory, tls_ca, ca_file
 ):
@@ -439,6 +442,9 @@ def digest_of_body(conn: ServerConn, req: Any) -> None:
 
 
 @pytest.mark.parametrize("kind", ["bytes", "file", "chunked"])
+# MiBs between this hub's own client, proxy and origin: data is always waiting, so
+# each side runs long stretches without yielding (as any gevent socket does).
+@pytest.mark.hub_block_limit(1.0)
 def test_https_target_uploads_a_large_body_through_the_tunnel(
     proxy, server_factory, tls_ca, ca_file, kind
 ):
@@ -464,6 +470,9 @@ def test_https_target_uploads_a_large_body_through_the_tunnel(
     assert len(origin.requests[0]["body"]) == size
 
 
+# MiBs between this hub's own client, proxy and origin: data is always waiting, so
+# each side runs long stretches without yielding (as any gevent socket does).
+@pytest.mark.hub_block_limit(1.0)
 def test_https_target_file_body_from_disk_goes_through_the_tunnel(
     proxy, server_factory, tls_ca, ca_file, tmp_path
 ):
