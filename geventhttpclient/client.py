@@ -222,6 +222,14 @@ class HTTPClient:
     The signature is that of geventhttpclient 2.x; ``timeout`` (total seconds for a
     request up to its response head), ``pool_timeout`` (seconds to wait for a free
     connection) and ``limits`` (:class:`ParserLimits`) are new keyword arguments.
+
+    ``proxy``: a proxy URL (``http://``, ``https://``, ``socks5://``, ``socks5h://``,
+    ``socks4://``, ``socks4a://``, credentials in it) or a ``ProxyConfig``; 2.x's
+    ``proxy_host`` (which may itself be such a URL), ``proxy_port``, ``proxy_user``
+    and ``proxy_password`` mean an ``http://`` proxy. ``proxy_ssl_options``: TLS
+    settings for an ``https://`` proxy (by default ``ssl_options``; the factory and
+    ``insecure`` apply to both). ``uds``: connect to this Unix domain socket path
+    instead of TCP (``host`` still names the origin: ``Host``, TLS).
     """
 
     HTTP_11 = "HTTP/1.1"
