@@ -458,3 +458,16 @@ def test_module_level_calls_follow_redirects_and_share_nothing(site):
         assert b"".join(streamed.iter_bytes()) == b"squeezed " * 100
     with pytest.raises(TypeError):
         httpx.get(f"{site.base}/echo", allow_redirects=True)
+
+
+def test_client_proxy_of_any_scheme_reaches_the_origin(server_factory):
+    """The httpx-style ``Client(proxy=...)`` takes every proxy scheme the engine
+    speaks: here SOCKS5 with the proxy resolving the name."""
+    from socksserver import SocksServer
+
+    origin = server_factory(keep_alive(echo_json))
+    with SocksServer(hosts={"origin.test": "127.0.0.1"}) as socks:
+        with httpx.Client(proxy=socks.url("socks5h")) as client:
+            r = client.get(f"http://origin.test:{origin.port}/via")
+        assert r.json()["target"] == "/via"
+        assert [(q.atyp, q.host) for q in socks.requests] == [("domain", "origin.test")]
