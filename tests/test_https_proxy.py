@@ -72,12 +72,19 @@ def http_origin(server_factory):
     return server_factory(keep_alive(answer))
 
 
+def origin_context(tls_ca: Any) -> ssl.SSLContext:
+    """A server context with a certificate for origin.test (not localhost: its SNI
+    then differs from the proxy's)."""
+    ctx = gevent.ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls_ca.issue_cert("origin.test").configure_cert(ctx)
+    return ctx
+
+
 @pytest.fixture
 def tls_origin(server_factory, tls_ca):
     """A TLS origin whose certificate names origin.test (not localhost: its SNI then
     differs from the proxy's), recording the server names it was sent."""
-    ctx = gevent.ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    tls_ca.issue_cert("origin.test").configure_cert(ctx)
+    ctx = origin_context(tls_ca)
     names: List[Optional[str]] = []
     ctx.sni_callback = lambda sslobj, name, c: names.append(name)
     server = server_factory(keep_alive(answer), ssl_context=ctx)
@@ -223,8 +230,7 @@ def test_https_target_resumes_the_origins_tls_session_on_a_new_tunnel(
         resumed.append(conn.sock.session_reused)
         conn.respond(200, b"ok", [("Connection", "close")])
 
-    ctx = gevent.ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    tls_ca.issue_cert("origin.test").configure_cert(ctx)
+    ctx = origin_context(tls_ca)
     origin = server_factory(keep_alive(answer_and_close), ssl_context=ctx)
     client = https_client(proxy, origin, ca_file, tls_session_reuse=True)
     try:
@@ -414,8 +420,7 @@ def test_https_target_streams_a_large_response_through_the_tunnel(
     def big(conn: ServerConn, req: Any) -> None:
         conn.respond(200, body)
 
-    ctx = gevent.ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    tls_ca.issue_cert("origin.test").configure_cert(ctx)
+    ctx = origin_context(tls_ca)
     origin = server_factory(keep_alive(big), ssl_context=ctx)
     client = https_client(proxy, origin, ca_file)
     try:
@@ -453,8 +458,7 @@ def test_https_target_uploads_a_large_body_through_the_tunnel(
     origin collects a body by concatenation, which stops its hub beyond a few MiB.)"""
     size = 2 * MIB + 3
     data = os.urandom(size)
-    ctx = gevent.ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    tls_ca.issue_cert("origin.test").configure_cert(ctx)
+    ctx = origin_context(tls_ca)
     origin = server_factory(keep_alive(digest_of_body), ssl_context=ctx)
     body: Any = {
         "bytes": data,
@@ -481,8 +485,7 @@ def test_https_target_file_body_from_disk_goes_through_the_tunnel(
     data = os.urandom(2 * MIB + 1)
     path = tmp_path / "upload.bin"
     path.write_bytes(data)
-    ctx = gevent.ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    tls_ca.issue_cert("origin.test").configure_cert(ctx)
+    ctx = origin_context(tls_ca)
     origin = server_factory(keep_alive(digest_of_body), ssl_context=ctx)
     client = https_client(proxy, origin, ca_file)
     try:
@@ -502,8 +505,7 @@ def test_https_target_stalled_origin_times_out_with_network_timeout(
         conn.read_request()
         release.wait(TIMEOUT)
 
-    ctx = gevent.ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    tls_ca.issue_cert("origin.test").configure_cert(ctx)
+    ctx = origin_context(tls_ca)
     origin = server_factory(stall, ssl_context=ctx)
     client = https_client(proxy, origin, ca_file, network_timeout=0.1)
     try:
@@ -602,8 +604,7 @@ def test_bytes_left_inside_the_inner_tls_make_an_idle_tunnel_stale(
         else:
             conn.respond(200, b"fresh")
 
-    ctx = gevent.ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    tls_ca.issue_cert("origin.test").configure_cert(ctx)
+    ctx = origin_context(tls_ca)
     origin = server_factory(keep_alive(respond), ssl_context=ctx)
     with https_client(proxy, origin, ca_file) as client:
         first = client.get("/first")
