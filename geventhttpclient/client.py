@@ -228,7 +228,8 @@ class HTTPClient:
     ``proxy_host`` (which may itself be such a URL), ``proxy_port``, ``proxy_user``
     and ``proxy_password`` mean an ``http://`` proxy. ``proxy_ssl_options``: TLS
     settings for an ``https://`` proxy (by default ``ssl_options``; the factory and
-    ``insecure`` apply to both). ``uds``: connect to this Unix domain socket path
+    ``insecure`` apply to both); ``proxy_ssl_context``: an ``ssl.SSLContext`` for
+    it, used as given. ``uds``: connect to this Unix domain socket path
     instead of TCP (``host`` still names the origin: ``Host``, TLS).
     """
 
@@ -300,6 +301,7 @@ class HTTPClient:
         dns_cache: Any = None,
         proxy: Union[str, ProxyConfig, None] = None,
         proxy_ssl_options: Optional[Dict[str, Any]] = None,
+        proxy_ssl_context: Any = None,
         uds: Optional[str] = None,
     ) -> None:
         if not host or any(c in host for c in "\r\n\0 /"):
@@ -358,11 +360,14 @@ class HTTPClient:
 
         self.ssl_options = dict(ssl_options or {})
         if config is not None and config.scheme == "https":
-            # The proxy is verified like the origin (ssl_options, the factory,
-            # insecure) unless proxy_ssl_options says otherwise; its name is its own.
-            options = self.ssl_options if proxy_ssl_options is None else dict(proxy_ssl_options)
-            options.pop("server_hostname", None)
-            dial.proxy_context = _net.make_ssl_context(options, ssl_context_factory, insecure)
+            if proxy_ssl_context is not None:
+                dial.proxy_context = proxy_ssl_context  # as given (httpx's Proxy(ssl_context=))
+            else:
+                # The proxy is verified like the origin (ssl_options, the factory,
+                # insecure) unless proxy_ssl_options says otherwise; its name is its own.
+                options = self.ssl_options if proxy_ssl_options is None else dict(proxy_ssl_options)
+                options.pop("server_hostname", None)
+                dial.proxy_context = _net.make_ssl_context(options, ssl_context_factory, insecure)
         # With a custom ssl_context_factory, a Host field among the client's headers
         # names the TLS server too (SNI and the name verified), as in 2.x: load tests
         # (Locust always passes a factory) reach a virtual host at an address by

@@ -789,6 +789,21 @@ def test_an_https_proxy_is_verified_with_the_transports_verify(
         assert c.get(origin.base + "/").status_code == 200
 
 
+def test_proxy_ssl_context_verifies_the_https_proxy_apart_from_the_origin(
+    server_factory, https_proxy, ca_file, httpx, GeventTransport
+):
+    """``httpx.Proxy(url, ssl_context=ctx)``: the proxy's TLS uses ``ctx`` (here the
+    test CA), not the transport's ``verify`` (certifi, which does not know it)."""
+    origin = server_factory(keep_alive(ok))
+    proxy = httpx.Proxy(
+        https_proxy.url_with("user", "pa:ss", "localhost"),
+        ssl_context=ssl.create_default_context(cafile=ca_file),
+    )
+    with httpx.Client(transport=GeventTransport(proxy=proxy)) as c:
+        assert c.get(f"http://origin.test:{origin.port}/p").status_code == 200
+    assert https_proxy.requests[0]["target"] == f"http://origin.test:{origin.port}/p"
+
+
 def test_an_https_proxy_refusing_the_credentials_is_proxy_error(
     server_ssl_context, server_factory, https_proxy, ca_file, httpx, GeventTransport
 ):
@@ -806,9 +821,6 @@ def test_an_https_proxy_refusing_the_credentials_is_proxy_error(
 @pytest.mark.parametrize(
     "proxy",
     [
-        lambda httpx: httpx.Proxy(
-            "http://proxy.test:3128", ssl_context=ssl.create_default_context()
-        ),
         lambda httpx: httpx.Proxy("socks5://proxy.test:1080", headers={"X-Via": "me"}),
         lambda httpx: httpx.Proxy("http://proxy.test:3128", headers={"X-Via": "me"}),
         lambda httpx: httpx.Proxy("http://proxy.test", headers={"Proxy-Authorization": "Bearer t"}),
@@ -816,7 +828,7 @@ def test_an_https_proxy_refusing_the_credentials_is_proxy_error(
             "http://proxy.test", auth=("u", "p"), headers={"Proxy-Authorization": basic("u", "p")}
         ),
     ],
-    ids=["ssl_context", "socks-headers", "other-headers", "not-basic", "credentials-twice"],
+    ids=["socks-headers", "other-headers", "not-basic", "credentials-twice"],
 )
 def test_proxy_settings_the_transport_cannot_honour_are_refused(proxy, httpx, GeventTransport):
     with pytest.raises(ValueError):

@@ -59,6 +59,7 @@ SET_FROM_HTTPX = frozenset(
         "proxy_user",
         "proxy_password",
         "proxy_ssl_options",
+        "proxy_ssl_context",
         "uds",
         "concurrency",
         "connection_timeout",
@@ -284,6 +285,8 @@ class Transport:
             kw["source_address"] = local_address
         if proxy is not None:
             kw["proxy"] = proxy_url(module, proxy, name)
+            if isinstance(proxy, module.Proxy) and proxy.ssl_context is not None:
+                kw["proxy_ssl_context"] = proxy.ssl_context  # TLS to an https proxy
         if uds is not None:
             kw["uds"] = uds
         max_connections = limits.max_connections
@@ -453,15 +456,10 @@ def proxy_url(module: Any, proxy: Any, name: str) -> str:
     Raises ``ValueError`` as ``httpx.Proxy`` does for a scheme not in
     :data:`PROXY_SCHEMES`, and for what our client cannot send: headers to the
     proxy other than Basic credentials (none at all to a SOCKS proxy, which httpx
-    would drop), and ``Proxy(ssl_context=...)`` (an https proxy is verified with
-    the transport's ``verify``)."""
+    would drop). (``Proxy(ssl_context=...)`` goes to the client apart: the TLS
+    context of an https proxy, which is otherwise verified as ``verify`` says.)"""
     if isinstance(proxy, module.Proxy):
         url, auth, headers = proxy.url, proxy.auth, proxy.headers
-        if proxy.ssl_context is not None:
-            raise ValueError(
-                f"{name} verifies an https proxy with its own verify= setting: "
-                "Proxy(ssl_context=...) is not supported"
-            )
     else:
         url = module.URL(proxy)
         auth = (url.username, url.password) if url.username or url.password else None
