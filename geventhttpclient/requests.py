@@ -903,6 +903,7 @@ _RESERVED_CLIENT_KW = frozenset(
         "proxy_password",
         "proxy",
         "proxy_ssl_options",
+        "proxy_ssl_context",
         "connection_timeout",
         "network_timeout",
         "concurrency",

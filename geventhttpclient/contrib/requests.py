@@ -155,7 +155,6 @@ DEFAULT_MAX_DECOMPRESSED_SIZE: Optional[int] = _DecodedBody.max_decompressed_siz
 few kilobytes of gzip must not be able to take a load generator down. requests sets
 no bound; pass ``max_decompressed_size=None`` for none."""
 
-
 _BLOCK = 65536
 """Bytes asked of the connection at a time when the body is read as it arrives."""
 
@@ -170,6 +169,7 @@ _RESERVED = frozenset(
         "proxy_user",
         "proxy_password",
         "proxy_ssl_options",
+        "proxy_ssl_context",
         "concurrency",
         "connection_timeout",
         "network_timeout",
