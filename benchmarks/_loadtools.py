@@ -234,7 +234,9 @@ class Tools:
     def versions(self) -> dict:
         def out(cmd):
             try:
-                p = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+                # Not from the work tree: its geventhttpclient/ has no built parser
+                # and would shadow the installed package.
+                p = subprocess.run(cmd, capture_output=True, text=True, timeout=30, cwd=CLIENTS)
                 return (p.stdout + p.stderr).strip()
             except (OSError, subprocess.TimeoutExpired):
                 return ""
