@@ -25,6 +25,7 @@ import gevent.event
 import gevent.server
 import gevent.socket
 import pytest
+from socksserver import pipe  # noqa: F401  (a relay direction, for the tests' proxies)
 
 HUB_BLOCK_LIMIT = 0.25 if platform.python_implementation() == "PyPy" else 0.1
 """A test fails if anything blocks the gevent hub longer than this (seconds). PyPy
@@ -299,24 +300,6 @@ def ca_file(tls_ca, tmp_path):
     path = tmp_path / "ca.pem"
     tls_ca.cert_pem.write_to_path(str(path))
     return str(path)
-
-
-def pipe(src: Any, dst: Any) -> None:
-    """Copy bytes from ``src`` to ``dst`` until EOF, then half-close ``dst`` (a
-    tunnelling proxy's one direction)."""
-    try:
-        while True:
-            data = src.recv(65536)
-            if not data:
-                break
-            dst.sendall(data)
-    except OSError:
-        pass
-    finally:
-        try:
-            dst.shutdown(socket.SHUT_WR)
-        except OSError:
-            pass
 
 
 # csrc/fuzz/sanitize-tests.sh sets this (with PYTHONMALLOC=malloc): every feed then gets

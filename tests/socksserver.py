@@ -248,8 +248,8 @@ class SocksServer:
         try:
             if reader.buf:
                 upstream.sendall(reader.buf)
-            back = self._pipes.spawn(_pipe, upstream, sock)
-            _pipe(sock, upstream)
+            back = self._pipes.spawn(pipe, upstream, sock)
+            pipe(sock, upstream)
             back.join()
         finally:
             upstream.close()
@@ -414,8 +414,10 @@ class SocksServer:
         return upstream, 0
 
 
-def _pipe(src: Any, dst: Any) -> None:
-    """Copy bytes from ``src`` to ``dst`` until EOF, then half-close ``dst``."""
+def pipe(src: Any, dst: Any) -> None:
+    """Copy bytes from ``src`` to ``dst`` until EOF, then half-close ``dst`` (a
+    tunnelling proxy's one direction; the tests' proxies use it too, through
+    conftest)."""
     try:
         while True:
             data = src.recv(65536)
