@@ -248,9 +248,9 @@ class CompatRequest(urllib.request.Request):
         self.original_host = self.url_split.host
         self.origin_req_host = self.original_host
         self.method = str(method).upper()
-        self.headers = _as_headers(headers)
+        self.headers = headers if isinstance(headers, Headers) else _as_headers(headers)
         self.payload = payload
-        self._payload_start: Optional[int] = tell(payload)
+        self._payload_start: Optional[int] = None if payload is None else tell(payload)
         self._jar_cookie = False
 
     # -- url --------------------------------------------------------------------------
@@ -265,8 +265,30 @@ class CompatRequest(urllib.request.Request):
             self.url = str(split) if params else url
         self.url_split = split
         self.type = split.scheme
-        self.host = split.netloc
-        self.selector = split.request_uri
+        # host and selector are derived when read (most requests never read them):
+        # assigned values (urllib's set_proxy assigns host) hold until the next URL.
+        self._host: Optional[str] = None
+        self._selector: Optional[str] = None
+
+    @property
+    def host(self) -> str:
+        """urllib's ``host``: the netloc, with a non-default port."""
+        host = self._host
+        return self.url_split.netloc if host is None else host
+
+    @host.setter
+    def host(self, value: str) -> None:
+        self._host = value
+
+    @property
+    def selector(self) -> str:
+        """urllib's ``selector``: the request target as written."""
+        selector = self._selector
+        return self.url_split.request_uri if selector is None else selector
+
+    @selector.setter
+    def selector(self, value: str) -> None:
+        self._selector = value
 
     @property
     def full_url(self) -> str:
