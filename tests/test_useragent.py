@@ -154,6 +154,16 @@ def test_compat_request_is_what_cookiejar_and_urllib_expect():
     assert (req.type, req.host, req.url_split.host) == ("http", "other.example", "other.example")
 
 
+def test_compat_request_host_and_selector_assigned_hold_until_the_next_url():
+    # urllib's set_proxy assigns host and selector; a new URL derives both again.
+    req = CompatRequest("http://example.com/a?b=1")
+    assert (req.host, req.selector) == ("example.com", "/a?b=1")
+    req.set_proxy("proxy.example:3128", "http")
+    assert (req.host, req.selector) == ("proxy.example:3128", "http://example.com/a?b=1")
+    req.full_url = "https://other.example:444/c"
+    assert (req.host, req.selector) == ("other.example:444", "/c")
+
+
 def test_class_attributes_can_be_reassigned(monkeypatch):
     # Locust patches these on the class; per-request values must still win.
     monkeypatch.setattr(CompatRequest, "unverifiable", False, raising=False)
