@@ -25,7 +25,10 @@ import gevent.event
 import gevent.server
 import gevent.socket
 import pytest
-from socksserver import pipe  # noqa: F401  (a relay direction, for the tests' proxies)
+from socksserver import (
+    SocksServer,
+    pipe,  # noqa: F401  (a relay direction, for the tests' proxies)
+)
 
 HUB_BLOCK_LIMIT = 0.25 if platform.python_implementation() == "PyPy" else 0.1
 """A test fails if anything blocks the gevent hub longer than this (seconds). PyPy
@@ -300,6 +303,19 @@ def ca_file(tls_ca, tmp_path):
     path = tmp_path / "ca.pem"
     tls_ca.cert_pem.write_to_path(str(path))
     return str(path)
+
+
+SOCKS_HOSTS = {"origin.test": "127.0.0.1", "localhost": "127.0.0.1"}
+"""Names as the SOCKS server resolves them (socks5h, socks4a), and as the client does
+for socks5 and socks4 (``resolve=``): whoever resolved shows in what the proxy got."""
+
+
+@pytest.fixture
+def socks():
+    """A scripted SOCKS server that knows :data:`SOCKS_HOSTS` (test_socks.py has its
+    own ``socks`` fixture, which wins there)."""
+    with SocksServer(hosts=SOCKS_HOSTS) as server:
+        yield server
 
 
 # csrc/fuzz/sanitize-tests.sh sets this (with PYTHONMALLOC=malloc): every feed then gets

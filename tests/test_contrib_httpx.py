@@ -32,6 +32,7 @@ import gevent.event
 import gevent.pywsgi
 import gevent.socket
 import pytest
+from conftest import SOCKS_HOSTS as HOSTS
 from conftest import ServerConn, basic, keep_alive, wait_until
 from httpsproxy import HTTPSProxy
 from socksserver import SocksServer
@@ -634,16 +635,6 @@ def test_proxy_credentials_as_a_basic_header(server_factory, httpx, GeventTransp
 
 
 # -- proxies: SOCKS (tests/socksserver.py) ------------------------------------------------
-
-HOSTS = {"origin.test": "127.0.0.1", "localhost": "127.0.0.1"}
-"""Names as the SOCKS server resolves them (socks5h, socks4a), and as the client does
-for socks5 and socks4 (``resolve=``): whoever resolved shows in what the proxy got."""
-
-
-@pytest.fixture
-def socks():
-    with SocksServer(hosts=HOSTS) as server:
-        yield server
 
 
 @pytest.mark.parametrize(

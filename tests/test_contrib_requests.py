@@ -22,6 +22,7 @@ import gevent
 import gevent.event
 import gevent.socket
 import pytest
+from conftest import SOCKS_HOSTS as HOSTS
 from conftest import ServerConn, basic, echo_json, keep_alive, pipe, wait_until
 from httpsproxy import HTTPSProxy
 from socksserver import SocksServer
@@ -779,17 +780,6 @@ def test_proxy_refusing_or_unreachable_raises_proxy_error(server_factory, sessio
 def test_an_unknown_proxy_scheme_is_invalid_schema(session):
     with pytest.raises(rexc.InvalidSchema):
         session.get("http://origin.test/", proxies={"http": "ftp://127.0.0.1:21"})
-
-
-HOSTS = {"origin.test": "127.0.0.1", "localhost": "127.0.0.1"}
-"""Names as the SOCKS server resolves them (socks5h, socks4a), and as the client does
-for socks5 and socks4 (``resolve=``): whoever resolved shows in what the proxy got."""
-
-
-@pytest.fixture
-def socks():
-    with SocksServer(hosts=HOSTS) as server:
-        yield server
 
 
 @pytest.mark.parametrize(

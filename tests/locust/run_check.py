@@ -130,50 +130,36 @@ def precheck() -> Dict[str, str]:
     return json.loads(out.stdout)  # type: ignore[no-any-return]
 
 
-def start_server(stderr: Any) -> Tuple[subprocess.Popen, Dict[str, Any]]:
+def _spawn(argv: List[str], stdin: Any, stderr: Any, what: str) -> Tuple[subprocess.Popen, Any]:
+    """Start a helper server and read the JSON line it prints once it listens."""
     proc = subprocess.Popen(
-        [sys.executable, SERVER, "--max-seconds", str(LOCUST_TIMEOUT + 60)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=stderr,
-        text=True,
+        [sys.executable, *argv], stdin=stdin, stdout=subprocess.PIPE, stderr=stderr, text=True
     )
     assert proc.stdout is not None
     line = proc.stdout.readline()
     if not line:
         proc.kill()
-        raise SystemExit("run_check: the target server did not start")
+        raise SystemExit(f"run_check: the {what} did not start")
     return proc, json.loads(line)
+
+
+def start_server(stderr: Any) -> Tuple[subprocess.Popen, Dict[str, Any]]:
+    argv = [SERVER, "--max-seconds", str(LOCUST_TIMEOUT + 60)]
+    return _spawn(argv, subprocess.PIPE, stderr, "target server")
 
 
 def start_socks_server(stderr: Any, stats_file: str, password: str) -> Tuple[subprocess.Popen, int]:
     """tests/socksserver.py, requiring ``SOCKS_USER`` and ``password``; its port."""
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            SOCKS_SERVER,
-            "--port-file",
-            stats_file + ".port",
-            "--stats-file",
-            stats_file,
-            "--user",
-            SOCKS_USER,
-            "--password",
-            password,
-            "--max-seconds",
-            str(LOCUST_TIMEOUT + 60),
-        ],  # fmt: skip
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=stderr,
-        text=True,
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    if not line:
-        proc.kill()
-        raise SystemExit("run_check: the SOCKS server did not start")
-    return proc, int(json.loads(line)["port"])
+    argv = [
+        SOCKS_SERVER,
+        "--port-file", stats_file + ".port",
+        "--stats-file", stats_file,
+        "--user", SOCKS_USER,
+        "--password", password,
+        "--max-seconds", str(LOCUST_TIMEOUT + 60),
+    ]  # fmt: skip
+    proc, info = _spawn(argv, subprocess.DEVNULL, stderr, "SOCKS server")
+    return proc, int(info["port"])
 
 
 def stop_socks_server(proc: subprocess.Popen) -> None:
