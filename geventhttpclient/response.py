@@ -726,7 +726,13 @@ class HTTPSocketPoolResponse(HeadAccess):
         h = self._headers
         head = self._head_block.lower() if h is None else b""
         for n in (name, *names):
-            if (n in h) if h is not None else (b"\n" + n.lower().encode("latin-1") + b":" in head):
+            # find(), not ``in``: bytes.__contains__ first tries the operand as an
+            # int and formats (then drops) a TypeError, 2.6k instructions on CPython.
+            if (
+                (n in h)
+                if h is not None
+                else head.find(b"\n" + n.lower().encode("latin-1") + b":") >= 0
+            ):
                 return True
         return False
 
