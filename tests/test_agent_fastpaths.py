@@ -246,55 +246,10 @@ def test_url_parse_errors_are_not_cached():
     assert "http://example.com:99999/" not in url_module._PARSED
 
 
-# -- per-attempt hooks done inline ------------------------------------------------------
+# -- the default per-attempt hooks ------------------------------------------------------
 
 
-def _hook_server(server_factory):
-    return _serve(server_factory, [(200, [], b"ok")])
-
-
-def test_hooks_replaced_on_an_instance_are_called(server_factory):
-    srv = _hook_server(server_factory)
-    calls = []
-    with UserAgent() as ua:
-        assert ua.urlopen(srv.base + "/").content == b"ok"  # the inline path first
-        plain_urlopen, plain_verify = ua._urlopen, ua._verify_status
-
-        def urlopen(request):
-            calls.append("urlopen")
-            return plain_urlopen(request)
-
-        def verify(status, url=None):
-            calls.append(status)
-            return plain_verify(status, url)
-
-        ua._urlopen = urlopen
-        ua._verify_status = verify
-        assert ua.urlopen(srv.base + "/").content == b"ok"
-        assert calls == ["urlopen", 200]
-
-
-def test_hooks_assigned_on_a_class_after_use_are_called(server_factory):
-    srv = _hook_server(server_factory)
-    calls = []
-
-    class Agent(UserAgent):
-        pass
-
-    with Agent() as ua:
-        assert ua.urlopen(srv.base + "/").content == b"ok"  # caches "plain" for Agent
-        Agent._send_on = lambda self, client, request: (
-            calls.append(request.url) or (UserAgent._send_on(self, client, request))
-        )
-        Agent._apply_limits = lambda self, resp: calls.append("limits")
-        assert ua.urlopen(srv.base + "/x").content == b"ok"
-        assert calls == [srv.base + "/x", "limits"]
-        del Agent._send_on, Agent._apply_limits
-        assert ua.urlopen(srv.base + "/y").content == b"ok"
-        assert len(calls) == 2
-
-
-def test_inline_path_keeps_the_hooks_meaning(server_factory):
+def test_default_hooks_verify_and_bound(server_factory):
     srv = _serve(
         server_factory,
         [(404, [], b"gone"), (200, [("Content-Encoding", "gzip")], gzip.compress(b"z" * 100))],
@@ -304,6 +259,6 @@ def test_inline_path_keeps_the_hooks_meaning(server_factory):
             ua.urlopen(srv.base + "/a")
         assert err.value.code == 404
         resp = ua.urlopen(srv.base + "/b")
-        assert resp.max_decompressed_size == 10  # _apply_limits's bound, inline
+        assert resp.max_decompressed_size == 10  # _apply_limits's bound
         with pytest.raises(DecompressionLimitExceeded):
             _ = resp.content
