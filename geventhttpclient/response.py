@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import platform
 import weakref
-from typing import TYPE_CHECKING, Any, Iterator, List, Optional, Sequence, Tuple, Type, Union
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Sequence, Tuple, Type, Union
 
 from ._net import translate
 from ._parser import (
@@ -80,6 +80,10 @@ def _collected(pool: Releaser, conn: Connection) -> None:
         pass
 
 
+_FIELD_NEEDLES: Dict[str, bytes] = {}
+"""has_field's search strings (``b"\\ncontent-encoding:"``) by the names asked for,
+made once: the agents ask for the same two or three names on every response."""
+
 _RESET = (ConnectionResetError, ConnectionAbortedError, BrokenPipeError)
 
 
@@ -139,6 +143,7 @@ class HTTPSocketPoolResponse(HeadAccess):
         "version",
         "content_length",
         "_head_block",
+        "_head_lower",
         "_trailer_pairs",
         "_guard",
         "_t_ready",
@@ -201,6 +206,7 @@ class HTTPSocketPoolResponse(HeadAccess):
         self.version = "HTTP/1.1"
         self.content_length: Optional[int] = None
         self._head_block = b""
+        self._head_lower: Optional[bytes] = None  # has_field's lowercased head
         self._trailer_pairs: Sequence[Tuple[str, str]] = ()  # no list made per response
         self._guard: Optional[weakref.finalize] = None
         if read_head:
@@ -266,6 +272,7 @@ class HTTPSocketPoolResponse(HeadAccess):
         self.version = parser.version
         self.content_length = parser.content_length
         self._head_block = parser.head_block
+        self._head_lower = None
         self._after_parse(now)
         if self._conn is not None:
             # Still streaming: if the caller drops the response unread, give the
@@ -724,15 +731,20 @@ class HTTPSocketPoolResponse(HeadAccess):
         name is followed directly by its colon, so a line starting with ``name:``
         is the field."""
         h = self._headers
-        head = self._head_block.lower() if h is None else b""
+        if h is not None:
+            return name in h or any(n in h for n in names)
+        head = self._head_lower
+        if head is None:  # lowercased once: the agents ask two or three times
+            head = self._head_lower = self._head_block.lower()
         for n in (name, *names):
+            needle = _FIELD_NEEDLES.get(n)
+            if needle is None:
+                needle = b"\n" + n.lower().encode("latin-1") + b":"
+                if len(_FIELD_NEEDLES) < 64:
+                    _FIELD_NEEDLES[n] = needle
             # find(), not ``in``: bytes.__contains__ first tries the operand as an
             # int and formats (then drops) a TypeError, 2.6k instructions on CPython.
-            if (
-                (n in h)
-                if h is not None
-                else head.find(b"\n" + n.lower().encode("latin-1") + b":") >= 0
-            ):
+            if head.find(needle) >= 0:
                 return True
         return False
 
