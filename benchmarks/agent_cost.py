@@ -1,0 +1,137 @@
+"""Client instructions per request of the agent's steps, counted by callgrind.
+
+    python benchmarks/agent_cost.py [STEP ...]      # needs valgrind and nginx
+
+Each step runs in one greenlet against the private nginx's /small, under callgrind,
+for 200 and for 1,200 requests after a 300-request warm-up; the difference divided by
+1,000 is its cost per request, with start-up and warm-up cancelled out. Instruction
+counts are steady on a noisy machine where throughput is not, so this is how the
+agent's own cost is compared with the raw path's:
+
+- ``raw``: ``HTTPClient.request(...)``, ``read()``, ``release()``: the floor.
+- ``headers``: the same, with the response's ``headers`` built (what Locust's
+  ``FastResponse`` does for every response).
+- ``minimal``: the least an agent request can do, written out: parse the full URL,
+  find the client, copy the default headers, make a ``CompatRequest`` and a
+  ``CompatResponse``, check the status, read ``content``.
+- ``urlopen``: ``UserAgent.urlopen(url).content``; ``urlopen-jar``: with a
+  ``CookieJar``; ``session``: ``Session.get(url).content``.
+
+Run it with the interpreter whose installed geventhttpclient is to be measured.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from http.cookiejar import CookieJar
+from typing import Callable, Dict
+
+WARM, SHORT, LONG = 300, 200, 1200
+
+
+def _steps(url: str) -> Dict[str, Callable[[], object]]:
+    import geventhttpclient
+    from geventhttpclient.url import URL
+    from geventhttpclient.useragent import CompatRequest, CompatResponse, UserAgent
+
+    ua = UserAgent(concurrency=10)
+    jar_ua = UserAgent(concurrency=10, cookiejar=CookieJar())
+    session = geventhttpclient.Session()
+    split = URL(url)
+    client = ua.clientpool.get_client(split)
+    defaults = ua.default_headers
+    path = split.quoted_uri
+
+    def raw() -> object:
+        r = client.request("GET", path, headers=defaults)
+        r.read()
+        r.release()
+        return r
+
+    def headers() -> object:
+        r = client.request("GET", path, headers=defaults)
+        _ = r.headers
+        r.read()
+        r.release()
+        return r
+
+    def minimal() -> object:
+        parsed = URL(url)
+        pooled = ua.clientpool.get_client(parsed)
+        req = CompatRequest.__new__(CompatRequest)
+        req.url, req.url_split, req.method, req.payload = url, parsed, "GET", None
+        req.headers = defaults.copy()
+        r = pooled.request("GET", parsed.quoted_uri, body=None, headers=req.headers)
+        resp = CompatResponse(r, request=req, sent_request=r.sent_request)
+        if resp.status_code not in ua.valid_response_codes:
+            raise RuntimeError(resp.status_code)
+        return resp.content
+
+    return {
+        "raw": raw,
+        "headers": headers,
+        "minimal": minimal,
+        "urlopen": lambda: ua.urlopen(url).content,
+        "urlopen-jar": lambda: jar_ua.urlopen(url).content,
+        "session": lambda: session.get(url).content,
+    }
+
+
+def _run(step: str, url: str, n: int) -> None:
+    """The child: warm up, then ``n`` requests of ``step``."""
+    fn = _steps(url)[step]
+    for _ in range(WARM + n):
+        fn()
+
+
+def _instructions(out: str) -> int:
+    with open(out) as f:
+        for line in f:
+            if line.startswith(("summary:", "totals:")):
+                return int(line.split()[1])
+    raise RuntimeError(f"no totals in {out}")
+
+
+def _count(step: str, url: str, tmp: str) -> float:
+    totals = []
+    for n in (SHORT, LONG):
+        out = os.path.join(tmp, f"cg.{step}.{n}")
+        cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--dump-instr=no"]
+        env = dict(os.environ, PYTHONHASHSEED="0")
+        subprocess.run(
+            [*cmd, sys.executable, __file__, "--child", step, url, str(n)],
+            check=True,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        totals.append(_instructions(out))
+    return (totals[1] - totals[0]) / (LONG - SHORT)
+
+
+def main(argv: list) -> None:
+    if argv[:1] == ["--child"]:
+        _run(argv[1], argv[2], int(argv[3]))
+        return
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from _nginx import Nginx
+
+    steps = argv or ["raw", "headers", "minimal", "urlopen", "urlopen-jar", "session"]
+    ng = Nginx().start()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            floor = None
+            for step in steps:
+                cost = _count(step, ng.url("/small"), tmp)
+                floor = cost if step == "raw" else floor
+                ratio = f"  raw/this {floor / cost:.2f}" if floor else ""
+                print(f"{step:12s} {cost / 1000:8.1f}k instructions/request{ratio}", flush=True)
+    finally:
+        ng.stop()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
