@@ -114,11 +114,12 @@ static uint64_t load8(const char *p)
 
 /*
  * Case-insensitive compare of s[0..n) with a literal of length n made of lowercase
- * letters and '-'. Folding is OR 0x20, eight bytes at a time where n allows: exact
- * for the bytes that reach here, which are tchars (names, Transfer-Encoding codings)
- * or validated value bytes (Connection elements). For a lowercase letter L, only L
- * and its capital have (c | 0x20) == L; for '-' (0x2d) only '-' and CR do, and CR is
- * neither a tchar nor a value byte.
+ * letters, digits and '-'. Folding is OR 0x20, eight bytes at a time where n allows:
+ * exact for the bytes that reach here, which are tchars (names, Transfer-Encoding
+ * codings) or validated value bytes (Connection elements). For a lowercase letter L,
+ * only L and its capital have (c | 0x20) == L; for '-' (0x2d) only '-' and CR do, and
+ * for a digit D (0x30-0x39) only D and D - 0x20 (a control byte): neither CR nor a
+ * control byte is a tchar or a value byte.
  */
 static int lower_eq(const char *s, size_t n, const char *lit, size_t litn)
 {
@@ -331,7 +332,8 @@ static int parse_field_line(hp_parser *p, const char *l, size_t n, size_t off, i
         ve--;
     v = l + vs;
 
-    /* Only three names matter for framing; dispatch on length first. */
+    /* Three names matter for framing, and three more are noted in the flags for
+     * the package (HP_F_CODED, HP_F_COOKIE, HP_F_COOKIE2); dispatch on length first. */
     switch (name_len) {
     case 14:
         if (LIT_EQ(l, name_len, "content-length")) {
@@ -361,6 +363,16 @@ static int parse_field_line(hp_parser *p, const char *l, size_t n, size_t off, i
          * HP_S_TRAILERS), as llhttp reads it. */
         if (LIT_EQ(l, name_len, "connection"))
             rc = each_element(p, v, ve - vs, connection_token);
+        else if (framing && LIT_EQ(l, name_len, "set-cookie"))
+            p->flags |= HP_F_COOKIE;
+        break;
+    case 11:
+        if (framing && LIT_EQ(l, name_len, "set-cookie2"))
+            p->flags |= HP_F_COOKIE2;
+        break;
+    case 16:
+        if (framing && LIT_EQ(l, name_len, "content-encoding"))
+            p->flags |= HP_F_CODED;
         break;
     default:
         break;

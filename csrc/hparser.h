@@ -159,6 +159,13 @@ enum hp_state {
 #define HP_F_DONE         0x80u /* [package] the message is complete (readable after
                                  * hp_execute returns, until the next status line):
                                  * lets a caller skip the on_message_complete callback */
+#define HP_F_CODED        0x100u /* [package] a Content-Encoding field in the head */
+#define HP_F_COOKIE       0x200u /* [package] a Set-Cookie field in the head */
+#define HP_F_COOKIE2      0x400u /* [package] a Set-Cookie2 field in the head
+                                  * (the agents decode only with HP_F_CODED and ask
+                                  * their cookie jar only with a cookie field: noted
+                                  * here, where names are compared anyway, so that
+                                  * nobody searches the head for them again) */
 
 /* What a final response implies for its body: p->expect, or the return value of
  * on_headers_complete. [package] */

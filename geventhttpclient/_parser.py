@@ -48,6 +48,10 @@ F_CHUNKED = lib.HP_F_CHUNKED
 F_KEEP_ALIVE = lib.HP_F_KEEP_ALIVE
 F_UPGRADE = lib.HP_F_UPGRADE
 F_DONE = lib.HP_F_DONE
+F_CODED = lib.HP_F_CODED
+F_COOKIE = lib.HP_F_COOKIE
+F_COOKIE2 = lib.HP_F_COOKIE2
+_FIELD_FLAGS = F_CODED | F_COOKIE | F_COOKIE2
 _S_BODY_LENGTH = lib.HP_S_BODY_LENGTH
 _S_CHUNK_SIZE = lib.HP_S_CHUNK_SIZE
 _S_BODY_EOF = lib.HP_S_BODY_EOF
@@ -145,6 +149,7 @@ class HTTPResponseParser:
         "status_code",
         "version",
         "head_block",
+        "field_flags",
         "_header_pairs",
         "trailer_pairs",
         "body_chunks",
@@ -173,6 +178,8 @@ class HTTPResponseParser:
         self.status_code = 0
         self.version = "HTTP/1.1"
         self.head_block = b""
+        self.field_flags = 0
+        """F_CODED, F_COOKIE, F_COOKIE2: which of those fields the last head had."""
         self._header_pairs: Optional[List[Tuple[str, str]]] = None
         self.trailer_pairs: List[Tuple[str, str]] = []
         self.keep_alive = False
@@ -274,6 +281,7 @@ class HTTPResponseParser:
         flags = p.flags
         self.keep_alive = flags & F_KEEP_ALIVE != 0
         self.upgraded = flags & F_UPGRADE != 0  # a tunnel opened (expect and a 2xx)
+        self.field_flags = flags & _FIELD_FLAGS
         self._header_pairs = None
         if self.trailer_pairs:
             self.trailer_pairs = []

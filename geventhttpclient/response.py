@@ -23,6 +23,9 @@ from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Sequence,
 
 from ._net import translate
 from ._parser import (
+    F_CODED,
+    F_COOKIE,
+    F_COOKIE2,
     HTTPResponseParser,  # noqa: F401 - 2.x's response had it
     reason_phrase,
     split_fields,
@@ -79,6 +82,10 @@ def _collected(pool: Releaser, conn: Connection) -> None:
     except Exception:  # noqa: BLE001 - never raise from a finaliser
         pass
 
+
+_FLAGGED_FIELDS = {"content-encoding": F_CODED, "set-cookie": F_COOKIE, "set-cookie2": F_COOKIE2}
+"""Lowercase names whose presence the C parser notes in its flags as it validates the
+head (the names the agents ask about for every response)."""
 
 _FIELD_NEEDLES: Dict[str, bytes] = {}
 """has_field's search strings (``b"\\ncontent-encoding:"``) by the names asked for,
@@ -144,6 +151,7 @@ class HTTPSocketPoolResponse(HeadAccess):
         "content_length",
         "_head_block",
         "_head_lower",
+        "_field_flags",
         "_trailer_pairs",
         "_guard",
         "_t_ready",
@@ -207,6 +215,7 @@ class HTTPSocketPoolResponse(HeadAccess):
         self.content_length: Optional[int] = None
         self._head_block = b""
         self._head_lower: Optional[bytes] = None  # has_field's lowercased head
+        self._field_flags = 0  # the parser's F_CODED, F_COOKIE, F_COOKIE2 for this head
         self._trailer_pairs: Sequence[Tuple[str, str]] = ()  # no list made per response
         self._guard: Optional[weakref.finalize] = None
         if read_head:
@@ -273,6 +282,7 @@ class HTTPSocketPoolResponse(HeadAccess):
         self.content_length = parser.content_length
         self._head_block = parser.head_block
         self._head_lower = None
+        self._field_flags = parser.field_flags
         self._after_parse(now)
         if self._conn is not None:
             # Still streaming: if the caller drops the response unread, give the
@@ -734,9 +744,14 @@ class HTTPSocketPoolResponse(HeadAccess):
         if h is not None:
             return name in h or any(n in h for n in names)
         head = self._head_lower
-        if head is None:  # lowercased once: the agents ask two or three times
-            head = self._head_lower = self._head_block.lower()
         for n in (name, *names):
+            flag = _FLAGGED_FIELDS.get(n)
+            if flag is not None:  # the parser noted it (the agents' questions)
+                if self._field_flags & flag:
+                    return True
+                continue
+            if head is None:  # lowercased once for the other names
+                head = self._head_lower = self._head_block.lower()
             needle = _FIELD_NEEDLES.get(n)
             if needle is None:
                 needle = b"\n" + n.lower().encode("latin-1") + b":"

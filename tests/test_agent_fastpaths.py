@@ -262,3 +262,29 @@ def test_default_hooks_verify_and_bound(server_factory):
         assert resp.max_decompressed_size == 10  # _apply_limits's bound
         with pytest.raises(DecompressionLimitExceeded):
             _ = resp.content
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        [],
+        [("Content-Encoding", "identity")],
+        [("SET-COOKIE", "a=1")],
+        [("set-cookie2", "b=2")],
+        [("X-Reason", "set-cookie: a=1")],
+        [("Content-Encoding", "identity"), ("Set-Cookie", "a=1"), ("Set-Cookie2", "b=2")],
+    ],
+)
+def test_has_field_from_the_parsers_flags_agrees_with_the_headers(server_factory, fields):
+    """The names the parser notes (answered from its flags) and any other spelling of
+    them (answered from the head's bytes) give what the built headers say."""
+    srv = _serve(server_factory, [(200, fields, b"ok")])
+    with HTTPClient.from_url(srv.base) as client:
+        resp = client.get("/")
+        names = ["content-encoding", "set-cookie", "set-cookie2", "Set-Cookie", "X-Reason"]
+        answers = {n: resp.has_field(n) for n in names}
+        assert resp.has_field("set-cookie", "set-cookie2") == (
+            answers["set-cookie"] or answers["set-cookie2"]
+        )
+        assert resp.read() == b"ok"
+        assert answers == {n: n in resp.headers for n in names}

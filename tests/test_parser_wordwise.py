@@ -2,8 +2,9 @@
 
 Field values are checked eight bytes at a time until a word holds a byte below SP or
 DEL, and the framing names and list elements (Content-Length, Transfer-Encoding,
-Connection; chunked, close, keep-alive) are compared eight bytes at a time with their
-case folded by OR 0x20. Both are shortcuts whose edge cases sit at word boundaries and
+Connection; chunked, close, keep-alive; and the names noted for the agents,
+Content-Encoding, Set-Cookie and Set-Cookie2) are compared eight bytes at a time with
+their case folded by OR 0x20. Both are shortcuts whose edge cases sit at word boundaries and
 at bytes that fold onto a letter, so these tests put every byte value at every position
 of values and names of lengths around the word size, and compare the outcome with the
 rule written out in Python.
@@ -15,6 +16,8 @@ from typing import List, Optional
 
 import pytest
 from test_parser import OK, drive
+
+from geventhttpclient._parser import F_CODED, F_COOKIE, F_COOKIE2, HTTPResponseParser
 
 TCHARS = b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 LENGTHS = (1, 2, 7, 8, 9, 15, 16, 17, 23, 24, 25)
@@ -128,3 +131,43 @@ def test_connection_name_and_tokens_in_any_case_and_no_near_miss() -> None:
     for token in variants(b"keep-alive"):
         out = drive([ok10 + b"Connection: " + token + b"\r\nContent-Length: 0\r\n\r\n"])
         assert not out.messages[0].keep_alive, token
+
+
+# -- the fields the parser notes for the agents (HP_F_CODED, HP_F_COOKIE, HP_F_COOKIE2) --
+
+FLAGGED = {b"content-encoding": F_CODED, b"set-cookie": F_COOKIE, b"set-cookie2": F_COOKIE2}
+
+
+def head_flags(head: bytes, *more: bytes) -> int:
+    """The parser's ``field_flags`` after ``head`` (and then each of ``more``)."""
+    parser = HTTPResponseParser()
+    for data in (head, *more):
+        parser.feed(data)
+    return parser.field_flags
+
+
+def test_noted_names_in_any_case_and_no_near_miss() -> None:
+    for name, flag in FLAGGED.items():
+        for spelling in cases_of(name):
+            assert head_flags(OK + spelling + b": x\r\nContent-Length: 0\r\n\r\n") == flag
+        for near in variants(name):
+            assert head_flags(OK + near + b": x\r\nContent-Length: 0\r\n\r\n") == 0, near
+    every = b"".join(name + b": x\r\n" for name in FLAGGED)
+    assert head_flags(OK + every + b"Content-Length: 0\r\n\r\n") == F_CODED | F_COOKIE | F_COOKIE2
+
+
+def test_noted_names_only_as_fields_of_the_final_head() -> None:
+    # in a value, in an interim response's head, in the trailers: not noted
+    value = OK + b"X-Reason: content-encoding: gzip\r\nContent-Length: 0\r\n\r\n"
+    assert head_flags(value) == 0
+    interim = b"HTTP/1.1 103 Early Hints\r\nSet-Cookie: a=1\r\n\r\n"
+    assert head_flags(interim + OK + b"Content-Length: 0\r\n\r\n") == 0
+    chunked = OK + b"Transfer-Encoding: chunked\r\n\r\n"
+    assert head_flags(chunked, b"3\r\nabc\r\n0\r\nSet-Cookie: a=1\r\n\r\n") == 0
+    # and the next response on the connection starts from nothing
+    parser = HTTPResponseParser()
+    parser.feed(OK + b"Content-Encoding: gzip\r\nContent-Length: 0\r\n\r\n")
+    assert parser.field_flags == F_CODED
+    parser.start()
+    parser.feed(OK + b"Content-Length: 0\r\n\r\n")
+    assert parser.field_flags == 0
