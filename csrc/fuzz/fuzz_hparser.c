@@ -110,7 +110,7 @@ static int name_is(const char *s, uint32_t n, const char *lower)
 static int on_headers_complete(hp_parser *p, const char *head, size_t len)
 {
     run_ctx *ctx = (run_ctx *)p->data;
-    uint32_t i, stored, n_cl = 0, n_te = 0;
+    uint32_t i, stored, n_cl = 0, n_te = 0, n_ce = 0, n_sc = 0, n_sc2 = 0;
 
     if (ctx->mode & 128) /* bytes validated earlier may have been changed since */
         goto done;
@@ -144,6 +144,15 @@ static int on_headers_complete(hp_parser *p, const char *head, size_t len)
         }
         n_cl += (uint32_t)name_is(head + h->name_off, h->name_len, "content-length");
         n_te += (uint32_t)name_is(head + h->name_off, h->name_len, "transfer-encoding");
+        n_ce += (uint32_t)name_is(head + h->name_off, h->name_len, "content-encoding");
+        n_sc += (uint32_t)name_is(head + h->name_off, h->name_len, "set-cookie");
+        n_sc2 += (uint32_t)name_is(head + h->name_off, h->name_len, "set-cookie2");
+    }
+    /* The fields noted for the package: exactly the names in this head, tunnel or not. */
+    if (stored == p->num_headers) {
+        CHECK(((p->flags & HP_F_CODED) != 0) == (n_ce > 0));
+        CHECK(((p->flags & HP_F_COOKIE) != 0) == (n_sc > 0));
+        CHECK(((p->flags & HP_F_COOKIE2) != 0) == (n_sc2 > 0));
     }
     /* The framing flags describe this head, not an earlier message on the connection;
      * a 2xx to CONNECT ignores its framing fields (RFC 9110 9.3.6). */
@@ -167,7 +176,8 @@ done:
         /* the flags the head itself sets (later ones, such as HP_F_DONE, are already
          * there when a caller without the callback looks) */
         uint16_t f = p->flags & (HP_F_CHUNKED | HP_F_HAS_LENGTH | HP_F_CONN_CLOSE |
-                                 HP_F_CONN_KEEP | HP_F_TE);
+                                 HP_F_CONN_KEEP | HP_F_TE | HP_F_CODED | HP_F_COOKIE |
+                                 HP_F_COOKIE2);
         ctx->d.head_hash = fnv(ctx->d.head_hash, &f, sizeof f);
     }
     ctx->d.body_in_message = 0;
