@@ -279,7 +279,13 @@ class Headers(dict):  # type: ignore[type-arg]
         """
         self = cls.__new__(cls)
         self._items = pairs
-        self._index_pairs(pairs)
+        # Most heads name each field once: then the index is one comprehension and
+        # one update from a plain dict (half of _index_pairs's cost on CPython).
+        index = {pair[0].lower(): pair for pair in pairs}
+        if len(index) == len(pairs):
+            _dict_update(self, index)
+        else:  # a name repeated (Set-Cookie...): its entry becomes a list
+            self._index_pairs(pairs)
         return self
 
     # -- internals ------------------------------------------------------------------
