@@ -6,7 +6,8 @@ With 100 requests in flight, PyPy spends much of an agent request's time in its
 garbage collector: each minor collection copies out what the suspended requests
 still hold (about half of the default 1 MB nursery; ``PYPYLOG=gc-minor`` shows it),
 and the agents allocate about twice what the raw path does per request. This runs
-the suite's raw path (``ours``) and ``UserAgent.urlopen(url).content`` (``ours-ua``)
+the suite's raw path (``ours``), ``UserAgent.urlopen(url).content`` (``ours-ua``),
+``Session().get(url).content`` (``ours-session``) and ``geventhttpclient.get(url)`` (``ours-get``)
 at c=10 and c=100 against the private nginx with each ``PYPY_GC_NURSERY`` size,
 sizes alternated within a round, and prints requests/s (median over rounds) and the
 ratio to the raw path with the default nursery.
@@ -33,6 +34,8 @@ from run import run_worker  # noqa: E402
 PEERS = {
     "ours": ("ours", "ours", "ours.py", []),
     "ours-ua": ("ours-ua", "ours", "agent.py", ["--variant", "ua"]),
+    "ours-session": ("ours-session", "ours", "agent.py", ["--variant", "session"]),
+    "ours-get": ("ours-get", "ours", "agent.py", ["--variant", "get"]),
 }
 
 
@@ -79,17 +82,17 @@ def main() -> None:
         "- /small keep-alive, nginx with one worker; requests/s, median of the rounds;",
         "  in brackets: the ratio to the raw path (`ours`) with the default nursery",
         "",
-        "| PYPY_GC_NURSERY | ours c=10 | ours-ua c=10 | ours c=100 | ours-ua c=100 |",
-        "|---|---:|---:|---:|---:|",
+        "| PYPY_GC_NURSERY | c | " + " | ".join(PEERS) + " |",
+        "|---|---:|" + "---:|" * len(PEERS),
     ]
     for size in sizes:
-        cells = []
         for conc in (10, 100):
             base = med[("ours", "default", conc)] if "default" in sizes else None
+            cells = []
             for name in PEERS:
                 v = med[(name, size, conc)]
                 cells.append(f"{v:,.0f}" + (f" ({v / base:.2f})" if base else ""))
-        lines.append(f"| {size} | {cells[0]} | {cells[1]} | {cells[2]} | {cells[3]} |")
+            lines.append(f"| {size} | {conc} | " + " | ".join(cells) + " |")
     text = "\n".join(lines) + "\n"
     print(text)
     with open(a.out, "w") as f:
