@@ -141,7 +141,9 @@ class LineSplitter:
         if not data:
             return []
         limit = self.max_line_size
-        if b"\n" not in data and b"\r" not in data:
+        # find(), not ``in``: bytes.__contains__ first tries its operand as an int
+        # and formats (then drops) a TypeError, per chunk on CPython.
+        if data.find(b"\n") < 0 and data.find(b"\r") < 0:
             size = self._size + len(data)
             if limit is not None and size > limit:
                 raise self._too_long(size)
