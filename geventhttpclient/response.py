@@ -735,9 +735,12 @@ class HTTPSocketPoolResponse(HeadAccess):
 
     def has_field(self, name: str, *names: str) -> bool:
         """Whether the head has a field called ``name`` (or any of ``names``; any
-        case), answered from the head's bytes while :attr:`headers` is not built:
+        case), answered without building :attr:`headers` while it is not built:
         building it splits every field, which costs more than many callers' whole
-        use of the response. The head was validated: every line ends in CRLF and a
+        use of the response. ``content-encoding``, ``set-cookie`` and
+        ``set-cookie2`` (the agents' questions, asked in lowercase) come from flags
+        the C parser set as it compared the names; other names are looked for in
+        the head's bytes. The head was validated: every line ends in CRLF and a
         name is followed directly by its colon, so a line starting with ``name:``
         is the field."""
         h = self._headers
