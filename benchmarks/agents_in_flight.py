@@ -1,13 +1,19 @@
 """CPU per request of many agents in one process, as Locust runs its users.
 
     python benchmarks/agents_in_flight.py [--users 50,500] [--requests 60000]
+                                          [--face agent|raw] [--callgrind]
 
 Each user is a greenlet with its own ``UserAgent(cookiejar=CookieJar())`` and one
 connection (Locust's ``FastHttpUser`` makes the same), requesting the private
 nginx's /small in a loop with no wait. Prints the process's CPU time per request
 and requests/s after a 10,000-request warm-up, for each user count with CPython's
 cyclic GC on and off: what grows with the number of users in flight, and how much
-of it is the collector's.
+of it is the collector's. ``--face raw`` gives each user its own ``HTTPClient``
+(``get``, ``read``, ``release``) instead: the same growth without the agent.
+``--callgrind`` also counts client instructions per request for each user count
+(GC on; runs of 3,000 and 9,000 requests after 3,000, differenced): if the count
+stays while the CPU time grows, the growth is the memory the users touch in turn,
+not more work.
 """
 
 from __future__ import annotations
@@ -17,33 +23,49 @@ import gc
 import os
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WARM = 10000
 
 
-def _child(url: str, users: int, requests: int, use_gc: bool) -> None:
+def _child(url: str, users: int, requests: int, use_gc: bool, face: str, warm: int) -> None:
     from http.cookiejar import CookieJar
 
     import gevent
 
+    from geventhttpclient import HTTPClient
     from geventhttpclient.useragent import UserAgent
 
     if not use_gc:
         gc.disable()
-    left = [requests + WARM]
+    left = [requests + warm]
     done = [0]
     start = {}
 
-    def user() -> None:
+    def tick() -> None:
+        done[0] += 1
+        if done[0] == warm:
+            start["cpu"], start["wall"] = time.process_time(), time.perf_counter()
+
+    def agent_user() -> None:
         ua = UserAgent(concurrency=1, cookiejar=CookieJar())
         while left[0] > 0:
             left[0] -= 1
             ua.urlopen(url).content  # noqa: B018 - the body is read, as Locust does
-            done[0] += 1
-            if done[0] == WARM:
-                start["cpu"], start["wall"] = time.process_time(), time.perf_counter()
+            tick()
+
+    def raw_user() -> None:
+        client = HTTPClient.from_url(url, concurrency=1)
+        while left[0] > 0:
+            left[0] -= 1
+            r = client.get(url)
+            r.read()
+            r.release()
+            tick()
+
+    user = raw_user if face == "raw" else agent_user
 
     gevent.joinall([gevent.spawn(user) for _ in range(users)])
     cpu = time.process_time() - start["cpu"]
@@ -55,11 +77,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--users", default="50,500")
     ap.add_argument("--requests", type=int, default=60000)
-    ap.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    ap.add_argument("--face", choices=("agent", "raw"), default="agent")
+    ap.add_argument("--callgrind", action="store_true")
+    ap.add_argument("--child", nargs=6, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child:
-        url, users, requests, use_gc = a.child
-        _child(url, int(users), int(requests), use_gc == "gc")
+        url, users, requests, use_gc, face, warm = a.child
+        _child(url, int(users), int(requests), use_gc == "gc", face, int(warm))
         return
     sys.path.insert(0, HERE)
     from _nginx import Nginx
@@ -71,14 +95,38 @@ def main() -> None:
             for use_gc in ("gc", "nogc"):
                 out = subprocess.run(
                     [sys.executable, __file__, "--child", ng.url("/small"), users,
-                     str(a.requests), use_gc],
+                     str(a.requests), use_gc, a.face, str(WARM)],
                     check=True, capture_output=True, text=True,
                 ).stdout.split()  # fmt: skip
                 print(
                     f"{users:>5s}  {'on ' if use_gc == 'gc' else 'off'}  {out[0]:>14s}  {out[1]:>10s}"
                 )
+        if a.callgrind:
+            with tempfile.TemporaryDirectory() as tmp:
+                for users in a.users.split(","):
+                    counts = []
+                    for n in (3000, 9000):
+                        cg = os.path.join(tmp, f"cg.{users}.{n}")
+                        subprocess.run(
+                            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={cg}",
+                             "--dump-instr=no", sys.executable, __file__, "--child",
+                             ng.url("/small"), users, str(n), "gc", a.face, "3000"],
+                            check=True, capture_output=True, text=True,
+                            env=dict(os.environ, PYTHONHASHSEED="0"),
+                        )  # fmt: skip
+                        counts.append(_instructions(cg))
+                    per = (counts[1] - counts[0]) / 6000
+                    print(f"{users:>5s} users: {per / 1000:.1f}k instructions/request (callgrind)")
     finally:
         ng.stop()
+
+
+def _instructions(path: str) -> int:
+    with open(path) as f:
+        for line in f:
+            if line.startswith(("summary:", "totals:")):
+                return int(line.split()[1])
+    raise RuntimeError(f"no totals in {path}")
 
 
 if __name__ == "__main__":
