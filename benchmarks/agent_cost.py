@@ -87,15 +87,9 @@ def _run(step: str, url: str, n: int) -> None:
         fn()
 
 
-def _instructions(out: str) -> int:
-    with open(out) as f:
-        for line in f:
-            if line.startswith(("summary:", "totals:")):
-                return int(line.split()[1])
-    raise RuntimeError(f"no totals in {out}")
-
-
 def _count(step: str, url: str, tmp: str) -> float:
+    from _stats import callgrind_total
+
     totals = []
     for n in (SHORT, LONG):
         out = os.path.join(tmp, f"cg.{step}.{n}")
@@ -108,7 +102,7 @@ def _count(step: str, url: str, tmp: str) -> float:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        totals.append(_instructions(out))
+        totals.append(callgrind_total(out))
     return (totals[1] - totals[0]) / (LONG - SHORT)
 
 

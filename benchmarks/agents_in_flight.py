@@ -102,6 +102,8 @@ def main() -> None:
                     f"{users:>5s}  {'on ' if use_gc == 'gc' else 'off'}  {out[0]:>14s}  {out[1]:>10s}"
                 )
         if a.callgrind:
+            from _stats import callgrind_total
+
             with tempfile.TemporaryDirectory() as tmp:
                 for users in a.users.split(","):
                     counts = []
@@ -114,19 +116,11 @@ def main() -> None:
                             check=True, capture_output=True, text=True,
                             env=dict(os.environ, PYTHONHASHSEED="0"),
                         )  # fmt: skip
-                        counts.append(_instructions(cg))
+                        counts.append(callgrind_total(cg))
                     per = (counts[1] - counts[0]) / 6000
                     print(f"{users:>5s} users: {per / 1000:.1f}k instructions/request (callgrind)")
     finally:
         ng.stop()
-
-
-def _instructions(path: str) -> int:
-    with open(path) as f:
-        for line in f:
-            if line.startswith(("summary:", "totals:")):
-                return int(line.split()[1])
-    raise RuntimeError(f"no totals in {path}")
 
 
 if __name__ == "__main__":

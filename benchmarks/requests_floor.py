@@ -156,21 +156,15 @@ def _run(
     return out.stdout.strip()
 
 
-def _instructions(path: str) -> int:
-    with open(path) as f:
-        for line in f:
-            if line.startswith(("summary:", "totals:")):
-                return int(line.split()[1])
-    raise RuntimeError(f"no totals in {path}")
-
-
 def _callgrind(mode: str, url: str, trust_env: bool, tmp: str) -> float:
+    from _stats import callgrind_total
+
     totals = []
     for n in (300, 1300):
         out = os.path.join(tmp, f"cg.{mode}.{trust_env}.{n}")
         pre = ("valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--dump-instr=no")
         _run(mode, url, n, trust_env, warm=300, pre=pre)
-        totals.append(_instructions(out))
+        totals.append(callgrind_total(out))
     return (totals[1] - totals[0]) / 1000
 
 
