@@ -604,7 +604,7 @@ class HTTPClient:
             # the same fields give the same head. Only Headers: its names and
             # values are always str, so equal keys mean equal text (in a dict,
             # 1 == True would alias two different fields).
-            key = (method, request_uri, *headers._items)  # every line, no list copy
+            key = (method, request_uri, *headers.items())
             cached = self._headed.get(key)
             if cached is None:
                 cached = self._prepare(method, request_uri, body, headers)
