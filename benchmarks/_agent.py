@@ -137,3 +137,31 @@ def render(suite) -> list:
                 L.append(f"| /small c={c} {face}/{up} | {fmt(v, 2)} | info | |")
     L.append("")
     return L
+
+
+def minimal_agent_request(ua, url, defaults):
+    """A function doing the least an agent request does, written out: parse the full
+    URL, find the client, copy the default headers, make a ``CompatRequest`` and a
+    ``CompatResponse``, check the status, read ``content``. What ``agent_cost.py``
+    and ``pypy_alloc.py`` measure ``urlopen`` against. A closure made once, so that
+    calling it costs what the steps cost (geventhttpclient is imported here: this
+    runs in the measured interpreter, the suite's module in another)."""
+    from geventhttpclient.url import URL
+    from geventhttpclient.useragent import CompatRequest, CompatResponse
+
+    codes = ua.valid_response_codes
+    pool = ua.clientpool
+
+    def minimal():
+        parsed = URL(url)
+        pooled = pool.get_client(parsed)
+        req = CompatRequest.__new__(CompatRequest)
+        req.url, req.url_split, req.method, req.payload = url, parsed, "GET", None
+        req.headers = defaults.copy()
+        r = pooled.request("GET", parsed.quoted_uri, body=None, headers=req.headers)
+        resp = CompatResponse(r, request=req, sent_request=r.sent_request)
+        if resp.status_code not in codes:
+            raise RuntimeError(resp.status_code)
+        return resp.content
+
+    return minimal

@@ -33,9 +33,11 @@ WARM, SHORT, LONG = 300, 200, 1200
 
 
 def _steps(url: str) -> Dict[str, Callable[[], object]]:
+    from _agent import minimal_agent_request
+
     import geventhttpclient
     from geventhttpclient.url import URL
-    from geventhttpclient.useragent import CompatRequest, CompatResponse, UserAgent
+    from geventhttpclient.useragent import UserAgent
 
     ua = UserAgent(concurrency=10)
     jar_ua = UserAgent(concurrency=10, cookiejar=CookieJar())
@@ -58,17 +60,7 @@ def _steps(url: str) -> Dict[str, Callable[[], object]]:
         r.release()
         return r
 
-    def minimal() -> object:
-        parsed = URL(url)
-        pooled = ua.clientpool.get_client(parsed)
-        req = CompatRequest.__new__(CompatRequest)
-        req.url, req.url_split, req.method, req.payload = url, parsed, "GET", None
-        req.headers = defaults.copy()
-        r = pooled.request("GET", parsed.quoted_uri, body=None, headers=req.headers)
-        resp = CompatResponse(r, request=req, sent_request=r.sent_request)
-        if resp.status_code not in ua.valid_response_codes:
-            raise RuntimeError(resp.status_code)
-        return resp.content
+    minimal = minimal_agent_request(ua, url, defaults)
 
     return {
         "raw": raw,

@@ -47,6 +47,8 @@ def _nursery_bytes() -> int:
 
 
 def _steps(url: str) -> Dict[str, Callable[[], Any]]:
+    from _agent import minimal_agent_request
+
     import geventhttpclient
     from geventhttpclient import HTTPClient
     from geventhttpclient.url import URL
@@ -78,17 +80,7 @@ def _steps(url: str) -> Dict[str, Callable[[], Any]]:
         r = client.get(path, headers=defaults.copy())
         CompatResponse(r, request=request, sent_request=r.sent_request).content  # noqa: B018
 
-    def minimal() -> bytes:
-        parsed = URL(url)
-        pooled = ua.clientpool.get_client(parsed)
-        req = CompatRequest.__new__(CompatRequest)
-        req.url, req.url_split, req.method, req.payload = url, parsed, "GET", None
-        req.headers = defaults.copy()
-        r = pooled.request("GET", parsed.quoted_uri, body=None, headers=req.headers)
-        resp = CompatResponse(r, request=req, sent_request=r.sent_request)
-        if resp.status_code not in ua.valid_response_codes:
-            raise RuntimeError(resp.status_code)
-        return resp.content
+    minimal = minimal_agent_request(ua, url, defaults)
 
     return {
         "raw": raw,
