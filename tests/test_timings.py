@@ -3,14 +3,19 @@
 Each delay is measured where it is injected (the fake resolver, the server) with
 the same clock as the client's, and the client's phase must match it within 10 ms:
 on a loaded machine a sleep overshoots, but both sides see the same overshoot.
+What neither side sees is the operating system or PyPy's collector stopping the
+process between one side's reading and the other's (26 ms once in CI), so each
+such check gets up to three runs (:func:`timed`): a client that misplaces a phase
+fails every run.
 """
 
 from __future__ import annotations
 
+import functools
 import http.cookiejar
 import socket
 from datetime import timedelta
-from typing import Any, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Tuple
 
 import gevent
 import pytest
@@ -22,6 +27,23 @@ from geventhttpclient.timings import Timings, clock
 
 TOLERANCE = 0.010
 BODY = b"x" * 4000
+TRIES = 3
+
+
+def timed(test: Callable[..., None]) -> Callable[..., None]:
+    """Run ``test`` up to ``TRIES`` times; it passes on its first run without an
+    AssertionError (each run makes its own server, so nothing carries over)."""
+
+    @functools.wraps(test)
+    def run(*args: Any, **kwargs: Any) -> None:
+        for attempt in range(TRIES):
+            try:
+                return test(*args, **kwargs)
+            except AssertionError:
+                if attempt == TRIES - 1:
+                    raise
+
+    return run
 
 
 class SlowResolver:
@@ -66,6 +88,7 @@ def near(value: Any, expected: float) -> bool:
     return value is not None and abs(value - expected) <= TOLERANCE
 
 
+@timed
 def test_each_phase_found_within_10ms(server_factory):
     server = delayed_server(server_factory, head_delay=0.2, pieces=4, gap=0.025)
     resolver = SlowResolver(0.05)
@@ -124,6 +147,7 @@ def test_timings_while_streaming_and_after(server_factory):
     assert isinstance(after, Timings) and after != during
 
 
+@timed
 def test_second_greenlet_queues_for_the_first(server_factory):
     server = delayed_server(server_factory, head_delay=0.1, pieces=1, gap=0)
     results: Dict[str, Timings] = {}
@@ -420,6 +444,7 @@ def gap_server(server_factory, gap: float, size: int = len(BODY)):
 
 
 @pytest.mark.parametrize("how", ["read", "read_direct", "readinto", "iterate", "read1"])
+@timed
 def test_first_body_byte_is_when_the_body_began_to_arrive(server_factory, how):
     server = gap_server(server_factory, 0.1, size=256 * 1024)
     with HTTPClient("127.0.0.1", port=server.port) as client:
@@ -467,6 +492,7 @@ def test_no_body_no_first_body_byte(echo_server):
         assert resp.timings.total is not None
 
 
+@timed
 def test_first_body_byte_on_every_face(server_factory):
     server = gap_server(server_factory, 0.05)
     with Session() as session:
