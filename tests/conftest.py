@@ -9,6 +9,7 @@ head (and body by Content-Length or chunked), so most handlers are a few lines.
 from __future__ import annotations
 
 import base64
+import functools
 import gc
 import json
 import os
@@ -31,10 +32,32 @@ from socksserver import (
 )
 
 HUB_BLOCK_LIMIT = 0.25 if platform.python_implementation() == "PyPy" else 0.1
-"""A test fails if anything blocks the gevent hub longer than this (seconds). PyPy
-gets more: its JIT compiling a new hot path and its major collections stop the whole
-process for up to about 0.1-0.2 s on this 2-core machine (seen in CI at 0.102 s),
-which is not our code blocking the hub; a blocking socket call still shows."""
+"""A test fails if anything blocks the gevent hub longer than this (seconds). The
+pauses of garbage collection and of PyPy's JIT are not counted (see hub_watchdog);
+PyPy still gets more, as it runs a new path interpreted, several times slower,
+before compiling it. A blocking socket call shows on either."""
+
+
+TRIES = 3
+
+
+def timed(test: Callable[..., None]) -> Callable[..., None]:
+    """Run ``test`` up to ``TRIES`` times; it passes on its first run without an
+    AssertionError. For tests that compare two clock readings within a few
+    milliseconds: the operating system or a collector stopping the whole process
+    between the two is not the client's error, and a client that misplaces a phase
+    fails every run. A run's servers and state should be its own."""
+
+    @functools.wraps(test)
+    def run(*args: Any, **kwargs: Any) -> None:
+        for attempt in range(TRIES):
+            try:
+                return test(*args, **kwargs)
+            except AssertionError:
+                if attempt == TRIES - 1:
+                    raise
+
+    return run
 
 
 class ServerConn:
@@ -363,18 +386,43 @@ def _time_collections(phase: str, info: Dict[str, int]) -> None:
         _gc_seconds[0] += time.monotonic() - _gc_seconds[1]
 
 
-# CPython only (PyPy has no gc.callbacks; its GC is incremental and its limit higher).
+def _add_pypy_gc_time(stats: Any) -> None:
+    _gc_seconds[0] += stats.duration  # seconds in these collections since the last call
+
+
+# CPython tells of its cyclic collector through gc.callbacks; PyPy has none, but its
+# gc.hooks report the duration of each batch of minor collections and major steps.
 getattr(gc, "callbacks", []).append(_time_collections)
+if hasattr(gc, "hooks"):  # PyPy
+    gc.hooks.on_gc_minor = _add_pypy_gc_time
+    gc.hooks.on_gc_collect_step = _add_pypy_gc_time
+
+try:
+    import pypyjit
+except ImportError:
+    pypyjit = None
+
+
+def _paused_seconds() -> float:
+    """Seconds so far that the process spent collecting garbage or, on PyPy,
+    tracing and compiling in its JIT: pauses of the whole process, not code of
+    ours or of a test blocking the hub (a synchronous socket call is neither)."""
+    if pypyjit is None:
+        return _gc_seconds[0]
+    jit = pypyjit.get_stats_snapshot().counter_times
+    return _gc_seconds[0] + jit.get("TRACING", 0.0) + jit.get("BACKEND", 0.0)
 
 
 @pytest.fixture(autouse=True)
 def hub_watchdog(request):
     """Fail the test if the gevent hub was blocked for more than HUB_BLOCK_LIMIT.
 
-    Time in the cyclic garbage collector is not counted: a full collection of the
-    garbage earlier tests left (hypothesis runs leave ~90,000 objects) took up to
-    0.25 s on CPython and landed in whichever test was running. What the watchdog
-    is for is code that blocks the hub, such as a synchronous socket or handshake.
+    Time in the garbage collector (and PyPy's JIT) is not counted
+    (:func:`_paused_seconds`): a full collection of the garbage earlier tests left
+    (hypothesis runs leave ~90,000 objects) took up to 0.25 s on CPython, and PyPy
+    once stalled 0.32 s in CI, landing in whichever test was running. What the
+    watchdog is for is code that blocks the hub, such as a synchronous socket or
+    handshake.
     A test that blocks on purpose says so with ``@pytest.mark.hub_block_limit(s)``.
     """
     marker = request.node.get_closest_marker("hub_block_limit")
@@ -385,16 +433,16 @@ def hub_watchdog(request):
     def watch() -> None:
         period = 0.02
         last = time.monotonic()
-        in_gc = _gc_seconds[0]
+        paused = _paused_seconds()
         while True:
             stopped = stop.wait(period)
             now = time.monotonic()
-            collected = _gc_seconds[0] - in_gc
-            worst[0] = max(worst[0], now - last - period - collected)
+            paused_now = _paused_seconds()
+            worst[0] = max(worst[0], now - last - period - (paused_now - paused))
             if stopped:  # the last stretch counts too: a test may end by blocking
                 break
             last = now
-            in_gc += collected
+            paused = paused_now
 
     g = gevent.spawn(watch)
     yield

@@ -12,6 +12,7 @@ from typing import Any, Callable, Iterator, List, Optional, Tuple
 import gevent
 import gevent.event
 import pytest
+from conftest import timed
 
 from geventhttpclient import HTTPClient, httpx
 from geventhttpclient._cli.localserver import LocalServer
@@ -299,6 +300,7 @@ def local_server():
 
 @pytest.mark.parametrize("gzip", [False, True], ids=["identity", "gzip"])
 @pytest.mark.parametrize("face", FACES)
+@timed  # the last event's clock reading and the body's end are a few µs apart
 def test_iter_events_on_every_face(local_server, face, gzip):
     url = local_server.url + "sse?n=4&interval=5" + ("&gzip=1" if gzip else "")
     with opened(face, url, gzip) as response:

@@ -5,21 +5,20 @@ the same clock as the client's, and the client's phase must match it within 10 m
 on a loaded machine a sleep overshoots, but both sides see the same overshoot.
 What neither side sees is the operating system or PyPy's collector stopping the
 process between one side's reading and the other's (26 ms once in CI), so each
-such check gets up to three runs (:func:`timed`): a client that misplaces a phase
+such check gets up to three runs (``conftest.timed``): a client that misplaces a phase
 fails every run.
 """
 
 from __future__ import annotations
 
-import functools
 import http.cookiejar
 import socket
 from datetime import timedelta
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Dict, List, Tuple
 
 import gevent
 import pytest
-from conftest import keep_alive
+from conftest import keep_alive, timed
 
 from geventhttpclient import HTTPClient, Session, UserAgent
 from geventhttpclient import httplib as ghttplib
@@ -27,23 +26,6 @@ from geventhttpclient.timings import Timings, clock
 
 TOLERANCE = 0.010
 BODY = b"x" * 4000
-TRIES = 3
-
-
-def timed(test: Callable[..., None]) -> Callable[..., None]:
-    """Run ``test`` up to ``TRIES`` times; it passes on its first run without an
-    AssertionError (each run makes its own server, so nothing carries over)."""
-
-    @functools.wraps(test)
-    def run(*args: Any, **kwargs: Any) -> None:
-        for attempt in range(TRIES):
-            try:
-                return test(*args, **kwargs)
-            except AssertionError:
-                if attempt == TRIES - 1:
-                    raise
-
-    return run
 
 
 class SlowResolver:
