@@ -23,7 +23,6 @@ Run it with the interpreter whose installed geventhttpclient is to be measured.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import tempfile
 from http.cookiejar import CookieJar
@@ -80,22 +79,12 @@ def _run(step: str, url: str, n: int) -> None:
 
 
 def _count(step: str, url: str, tmp: str) -> float:
-    from _stats import callgrind_total
+    from _stats import callgrind_per_request
 
-    totals = []
-    for n in (SHORT, LONG):
-        out = os.path.join(tmp, f"cg.{step}.{n}")
-        cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--dump-instr=no"]
-        env = dict(os.environ, PYTHONHASHSEED="0")
-        subprocess.run(
-            [*cmd, sys.executable, __file__, "--child", step, url, str(n)],
-            check=True,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        totals.append(callgrind_total(out))
-    return (totals[1] - totals[0]) / (LONG - SHORT)
+    def command(n: int) -> list:
+        return [sys.executable, __file__, "--child", step, url, str(n)]
+
+    return callgrind_per_request(command, SHORT, LONG, tmp, step)
 
 
 def main(argv: list) -> None:

@@ -102,22 +102,16 @@ def main() -> None:
                     f"{users:>5s}  {'on ' if use_gc == 'gc' else 'off'}  {out[0]:>14s}  {out[1]:>10s}"
                 )
         if a.callgrind:
-            from _stats import callgrind_total
+            from _stats import callgrind_per_request
 
             with tempfile.TemporaryDirectory() as tmp:
                 for users in a.users.split(","):
-                    counts = []
-                    for n in (3000, 9000):
-                        cg = os.path.join(tmp, f"cg.{users}.{n}")
-                        subprocess.run(
-                            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={cg}",
-                             "--dump-instr=no", sys.executable, __file__, "--child",
-                             ng.url("/small"), users, str(n), "gc", a.face, "3000"],
-                            check=True, capture_output=True, text=True,
-                            env=dict(os.environ, PYTHONHASHSEED="0"),
-                        )  # fmt: skip
-                        counts.append(callgrind_total(cg))
-                    per = (counts[1] - counts[0]) / 6000
+
+                    def command(n: int, users: str = users) -> list:
+                        return [sys.executable, __file__, "--child", ng.url("/small"), users,
+                                str(n), "gc", a.face, "3000"]  # fmt: skip
+
+                    per = callgrind_per_request(command, 3000, 9000, tmp, users)
                     print(f"{users:>5s} users: {per / 1000:.1f}k instructions/request (callgrind)")
     finally:
         ng.stop()

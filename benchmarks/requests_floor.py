@@ -146,26 +146,26 @@ def _child(mode: str, url: str, n: int, trust_env: bool, warm: int) -> None:
     print(f"{(time.process_time() - start['cpu']) / n * 1e6:.1f}")
 
 
-def _run(
-    mode: str, url: str, n: int, trust_env: bool, warm: int = WARM, pre: Tuple[str, ...] = ()
-) -> str:
+def _child_command(mode: str, url: str, n: int, trust_env: bool, warm: int = WARM) -> List[str]:
+    """The command of a :func:`_child` making ``n`` requests after ``warm``."""
     args = [sys.executable, os.path.abspath(__file__), "--child", mode, url, str(n)]
-    args += ["env" if trust_env else "noenv", str(warm)]
+    return args + ["env" if trust_env else "noenv", str(warm)]
+
+
+def _run(mode: str, url: str, n: int, trust_env: bool) -> str:
     env = dict(os.environ, PYTHONHASHSEED="0")
-    out = subprocess.run([*pre, *args], check=True, env=env, capture_output=True, text=True)
+    args = _child_command(mode, url, n, trust_env)
+    out = subprocess.run(args, check=True, env=env, capture_output=True, text=True)
     return out.stdout.strip()
 
 
 def _callgrind(mode: str, url: str, trust_env: bool, tmp: str) -> float:
-    from _stats import callgrind_total
+    from _stats import callgrind_per_request
 
-    totals = []
-    for n in (300, 1300):
-        out = os.path.join(tmp, f"cg.{mode}.{trust_env}.{n}")
-        pre = ("valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--dump-instr=no")
-        _run(mode, url, n, trust_env, warm=300, pre=pre)
-        totals.append(callgrind_total(out))
-    return (totals[1] - totals[0]) / 1000
+    def command(n: int) -> List[str]:
+        return _child_command(mode, url, n, trust_env, warm=300)
+
+    return callgrind_per_request(command, 300, 1300, tmp, f"{mode}.{trust_env}")
 
 
 def main() -> None:

@@ -18,7 +18,6 @@ tree as ``run.py`` does.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import tempfile
 
@@ -28,7 +27,7 @@ sys.path.insert(0, HERE)
 
 import _envs  # noqa: E402
 from _nginx import Nginx  # noqa: E402
-from _stats import callgrind_total  # noqa: E402
+from _stats import callgrind_per_request  # noqa: E402
 
 SHORT, LONG, WARM = 1000, 3000, 200
 RUNS = [  # scheme, peer, script
@@ -40,18 +39,11 @@ RUNS = [  # scheme, peer, script
 
 
 def count(py: str, script: str, url: str, extra: list, tmp: str) -> float:
-    totals = []
-    for n in (SHORT, LONG):
-        out = os.path.join(tmp, f"cg.{script}.{n}")
-        cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--dump-instr=no"]
-        cmd += [py, os.path.join(CLIENTS, script), "--url", url, "--concurrency", "10"]
-        cmd += ["--n", str(n), "--warmup", str(WARM), *extra]
-        env = dict(os.environ, PYTHONHASHSEED="0")
-        p = subprocess.run(cmd, capture_output=True, text=True, cwd=CLIENTS, env=env)
-        if p.returncode:
-            raise SystemExit(f"{script}: {p.stderr[-600:]}")
-        totals.append(callgrind_total(out))
-    return (totals[1] - totals[0]) / (LONG - SHORT)
+    def command(n: int) -> list:
+        args = [py, os.path.join(CLIENTS, script), "--url", url, "--concurrency", "10"]
+        return args + ["--n", str(n), "--warmup", str(WARM), *extra]
+
+    return callgrind_per_request(command, SHORT, LONG, tmp, script, cwd=CLIENTS)
 
 
 def main() -> None:
